@@ -1,0 +1,5 @@
+"""``python -m asyncmigrate``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,410 @@
+"""The ``asyncmigrate`` command line: a thin layer over :class:`asyncmigrate.Migrator`.
+
+Each command parses its arguments, awaits one Migrator method in a loop of its own, and prints
+the result. Failures a user can cause print one line on stderr and exit 1; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from . import __version__
+from .api import CheckResult, Migrator
+from .config import URL_EMBEDDED, Settings, load_settings
+from .errors import describe
+from .history import RevisionInfo, Status
+
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+stdout = Console(highlight=False, soft_wrap=True)
+
+
+@dataclass
+class State:
+    """What the global options said; builds the Migrator on first use."""
+
+    url: str | None
+    config_file: str | None
+    debug: bool
+    quiet: bool
+    _migrator: Migrator | None = field(default=None, repr=False)
+    _announced: bool = False
+
+    def settings(self) -> Settings:
+        return load_settings(config_file=self.config_file, url=self.url)
+
+    def migrator(self, *, database: bool = True) -> Migrator:
+        if self._migrator is None:
+            self._migrator = Migrator(self.settings())
+        if database:
+            self.announce_database(self._migrator.settings)
+        return self._migrator
+
+    def announce_database(self, settings: Settings) -> None:
+        """Say once, when it is about to be created, that the embedded SQLite default is in use."""
+        path = settings.url.split(":///", 1)[-1]
+        if self._announced or settings.url_source != URL_EMBEDDED or self.quiet:
+            return
+        self._announced = True
+        if Path(path).exists():
+            return
+        try:
+            shown = "./" + Path(path).relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            shown = path
+        stderr.print(
+            f"[dim]No database URL configured (DATABASE_URL, --url or \\[tool.asyncmigrate] url):"
+            f" using the embedded SQLite database {escape(shown)}[/dim]"
+        )
+
+    def url_for_errors(self) -> str | None:
+        if self._migrator is not None:
+            return self._migrator.url
+        return self.url
+
+
+class CommandFailed(click.ClickException):
+    """A failure already described in one line."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        stderr.print(f"[bold red]error:[/bold red] {escape(self.message)}")
+
+
+def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
+    """Run an async command body in its own loop and turn failures into one clear line."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        state: State = click.get_current_context().find_object(State)  # type: ignore[assignment]
+        try:
+            return asyncio.run(fn(state, *args, **kwargs))
+        except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if state.debug:
+                raise
+            raise CommandFailed(describe(exc, state.url_for_errors())) from exc
+
+    return wrapper
+
+
+_NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin")
+
+
+def _setup_logging(quiet: bool) -> None:
+    """Show Alembic's progress lines ("Running upgrade a -> b", "Detected added column") on
+    stderr, without its set-up chatter."""
+    logger = logging.getLogger("alembic")
+    if quiet or any(getattr(h, "_asyncmigrate", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("  %(message)s"))
+    handler.addFilter(lambda record: not record.getMessage().startswith(_NOISE))
+    handler._asyncmigrate = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--url", envvar=None, help="Database URL (overrides config and DATABASE_URL).")
+@click.option(
+    "-c", "--config", "config_file", type=click.Path(dir_okay=False),
+    help="pyproject.toml or alembic.ini to use (default: the nearest one).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="Print less.")
+@click.version_option(__version__, prog_name="asyncmigrate")
+@click.pass_context
+def cli(ctx: click.Context, url: str | None, config_file: str | None, debug: bool, quiet: bool) -> None:
+    """Async-first schema migrations for SQLAlchemy, built on Alembic."""
+    ctx.obj = State(url=url, config_file=config_file, debug=debug, quiet=quiet)
+    _setup_logging(quiet)
+
+
+# -- project set-up -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("directory", default="migrations")
+@click.option("--models", help="The package or module holding the models (default: guessed).")
+@run_async
+async def init(state: State, directory: str, models: str | None) -> None:
+    """Create the migrations DIRECTORY and the [tool.asyncmigrate] table in pyproject.toml."""
+    from .scaffold import init_project
+
+    project_dir = Path(state.config_file).parent if state.config_file else None
+    result = init_project(directory, project_dir=project_dir, models=models)
+    stdout.print(f"Created {escape(str(result.script_location))}")
+    if result.wrote_table:
+        stdout.print(f"Added \\[tool.asyncmigrate] to {escape(str(result.pyproject))}")
+    if result.models:
+        stdout.print(f"Models: {escape(result.models)}")
+    else:
+        stdout.print(
+            "[yellow]No models package found: set models = \"yourapp.models\" in"
+            " \\[tool.asyncmigrate][/yellow]"
+        )
+
+
+@cli.command()
+@click.option("-m", "--message", help="What the revision does.")
+@click.option("--autogenerate", is_flag=True, help="Write the operations from models vs database.")
+@click.option("--allow-empty-models", is_flag=True, help="Let autogenerate drop every table.")
+@click.option("--head", default="head", show_default=True, help="Base the revision on this head.")
+@click.option("--splice", is_flag=True, help="Allow a non-head revision as the base.")
+@click.option("--branch-label", help="Label for a new branch.")
+@click.option("--depends-on", help="Revisions this one depends on.")
+@click.option("--rev-id", help="Use this revision id instead of a generated one.")
+@click.option("--version-path", help="Directory to write the file in.")
+@run_async
+async def revision(state: State, message: str | None, autogenerate: bool, **options: Any) -> None:
+    """Write a new revision file."""
+    migrator = state.migrator(database=autogenerate)
+    paths = await migrator.revision(message, autogenerate=autogenerate, **options)
+    for path in paths:
+        stdout.print(f"Generated {escape(str(path))}")
+
+
+@cli.command()
+@click.option("-m", "--message", default="baseline", show_default=True)
+@run_async
+async def baseline(state: State, message: str) -> None:
+    """Adopt a database made by create_all: write a first revision with the whole schema and
+    stamp the database at it (its data is not touched)."""
+    result = await state.migrator().baseline(message)
+    stdout.print(f"Generated {escape(str(result.path))}")
+    stdout.print(f"Stamped the database at {result.revision}")
+    if not result.drift.clean:
+        stderr.print("[yellow]The database differs from the models; the next autogenerate"
+                     " will contain:[/yellow]")
+        stderr.print(escape(result.drift.upgrade_code))
+
+
+@cli.command()
+@click.argument("revisions", nargs=-1)
+@click.option("-m", "--message")
+@click.option("--branch-label")
+@click.option("--rev-id")
+@run_async
+async def merge(state: State, revisions: tuple[str, ...], message: str | None,
+                branch_label: str | None, rev_id: str | None) -> None:
+    """Merge REVISIONS (default: all heads) into one."""
+    path = await state.migrator(database=False).merge(
+        revisions or ("heads",), message, branch_label=branch_label, rev_id=rev_id
+    )
+    stdout.print(f"Generated {escape(str(path))}")
+
+
+# -- applying --------------------------------------------------------------------------------
+
+
+async def _report_position(state: State, migrator: Migrator, before: tuple[str, ...]) -> None:
+    after = await migrator.current()
+    if state.quiet:
+        return
+    status = await migrator.status()
+    where = ", ".join(_mark_heads(after, status.heads)) or "base (empty)"
+    if after == before:
+        stdout.print(f"Nothing to do: the database is at {where}")
+    else:
+        stdout.print(f"Database is at {where}")
+
+
+def _mark_heads(revisions: tuple[str, ...], heads: tuple[str, ...]) -> list[str]:
+    return [f"{rev} (head)" if rev in heads else rev for rev in revisions]
+
+
+@cli.command()
+@click.argument("target", default="head")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+@click.option("--tag", help="A string passed to env.py.")
+@run_async
+async def upgrade(state: State, target: str, sql: bool, tag: str | None) -> None:
+    """Upgrade the database to TARGET (head, heads, +N, a revision)."""
+    await _apply(state, "upgrade", target, sql, tag)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("target")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+@click.option("--tag", help="A string passed to env.py.")
+@run_async
+async def downgrade(state: State, target: str, sql: bool, tag: str | None) -> None:
+    """Downgrade the database to TARGET (-1, base, a revision)."""
+    await _apply(state, "downgrade", target, sql, tag)
+
+
+async def _apply(state: State, direction: str, target: str, sql: bool, tag: str | None) -> None:
+    migrator = state.migrator(database=not sql)
+    if sql:
+        stdout.out(await getattr(migrator, direction)(target, sql=True, tag=tag), end="")
+        return
+    before = await migrator.current()
+    await getattr(migrator, direction)(target, tag=tag)
+    await _report_position(state, migrator, before)
+
+
+@cli.command()
+@click.argument("revisions", nargs=-1, required=True)
+@click.option("--sql", is_flag=True)
+@click.option("--purge", is_flag=True, help="Empty the version table first.")
+@run_async
+async def stamp(state: State, revisions: tuple[str, ...], sql: bool, purge: bool) -> None:
+    """Set the version table to REVISIONS without running migrations."""
+    migrator = state.migrator(database=not sql)
+    output = await migrator.stamp(list(revisions), sql=sql, purge=purge)
+    if sql:
+        stdout.out(output, end="")
+    else:
+        stdout.print(f"Stamped the database at {', '.join(await migrator.current()) or 'base'}")
+
+
+# -- looking ---------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.option("-v", "--verbose", is_flag=True)
+@run_async
+async def current(state: State, verbose: bool) -> None:
+    """Show the revision(s) the database is at."""
+    migrator = state.migrator()
+    revisions = await migrator.current()
+    if not revisions:
+        stdout.print("base (no revision applied)")
+        return
+    heads = {info.revision for info in await migrator.heads()}
+    for rev in revisions:
+        if verbose:
+            for info in await migrator.show(rev):
+                _print_revision_detail(info)
+        else:
+            stdout.print(f"{rev} (head)" if rev in heads else rev)
+
+
+def _history_line(info: RevisionInfo) -> str:
+    down = ", ".join(info.down_revisions) or "<base>"
+    return f"{down} -> {info.label()}, {info.message}"
+
+
+def _print_revision_detail(info: RevisionInfo) -> None:
+    stdout.print(f"Rev: {info.label()}")
+    stdout.print(f"Parent: {', '.join(info.down_revisions) or '<base>'}")
+    if info.depends_on:
+        stdout.print(f"Also depends on: {', '.join(info.depends_on)}")
+    if info.branch_labels:
+        stdout.print(f"Branch names: {', '.join(info.branch_labels)}")
+    stdout.print(f"Path: {escape(str(info.path))}")
+    stdout.print(f"\n    {escape(info.message)}\n")
+
+
+@cli.command()
+@click.option("-r", "--rev-range", help="start:end")
+@click.option("-v", "--verbose", is_flag=True)
+@run_async
+async def history(state: State, rev_range: str | None, verbose: bool) -> None:
+    """List the revisions, newest first."""
+    for info in await state.migrator(database=False).history(rev_range):
+        if verbose:
+            _print_revision_detail(info)
+        else:
+            stdout.print(escape(_history_line(info)))
+
+
+@cli.command()
+@click.option("-v", "--verbose", is_flag=True)
+@run_async
+async def heads(state: State, verbose: bool) -> None:
+    """List the head revisions."""
+    for info in await state.migrator(database=False).heads():
+        if verbose:
+            _print_revision_detail(info)
+        else:
+            labels = f" ({', '.join(info.branch_labels)})" if info.branch_labels else ""
+            stdout.print(f"{info.revision}{labels} (head)")
+
+
+@cli.command()
+@run_async
+async def branches(state: State) -> None:
+    """List the branch points."""
+    for info in await state.migrator(database=False).branches():
+        stdout.print(escape(_history_line(info)))
+
+
+@cli.command()
+@click.argument("revision")
+@run_async
+async def show(state: State, revision: str) -> None:
+    """Show a revision."""
+    for info in await state.migrator(database=False).show(revision):
+        _print_revision_detail(info)
+
+
+@cli.command()
+@run_async
+async def check(state: State) -> None:
+    """Compare the models with the database; exit 1 when autogenerate would write something."""
+    result: CheckResult = await state.migrator().check()
+    if result.clean:
+        stdout.print("No changes: the database matches the models.")
+        return
+    stdout.print(f"The models differ from the database ({len(result.diffs)} changes);"
+                 " autogenerate would write:")
+    stdout.print(escape(result.upgrade_code))
+    raise click.exceptions.Exit(1)
+
+
+@cli.command()
+@run_async
+async def status(state: State) -> None:
+    """Show applied and pending revisions, and what 'upgrade head' would run."""
+    migrator = state.migrator()
+    _print_status(await migrator.status(), migrator.settings)
+
+
+def _print_status(result: Status, settings: Settings) -> None:
+    from sqlalchemy.engine import make_url
+
+    stdout.print(f"Database: {escape(make_url(settings.url).render_as_string(hide_password=True))}")
+    stdout.print(f"Current:  {', '.join(_mark_heads(result.current, result.heads)) or 'base (empty)'}")
+    stdout.print(f"Heads:    {', '.join(result.heads) or '(no revisions)'}")
+    stdout.print(f"\nApplied ({len(result.applied)}):")
+    for info in result.applied:
+        stdout.print(f"  [green]✓[/green] {info.revision}  {escape(info.message)}")
+    if result.unknown:
+        stdout.print(f"\n[red]In the database but not in the scripts: {', '.join(result.unknown)}[/red]")
+    if result.pending:
+        stdout.print(f"\nPending ({len(result.pending)}), 'upgrade head' would run, in order:")
+        for info in result.pending:
+            stdout.print(f"  [yellow]→[/yellow] {info.revision}  {escape(info.message)}")
+    else:
+        stdout.print("\nUp to date: nothing pending.")
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@run_async
+async def demo(state: State, directory: str | None) -> None:
+    """Build the tutorial's project in DIRECTORY (default: a new temporary one) and run its
+    steps on the embedded SQLite database (or on --url)."""
+    from .demo import run_demo
+
+    await run_demo(directory, url=state.url, console=stdout)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    cli.main(args=argv, prog_name="asyncmigrate")

@@ -1,0 +1,232 @@
+"""Settings from ``[tool.asyncmigrate]`` in pyproject.toml, an existing ``alembic.ini``, or the
+environment, gathered into one typed object.
+
+Precedence for the database URL: ``--url`` on the command line, then ``url`` in the config file
+(``${VAR}`` references are expanded from the environment, so a password never has to be
+committed), then the ``DATABASE_URL`` environment variable, then an embedded SQLite file next to
+pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+URL_ENV_VAR = "DATABASE_URL"
+DEFAULT_SCRIPT_LOCATION = "migrations"
+
+#: Where the URL came from, for messages ("using the embedded SQLite database ...").
+URL_FROM_OPTION = "--url"
+URL_FROM_CONFIG = "config"
+URL_FROM_ENV = URL_ENV_VAR
+URL_EMBEDDED = "embedded"
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs to know about the project, resolved to absolute paths."""
+
+    project_dir: Path
+    script_location: Path
+    url: str
+    url_source: str
+    models: tuple[str, ...] = ()
+    metadata: str | None = None
+    version_table: str = "alembic_version"
+    version_table_schema: str | None = None
+    #: None means "on for SQLite, off elsewhere".
+    render_as_batch: bool | None = None
+    compare_server_default: bool = False
+    transaction_per_migration: bool = True
+    pyproject: Path | None = None
+    #: Set when the project is a plain Alembic project driven through its own alembic.ini.
+    alembic_ini: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def env_py(self) -> Path:
+        return self.script_location / "env.py"
+
+    def with_url(self, url: str) -> Settings:
+        return replace(self, url=url, url_source=URL_FROM_OPTION)
+
+
+def find_project_file(start: Path) -> Path | None:
+    """The nearest pyproject.toml or alembic.ini at or above ``start``.
+
+    A pyproject.toml with ``[tool.asyncmigrate]`` wins; a bare alembic.ini in the same
+    directory comes next; a pyproject.toml without our table is taken last.
+    """
+    for directory in (start, *start.parents):
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            data = _read_toml(pyproject)
+            tool = data.get("tool", {})
+            if "asyncmigrate" in tool:
+                return pyproject
+            ini = directory / "alembic.ini"
+            if ini.is_file():
+                return ini
+            return pyproject
+        ini = directory / "alembic.ini"
+        if ini.is_file():
+            return ini
+    return None
+
+
+def load_settings(
+    *,
+    config_file: str | os.PathLike[str] | None = None,
+    start: str | os.PathLike[str] | None = None,
+    url: str | None = None,
+) -> Settings:
+    """Load the project's settings; ``url`` (from ``--url``) overrides everything else."""
+    if config_file is not None:
+        path = Path(config_file).resolve()
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {config_file}")
+    else:
+        path = find_project_file(Path(start or os.getcwd()).resolve())
+    if path is None:
+        settings = _from_table(Path(start or os.getcwd()).resolve(), None, {}, {})
+    elif path.suffix == ".toml":
+        data = _read_toml(path)
+        tool = data.get("tool", {})
+        settings = _from_table(
+            path.parent, path, tool.get("asyncmigrate", {}), data, alembic_table=tool.get("alembic")
+        )
+    else:
+        settings = _from_alembic_ini(path)
+    if url:
+        settings = settings.with_url(url)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def expand_env(value: str) -> str:
+    """Replace ``${VAR}`` with the environment's value; a missing variable is an error."""
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ConfigError(f"the database URL refers to ${{{name}}}, which is not set")
+        return os.environ[name]
+
+    return _ENV_REFERENCE.sub(substitute, value)
+
+
+def embedded_url(project_dir: Path, name: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "app"
+    return f"sqlite+aiosqlite:///{(project_dir / f'{safe}.db').as_posix()}"
+
+
+def _resolve_url(configured: str | None, project_dir: Path, name: str) -> tuple[str, str]:
+    if configured:
+        return expand_env(configured), URL_FROM_CONFIG
+    if os.environ.get(URL_ENV_VAR):
+        return os.environ[URL_ENV_VAR], URL_FROM_ENV
+    return embedded_url(project_dir, name), URL_EMBEDDED
+
+
+def _as_models(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ConfigError("[tool.asyncmigrate] models must be a module name or a list of them")
+
+
+_KNOWN_KEYS = {
+    "models",
+    "metadata",
+    "url",
+    "script_location",
+    "version_table",
+    "version_table_schema",
+    "render_as_batch",
+    "compare_server_default",
+    "transaction_per_migration",
+}
+
+
+def _from_table(
+    project_dir: Path,
+    pyproject: Path | None,
+    table: dict[str, Any],
+    document: dict[str, Any],
+    alembic_table: dict[str, Any] | None = None,
+) -> Settings:
+    unknown = sorted(set(table) - _KNOWN_KEYS)
+    name = document.get("project", {}).get("name") or project_dir.name
+    url, source = _resolve_url(table.get("url"), project_dir, name)
+    script_location = table.get("script_location")
+    if script_location is None and alembic_table and alembic_table.get("script_location"):
+        script_location = str(alembic_table["script_location"]).replace(
+            "%(here)s", project_dir.as_posix()
+        )
+    return Settings(
+        project_dir=project_dir,
+        script_location=(project_dir / (script_location or DEFAULT_SCRIPT_LOCATION)).resolve(),
+        url=url,
+        url_source=source,
+        models=_as_models(table.get("models")),
+        metadata=table.get("metadata"),
+        version_table=table.get("version_table", "alembic_version"),
+        version_table_schema=table.get("version_table_schema"),
+        render_as_batch=table.get("render_as_batch"),
+        compare_server_default=bool(table.get("compare_server_default", False)),
+        transaction_per_migration=bool(table.get("transaction_per_migration", True)),
+        pyproject=pyproject,
+        extra={"unknown_keys": unknown} if unknown else {},
+    )
+
+
+def _from_alembic_ini(path: Path) -> Settings:
+    """Settings for a plain Alembic project: its own env.py decides the rest."""
+    parser = configparser.ConfigParser(defaults={"here": path.parent.as_posix()})
+    try:
+        parser.read(path)
+    except configparser.Error as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}") from exc
+    if not parser.has_option("alembic", "script_location"):
+        raise ConfigError(f"{path} has no script_location in its [alembic] section")
+    script_location = parser.get("alembic", "script_location")
+    configured_url = parser.get("alembic", "sqlalchemy.url", fallback=None)
+    url, source = _resolve_url(configured_url, path.parent, path.parent.name)
+    pyproject = path.parent / "pyproject.toml"
+    table: dict[str, Any] = {}
+    if pyproject.is_file():
+        table = _read_toml(pyproject).get("tool", {}).get("asyncmigrate", {})
+    return Settings(
+        project_dir=path.parent,
+        script_location=(path.parent / script_location).resolve(),
+        url=url,
+        url_source=source,
+        models=_as_models(table.get("models")),
+        metadata=table.get("metadata"),
+        pyproject=pyproject if pyproject.is_file() else None,
+        alembic_ini=path,
+    )

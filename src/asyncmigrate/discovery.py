@@ -1,0 +1,141 @@
+"""Find the project's models: import the models package recursively, then find its MetaData.
+
+Autogenerate sees only the tables registered on the MetaData when it runs. A model module that
+nothing imports is invisible to it, and autogenerate then writes ``op.drop_table``. Importing
+every module under the configured package closes that trap without a hand-kept import list.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+from sqlalchemy import MetaData
+
+from .config import Settings
+from .errors import ModelDiscoveryError
+
+#: Module names tried, in order, when ``models`` is not configured.
+CONVENTIONAL_MODEL_PACKAGES = ("models", "app.models", "src.models", "db.models")
+
+
+def ensure_import_path(project_dir: Path) -> None:
+    """Make the project's modules importable, as Alembic's ``prepend_sys_path = .`` does."""
+    for candidate in (project_dir / "src", project_dir):
+        text = str(candidate)
+        if candidate.is_dir() and text not in sys.path:
+            sys.path.insert(0, text)
+
+
+def _import(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name == exc.name or name.startswith(exc.name + ".")):
+            raise ModelDiscoveryError(f"model module '{name}' not found") from exc
+        raise ModelDiscoveryError(
+            f"cannot import model module '{name}': {type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:
+        raise ModelDiscoveryError(
+            f"cannot import model module '{name}': {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def import_models(names: Iterable[str]) -> list[ModuleType]:
+    """Import each named module and, for a package, every module below it."""
+    modules: list[ModuleType] = []
+    pending = list(names)
+    while pending:
+        name = pending.pop(0)
+        module = _import(name)
+        modules.append(module)
+        path = getattr(module, "__path__", None)
+        if path is not None:
+            children = sorted(info.name for info in pkgutil.iter_modules(path))
+            pending[:0] = [f"{name}.{child}" for child in children]
+    return modules
+
+
+def _metadata_in(module: ModuleType) -> Iterable[tuple[str, MetaData]]:
+    for attr, value in vars(module).items():
+        if isinstance(value, MetaData):
+            yield f"{module.__name__}:{attr}", value
+        elif isinstance(value, type) and value.__module__ == module.__name__:
+            candidate = getattr(value, "metadata", None)
+            is_base = "registry" in vars(value) or "__abstract__" in vars(value)
+            if isinstance(candidate, MetaData) and is_base:
+                yield f"{module.__name__}:{attr}.metadata", candidate
+
+
+def load_metadata_reference(reference: str) -> MetaData | Sequence[MetaData]:
+    """Resolve ``pkg.module:Base.metadata`` (or a Base class, or a list of MetaData)."""
+    module_name, _, attr_path = reference.partition(":")
+    if not attr_path:
+        raise ModelDiscoveryError(
+            f"metadata = '{reference}' must look like 'package.module:Base.metadata'"
+        )
+    target: object = _import(module_name)
+    for part in attr_path.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError as exc:
+            raise ModelDiscoveryError(f"'{reference}': no attribute '{part}'") from exc
+    if isinstance(target, type) and isinstance(getattr(target, "metadata", None), MetaData):
+        target = target.metadata  # type: ignore[attr-defined]
+    if isinstance(target, MetaData):
+        return target
+    if isinstance(target, (list, tuple)) and all(isinstance(m, MetaData) for m in target):
+        return tuple(target)
+    raise ModelDiscoveryError(f"'{reference}' is not a MetaData (got {type(target).__name__})")
+
+
+def _conventional_packages(project_dir: Path) -> list[str]:
+    found = []
+    for name in CONVENTIONAL_MODEL_PACKAGES:
+        relative = Path(*name.split("."))
+        for root in (project_dir, project_dir / "src"):
+            if (root / relative).is_dir() or (root / relative).with_suffix(".py").is_file():
+                found.append(name)
+                break
+    return found
+
+
+def discover_metadata(settings: Settings) -> MetaData | Sequence[MetaData]:
+    """Import the models and return the one MetaData they register their tables on."""
+    ensure_import_path(settings.project_dir)
+    model_packages = list(settings.models) or _conventional_packages(settings.project_dir)
+    modules = import_models(model_packages)
+    if settings.metadata:
+        return load_metadata_reference(settings.metadata)
+    if not model_packages:
+        raise ModelDiscoveryError(
+            "no models found: set models = 'yourapp.models' in [tool.asyncmigrate]"
+            " of pyproject.toml (the package holding your SQLAlchemy models)"
+        )
+    found: dict[int, tuple[str, MetaData]] = {}
+    for module in modules:
+        for where, metadata in _metadata_in(module):
+            found.setdefault(id(metadata), (where, metadata))
+    if not found:
+        raise ModelDiscoveryError(
+            f"no models found in {', '.join(model_packages)}: no DeclarativeBase or MetaData"
+            " is defined there; set metadata = 'pkg.module:Base.metadata' in [tool.asyncmigrate]"
+        )
+    if len(found) > 1:
+        places = ", ".join(sorted(where for where, _ in found.values()))
+        raise ModelDiscoveryError(
+            f"found {len(found)} MetaData objects ({places}); name the one to migrate with"
+            " metadata = 'pkg.module:Base.metadata' in [tool.asyncmigrate]"
+        )
+    return next(iter(found.values()))[1]
+
+
+def table_count(metadata: MetaData | Sequence[MetaData]) -> int:
+    if isinstance(metadata, MetaData):
+        return len(metadata.tables)
+    return sum(len(m.tables) for m in metadata)

@@ -1,0 +1,54 @@
+"""Engines for migrations: async or sync from the URL, with SQLite made transactional.
+
+Python's sqlite3 module (and aiosqlite on top of it) does not begin a transaction before DDL, so
+a revision that fails half-way would leave its first statements committed. The documented
+SQLAlchemy recipe turns the driver's own transaction handling off and emits BEGIN itself, so a
+failing revision rolls back whole on SQLite too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event, pool
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from .errors import ConfigError, missing_driver
+
+AnyEngine = AsyncEngine | Engine
+
+
+def _make_sqlite_transactional(sync_engine: Engine) -> None:
+    @event.listens_for(sync_engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def create_engine_for(url: str) -> AnyEngine:
+    """An engine for one command run (no pool kept between runs)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"not a database URL: {url!r} ({exc})") from exc
+    try:
+        dialect_cls = parsed.get_dialect()
+    except NoSuchModuleError as exc:
+        raise ConfigError(f"unknown database dialect '{parsed.drivername}' in the URL") from exc
+    try:
+        if dialect_cls.is_async:
+            engine: AnyEngine = create_async_engine(parsed, poolclass=pool.NullPool)
+            sync_engine = engine.sync_engine
+        else:
+            engine = create_engine(parsed, poolclass=pool.NullPool)
+            sync_engine = engine
+    except ModuleNotFoundError as exc:
+        raise missing_driver((exc.name or "?").split(".")[0], url) from exc
+    if parsed.get_backend_name() == "sqlite":
+        _make_sqlite_transactional(sync_engine)
+    return engine

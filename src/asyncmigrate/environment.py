@@ -1,0 +1,170 @@
+"""What the project's ``env.py`` runs: configure Alembic's context from our settings.
+
+``asyncmigrate init`` writes an ``env.py`` that only calls :func:`run_migrations`. Three cases:
+
+* driven by asyncmigrate: the runner has put a :class:`MigrationJob` with a live (synchronous
+  facade of an async) connection into ``config.attributes``; we run on it, inside the caller's
+  event loop, with no engine, thread or loop of our own;
+* offline (``--sql``): we configure Alembic with the URL only and emit SQL;
+* driven by the plain ``alembic`` command (the project can always go back to it): we load the
+  settings from pyproject.toml and run on our own engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from alembic.operations import ops
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection, make_url
+
+from .config import Settings, load_settings
+from .errors import EmptyModelsError
+
+JOB_KEY = "asyncmigrate.job"
+
+MetadataTarget = MetaData | Sequence[MetaData]
+
+
+@dataclass
+class MigrationJob:
+    """One command's run-time state, handed to env.py through ``config.attributes``."""
+
+    settings: Settings
+    connection: Connection | None = None
+    #: Loads the models only when a command needs them (autogenerate, check).
+    metadata_loader: Callable[[], MetadataTarget] | None = None
+    allow_empty_models: bool = False
+    #: Baseline: compare the models with an empty schema so every table is "new".
+    baseline: bool = False
+    _metadata: MetadataTarget | None = field(default=None, repr=False)
+
+    def target_metadata(self) -> MetadataTarget | None:
+        if self._metadata is None and self.metadata_loader is not None:
+            self._metadata = self.metadata_loader()
+        return self._metadata
+
+
+def _models_are_empty(metadata: MetadataTarget | None) -> bool:
+    if metadata is None:
+        return True
+    tables = metadata.tables if isinstance(metadata, MetaData) else [
+        t for m in metadata for t in m.tables
+    ]
+    return len(tables) == 0
+
+
+def _guard_empty_models(job: MigrationJob) -> Callable[..., None]:
+    """Refuse an autogenerate that would drop tables because no model was found."""
+
+    def process_revision_directives(context: Any, revision: Any, directives: list[Any]) -> None:
+        if job.allow_empty_models or not directives:
+            return
+        if not _models_are_empty(job.target_metadata()):
+            return
+        drops = [
+            op.table_name
+            for script in directives
+            for op in script.upgrade_ops.ops
+            if isinstance(op, ops.DropTableOp)
+        ]
+        if drops:
+            raise EmptyModelsError(
+                f"refusing to autogenerate: the models define no tables, so the revision would"
+                f" drop all {len(drops)} tables of the database ({', '.join(sorted(drops)[:5])}"
+                f"{', ...' if len(drops) > 5 else ''}); check 'models' in [tool.asyncmigrate],"
+                " or pass --allow-empty-models if that is really what you want"
+            )
+
+    return process_revision_directives
+
+
+def configure_options(job: MigrationJob, dialect_name: str) -> dict[str, Any]:
+    """The ``context.configure`` keywords shared by online and offline runs."""
+    settings = job.settings
+    render_as_batch = settings.render_as_batch
+    if render_as_batch is None:
+        render_as_batch = dialect_name == "sqlite"
+    options: dict[str, Any] = {
+        "target_metadata": job.target_metadata(),
+        "render_as_batch": render_as_batch,
+        "compare_type": True,
+        "compare_server_default": settings.compare_server_default,
+        "transaction_per_migration": settings.transaction_per_migration,
+        "version_table": settings.version_table,
+        "version_table_schema": settings.version_table_schema,
+        "process_revision_directives": _guard_empty_models(job),
+    }
+    if job.baseline:
+        # Hide every existing table from the comparison: the revision then creates them all.
+        options["include_name"] = lambda name, type_, parent_names: type_ != "table"
+    return options
+
+
+def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None:
+    context.configure(connection=connection, **configure_options(job, connection.dialect.name))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _plain_alembic_job(config: Any) -> MigrationJob:
+    """Settings for a run started by the ``alembic`` command itself."""
+    from .discovery import discover_metadata
+
+    start = Path(config.toml_file_name or config.config_file_name or ".").resolve().parent
+    settings = load_settings(start=start)
+    has_ini = config.file_config.has_section(config.config_ini_section)
+    url = config.get_main_option("sqlalchemy.url") if has_ini else None
+    if url:
+        settings = settings.with_url(url)
+    return MigrationJob(settings=settings, metadata_loader=lambda: discover_metadata(settings))
+
+
+async def _run_with_own_engine(context: Any, job: MigrationJob) -> None:
+    from .engines import create_engine_for
+
+    engine = create_engine_for(job.settings.url)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(lambda sync: _run_online(context, job, sync))
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def run_migrations() -> None:
+    """The whole body of the ``env.py`` that ``asyncmigrate init`` writes."""
+    from alembic import context
+
+    config = context.config
+    job: MigrationJob | None = config.attributes.get(JOB_KEY)
+    if job is None:
+        job = _plain_alembic_job(config)
+    if context.is_offline_mode():
+        dialect_name = make_url(job.settings.url).get_backend_name()
+        context.configure(
+            url=job.settings.url,
+            literal_binds=True,
+            dialect_opts={"paramstyle": "named"},
+            **configure_options(job, dialect_name),
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    elif job.connection is not None:
+        _run_online(context, job, job.connection)
+    elif make_url(job.settings.url).get_dialect().is_async:
+        asyncio.run(_run_with_own_engine(context, job))
+    else:
+        from sqlalchemy import create_engine, pool
+
+        engine = create_engine(job.settings.url, poolclass=pool.NullPool)
+        try:
+            with engine.connect() as connection:
+                _run_online(context, job, connection)
+                connection.commit()
+        finally:
+            engine.dispose()

@@ -1,0 +1,148 @@
+"""Errors a user can cause, and the translation of library exceptions into one clear line.
+
+Every failure that reaches the command line goes through :func:`describe`, which turns the
+exception chain (SQLAlchemy, the driver, Alembic, the OS) into a sentence that names what went
+wrong and what to do. The traceback is shown only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+from sqlalchemy.engine import make_url
+
+#: Which extra of ours brings which driver module.
+DRIVER_EXTRAS = {"asyncpg": "postgresql", "aiosqlite": "sqlite", "asyncmy": "mysql"}
+
+
+class AsyncMigrateError(Exception):
+    """An error with a message meant for the user, printed as it is."""
+
+
+class ConfigError(AsyncMigrateError):
+    """The project's configuration is missing or wrong."""
+
+
+class ModelDiscoveryError(AsyncMigrateError):
+    """The models could not be imported, or no MetaData was found."""
+
+
+class EmptyModelsError(AsyncMigrateError):
+    """Autogenerate would drop every table because no model was found."""
+
+
+class MissingDriverError(AsyncMigrateError):
+    """The database driver named in the URL is not installed."""
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+        orig = getattr(current, "orig", None)
+        if current is not None and isinstance(orig, BaseException):
+            yield orig
+
+
+def missing_driver(module: str, url: str) -> MissingDriverError:
+    """The error for a URL whose driver module cannot be imported."""
+    extra = DRIVER_EXTRAS.get(module)
+    drivername = _safe_drivername(url)
+    if extra:
+        hint = f"pip install 'asyncmigrate[{extra}]'"
+    else:
+        hint = f"pip install {module}"
+    return MissingDriverError(
+        f"the database driver '{module}' (for {drivername}://) is not installed: {hint}"
+    )
+
+
+def _safe_drivername(url: str | None) -> str:
+    try:
+        return make_url(url).drivername if url else "?"
+    except Exception:
+        return "?"
+
+
+def _host_of(url: str | None) -> str | None:
+    try:
+        return make_url(url).host if url else None
+    except Exception:
+        return None
+
+
+def describe(exc: BaseException, url: str | None = None) -> str:
+    """One line that says what failed and, where we know it, how to fix it."""
+    if isinstance(exc, AsyncMigrateError):
+        return str(exc)
+    host = _host_of(url)
+    for link in _chain(exc):
+        if isinstance(link, AsyncMigrateError):
+            return str(link)
+        if isinstance(link, socket.gaierror):
+            hint = ""
+            if host and "." not in host and host not in ("localhost",):
+                hint = (
+                    f" (hint: '{host}' looks like a Docker Compose service name, which only"
+                    " resolves inside that network; from this machine use localhost or set"
+                    " DATABASE_URL)"
+                )
+            return f"cannot resolve host '{host or '?'}'{hint}"
+        if isinstance(link, ConnectionRefusedError) or (
+            isinstance(link, OSError) and link.errno in (111, 61)
+        ):
+            port = _port_of(url)
+            return f"cannot connect to {host or 'the server'}:{port}: connection refused (is the server running?)"
+        if isinstance(link, ModuleNotFoundError) and link.name:
+            top = link.name.split(".")[0]
+            if top == "greenlet":
+                return (
+                    "greenlet is not installed but SQLAlchemy's asyncio support needs it:"
+                    " pip install greenlet (or reinstall asyncmigrate)"
+                )
+            return str(missing_driver(top, url or ""))
+        if isinstance(link, SyntaxError) and link.filename:
+            return f"syntax error in {link.filename}, line {link.lineno}: {link.msg}"
+        message = _driver_message(link)
+        if message:
+            return message
+    from alembic.util import CommandError
+
+    for link in _chain(exc):
+        if isinstance(link, CommandError):
+            return str(link)
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
+
+
+def _port_of(url: str | None) -> str:
+    try:
+        parsed = make_url(url) if url else None
+    except Exception:
+        parsed = None
+    if parsed is None:
+        return "?"
+    if parsed.port:
+        return str(parsed.port)
+    return {"postgresql": "5432", "mysql": "3306", "mariadb": "3306"}.get(
+        parsed.get_backend_name(), "?"
+    )
+
+
+def _driver_message(link: BaseException) -> str | None:
+    """Recognise the drivers' own exceptions that users cause: auth, unknown database."""
+    name = type(link).__name__
+    text = str(link).strip().splitlines()[0] if str(link).strip() else ""
+    if name == "InvalidPasswordError" or "password authentication failed" in text:
+        return f"authentication failed: {text}"
+    if name == "InvalidCatalogNameError":
+        return f"database does not exist: {text}"
+    if name == "OperationalError" and "Access denied" in text:
+        return f"authentication failed: {text}"
+    if name == "OperationalError" and "unable to open database file" in text:
+        return f"cannot open the SQLite database file: {text}"
+    return None

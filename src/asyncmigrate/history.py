@@ -1,0 +1,98 @@
+"""The revision graph as plain data: revision summaries and the applied/pending plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.script import Script, ScriptDirectory
+from alembic.util import to_tuple
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """One revision file, summarised."""
+
+    revision: str
+    down_revisions: tuple[str, ...]
+    depends_on: tuple[str, ...]
+    message: str
+    path: Path
+    branch_labels: tuple[str, ...]
+    is_head: bool
+    is_branch_point: bool
+    is_merge_point: bool
+
+    @classmethod
+    def from_script(cls, script: Script, directory: ScriptDirectory | None = None) -> RevisionInfo:
+        return cls(
+            revision=script.revision,
+            down_revisions=to_tuple(script.down_revision, default=()),
+            depends_on=to_tuple(script.dependencies, default=()),
+            message=(script.doc or "").strip(),
+            path=Path(script.path),
+            branch_labels=tuple(sorted(script.branch_labels)),
+            is_head=script.is_head,
+            is_branch_point=script.is_branch_point,
+            is_merge_point=script.is_merge_point,
+        )
+
+    def label(self) -> str:
+        flags = [
+            name
+            for name, on in (
+                ("head", self.is_head),
+                ("branchpoint", self.is_branch_point),
+                ("mergepoint", self.is_merge_point),
+            )
+            if on
+        ]
+        suffix = f" ({', '.join(flags)})" if flags else ""
+        return f"{self.revision}{suffix}"
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where the database is, and what ``upgrade head`` would run, in order."""
+
+    current: tuple[str, ...]
+    heads: tuple[str, ...]
+    applied: list[RevisionInfo]
+    pending: list[RevisionInfo]
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.pending and not self.unknown
+
+
+def _parents(script: Script) -> tuple[str, ...]:
+    return to_tuple(script.down_revision, default=()) + to_tuple(script.dependencies, default=())
+
+
+def build_status(directory: ScriptDirectory, current: tuple[str, ...]) -> Status:
+    """Split the graph into applied (ancestors of the current revisions) and pending."""
+    revision_map = directory.revision_map
+    by_id = {s.revision: s for s in directory.walk_revisions()}
+    unknown = tuple(rev for rev in current if rev not in by_id)
+    applied_ids: set[str] = set()
+    stack = [rev for rev in current if rev in by_id]
+    while stack:
+        rev = stack.pop()
+        if rev in applied_ids:
+            continue
+        applied_ids.add(rev)
+        for parent in _parents(by_id[rev]):
+            resolved = revision_map.get_revision(parent)
+            if resolved is not None:
+                stack.append(resolved.revision)
+    # walk_revisions goes from the heads down; reversed, parents come before children.
+    ordered = list(reversed(list(by_id.values())))
+    infos = [RevisionInfo.from_script(s, directory) for s in ordered]
+    return Status(
+        current=current,
+        heads=tuple(directory.get_heads()),
+        applied=[info for info in infos if info.revision in applied_ids],
+        pending=[info for info in infos if info.revision not in applied_ids],
+        unknown=unknown,
+    )

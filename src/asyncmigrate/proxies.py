@@ -1,0 +1,96 @@
+"""Make Alembic's ``context`` and ``op`` module proxies local to the running task.
+
+Alembic publishes the active ``EnvironmentContext`` and ``Operations`` as module globals
+(``alembic.context._proxy``, ``alembic.op._proxy``). Two migrations awaited side by side in one
+event loop (``asyncio.gather`` over two databases) interleave at every database round trip, so
+with plain globals one migration's ``op.create_table`` can land on the other's connection.
+
+Here each proxy is kept in a :class:`contextvars.ContextVar`. An asyncio task has its own
+context, and SQLAlchemy's ``run_sync`` greenlet runs in the context of the task that awaits it,
+so each migration sees only its own Alembic objects. A single migration behaves exactly as
+before. :func:`install` is idempotent and is called when the runner is imported.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from typing import Any
+
+from alembic.operations import Operations
+from alembic.runtime.environment import EnvironmentContext
+from alembic.util.langhelpers import ModuleClsProxy
+
+_VARS: dict[type, ContextVar[Any]] = {}
+_TOKENS_ATTR = "_asyncmigrate_proxy_tokens"
+
+
+class _Dispatcher:
+    """Stands in for ``_proxy`` in the module; forwards to the task's current object."""
+
+    def __init__(self, cls: type, var: ContextVar[Any]) -> None:
+        self._cls = cls
+        self._var = var
+
+    def __getattr__(self, name: str) -> Any:
+        target = self._var.get()
+        if target is None:
+            raise NameError(
+                f"Can't invoke '{name}': no Alembic {self._cls.__name__} is active here."
+                " Try placing this code inside a callable."
+            )
+        return getattr(target, name)
+
+
+def _var_for(cls: type) -> ContextVar[Any]:
+    for klass in cls.__mro__:
+        if klass in _VARS:
+            return _VARS[klass]
+    raise KeyError(cls)
+
+
+def _install_proxy(self: ModuleClsProxy) -> None:
+    tokens: list[Token[Any]] = self.__dict__.setdefault(_TOKENS_ATTR, [])
+    tokens.append(_var_for(type(self)).set(self))
+
+
+def _remove_proxy(self: ModuleClsProxy) -> None:
+    tokens: list[Token[Any]] = self.__dict__.get(_TOKENS_ATTR, [])
+    if tokens:
+        _var_for(type(self)).reset(tokens.pop())
+
+
+def _hook_modules(cls: type) -> None:
+    var: ContextVar[Any] = ContextVar(f"asyncmigrate_{cls.__name__}", default=None)
+    _VARS[cls] = var
+    attr_names, modules = ModuleClsProxy._setups[cls]
+    dispatcher = _Dispatcher(cls, var)
+
+    def module_getattr(name: str) -> Any:
+        target = var.get()
+        if target is not None and name in attr_names:
+            return getattr(target, name)
+        raise AttributeError(name)
+
+    for globals_, _locals in modules:
+        active = globals_.get("_proxy")
+        if isinstance(active, cls):
+            # Installed before us (the plain ``alembic`` command loading an env.py that
+            # imports asyncmigrate): keep it active until Alembic removes it.
+            active.__dict__.setdefault(_TOKENS_ATTR, []).append(var.set(active))
+        globals_["_proxy"] = dispatcher
+        for name in attr_names:
+            globals_.pop(name, None)
+        globals_["__getattr__"] = module_getattr
+
+
+def install() -> None:
+    """Route Alembic's module proxies through context variables (once per process)."""
+    if _VARS:
+        return
+    import alembic.context  # noqa: F401  (registers the module proxies)
+    import alembic.op  # noqa: F401
+
+    for cls in (EnvironmentContext, Operations):
+        _hook_modules(cls)
+    ModuleClsProxy._install_proxy = _install_proxy  # type: ignore[method-assign]
+    ModuleClsProxy._remove_proxy = _remove_proxy  # type: ignore[method-assign]

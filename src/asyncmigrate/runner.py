@@ -1,0 +1,175 @@
+"""The async core: run Alembic's (synchronous) commands on an async connection, in the caller's
+event loop.
+
+Alembic's commands are plain functions that load env.py and call ``op.*`` on a synchronous
+``Connection``. SQLAlchemy's ``AsyncConnection.run_sync`` hands exactly that to a function, in a
+greenlet of the awaiting task: database I/O then goes through the event loop, with no thread and
+no second loop. The runner builds the Alembic ``Config`` in memory (no ini file needed), puts a
+:class:`~asyncmigrate.environment.MigrationJob` into its attributes, and runs the command there.
+
+A project that keeps its own Alembic ``env.py`` (the stock templates, the tutorial's) creates its
+own engine and calls ``asyncio.run``, which cannot work inside a running loop; that one command
+runs in a worker thread instead, and the caller's logging configuration, which such env.py files
+reset with ``fileConfig``, is put back afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any, TypeVar
+
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from . import proxies
+from .config import Settings
+from .engines import create_engine_for
+from .environment import JOB_KEY, MetadataTarget, MigrationJob
+
+proxies.install()
+
+T = TypeVar("T")
+ENV_MARKER = "asyncmigrate"
+
+
+def uses_our_env(settings: Settings) -> bool:
+    """True when the project's env.py delegates to asyncmigrate (written by ``init``)."""
+    try:
+        return ENV_MARKER in settings.env_py.read_text(encoding="utf-8")
+    except OSError:
+        return True  # no env.py yet: commands that need one will say so
+
+
+@contextlib.contextmanager
+def preserve_logging() -> Iterator[None]:
+    """Undo what ``logging.config.fileConfig`` in a foreign env.py does to the caller's loggers."""
+    manager = logging.Logger.manager
+    root = logging.getLogger()
+    saved_root = (root.level, list(root.handlers))
+    saved = {
+        name: (logger.disabled, logger.level, list(logger.handlers), logger.propagate)
+        for name, logger in manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    try:
+        yield
+    finally:
+        root.setLevel(saved_root[0])
+        root.handlers[:] = saved_root[1]
+        for name, (disabled, level, handlers, propagate) in saved.items():
+            logger = logging.getLogger(name)
+            logger.disabled = disabled
+            logger.setLevel(level)
+            logger.handlers[:] = handlers
+            logger.propagate = propagate
+
+
+class Runner:
+    """Runs Alembic commands for one project on one database. Holds no global state."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: AsyncEngine | Engine | None = None,
+        connection: AsyncConnection | None = None,
+        metadata_loader: Callable[[], MetadataTarget] | None = None,
+    ) -> None:
+        self.settings = settings
+        self._engine = engine
+        self._connection = connection
+        self._metadata_loader = metadata_loader
+        self.own_env = uses_our_env(settings)
+
+    # -- Alembic configuration ---------------------------------------------------------------
+
+    def alembic_config(
+        self, job: MigrationJob | None = None, stdout: Any = None, output_buffer: Any = None
+    ) -> Config:
+        """An Alembic Config for this project, built in memory unless it has an alembic.ini."""
+        settings = self.settings
+        kwargs: dict[str, Any] = {"output_buffer": output_buffer}
+        if stdout is not None:
+            kwargs["stdout"] = stdout
+        # quiet: Alembic's own "Generating ... done" lines go to sys.stdout; we report instead.
+        kwargs["cmd_opts"] = argparse.Namespace(quiet=True, x=[])
+        if settings.alembic_ini is not None:
+            config = Config(str(settings.alembic_ini), **kwargs)
+        else:
+            config = Config(
+                toml_file=str(settings.pyproject) if settings.pyproject else None, **kwargs
+            )
+            config.set_main_option("script_location", str(settings.script_location))
+        config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
+        if job is not None:
+            config.attributes[JOB_KEY] = job
+        return config
+
+    @property
+    def url(self) -> str:
+        """The URL in use: the caller's engine's when one was given, else the settings'."""
+        engine = self._connection.engine if self._connection is not None else self._engine
+        if engine is not None:
+            return engine.url.render_as_string(hide_password=False)
+        return self.settings.url
+
+    def job(self, *, load_models: bool = False, **options: Any) -> MigrationJob:
+        return MigrationJob(
+            settings=replace(self.settings, url=self.url),
+            metadata_loader=self._metadata_loader if load_models else None,
+            **options,
+        )
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def offline(
+        self, command: Callable[[Config], T], job: MigrationJob, output_buffer: Any = None
+    ) -> T:
+        """A command that touches no database (script files, ``--sql`` output)."""
+        config = self.alembic_config(job, output_buffer=output_buffer)
+        if self.own_env:
+            return command(config)
+        with preserve_logging():
+            return await asyncio.to_thread(command, config)
+
+    async def online(self, command: Callable[[Config], T], job: MigrationJob) -> T:
+        """A command that runs env.py against the database."""
+        if not self.own_env:
+            config = self.alembic_config(job)
+            with preserve_logging():
+                return await asyncio.to_thread(command, config)
+        return await self.on_connection(
+            lambda connection: command(self.alembic_config(replace(job, connection=connection)))
+        )
+
+    async def on_connection(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` with a synchronous Connection, in this loop when the driver is async."""
+        if self._connection is not None:
+            return await self._connection.run_sync(work)
+        engine = self._engine or create_engine_for(self.url)
+        try:
+            if isinstance(engine, AsyncEngine):
+                async with engine.connect() as connection:
+                    result = await connection.run_sync(work)
+                    await connection.commit()
+                    return result
+            return await asyncio.to_thread(self._sync_work, engine, work)
+        finally:
+            if self._engine is None:
+                if isinstance(engine, AsyncEngine):
+                    await engine.dispose()
+                else:
+                    engine.dispose()
+
+    @staticmethod
+    def _sync_work(engine: Engine, work: Callable[[Connection], T]) -> T:
+        with engine.connect() as connection:
+            result = work(connection)
+            connection.commit()
+            return result
