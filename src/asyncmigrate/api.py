@@ -80,14 +80,10 @@ class Migrator:
             loader: Callable[[], MetadataTarget] = lambda: metadata  # noqa: E731
         else:
             loader = lambda: discover_metadata(settings)  # noqa: E731
-        self._runner = Runner(
-            settings, engine=engine, connection=connection, metadata_loader=loader
-        )
+        self._runner = Runner(settings, engine=engine, connection=connection, metadata_loader=loader)
 
     @classmethod
-    def from_pyproject(
-        cls, path: str | os.PathLike[str] | None = None, **kwargs: Any
-    ) -> Migrator:
+    def from_pyproject(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Migrator:
         """Settings from the pyproject.toml at ``path`` (a file or its directory; default: the
         nearest one above the current directory)."""
         if path is not None and Path(path).is_file():
@@ -110,9 +106,7 @@ class Migrator:
     def script_directory(self) -> ScriptDirectory:
         location = self.settings.script_location
         if not location.is_dir():
-            raise ConfigError(
-                f"no migrations directory at {location}: run 'asyncmigrate init' first"
-            )
+            raise ConfigError(f"no migrations directory at {location}: run 'asyncmigrate init' first")
         return ScriptDirectory.from_config(self._runner.alembic_config())
 
     async def heads(self) -> list[RevisionInfo]:
@@ -121,11 +115,7 @@ class Migrator:
 
     async def branches(self) -> list[RevisionInfo]:
         script = self.script_directory()
-        return [
-            RevisionInfo.from_script(s, script)
-            for s in script.walk_revisions()
-            if s.is_branch_point
-        ]
+        return [RevisionInfo.from_script(s, script) for s in script.walk_revisions() if s.is_branch_point]
 
     async def history(self, rev_range: str | None = None) -> list[RevisionInfo]:
         """Revisions newest first; ``rev_range`` is Alembic's ``start:end``."""
@@ -134,9 +124,10 @@ class Migrator:
         if rev_range:
             if ":" not in rev_range:
                 raise ConfigError(f"history range must look like 'start:end', got {rev_range!r}")
-            base, head = (part or default for part, default in zip(
-                rev_range.split(":", 1), ("base", "heads"), strict=True
-            ))
+            base, head = (
+                part or default
+                for part, default in zip(rev_range.split(":", 1), ("base", "heads"), strict=True)
+            )
         return [RevisionInfo.from_script(s, script) for s in script.walk_revisions(base, head)]
 
     async def show(self, revision: str) -> list[RevisionInfo]:
@@ -154,7 +145,10 @@ class Migrator:
         self.script_directory()
         script = await self._runner.offline(
             lambda config: command.merge(
-                config, list(revisions), message=message, branch_label=branch_label,
+                config,
+                list(revisions),
+                message=message,
+                branch_label=branch_label,
                 rev_id=rev_id,
             ),
             self._runner.job(),
@@ -192,9 +186,7 @@ class Migrator:
         """Downgrade to ``target`` (``-1``, ``base``, a revision)."""
         return await self._migrate(command.downgrade, target, sql=sql, tag=tag)
 
-    async def stamp(
-        self, revisions: str | Sequence[str], *, sql: bool = False, purge: bool = False
-    ) -> str:
+    async def stamp(self, revisions: str | Sequence[str], *, sql: bool = False, purge: bool = False) -> str:
         """Set the version table to ``revisions`` without running any migration."""
         self.script_directory()
         targets = [revisions] if isinstance(revisions, str) else list(revisions)
@@ -238,8 +230,14 @@ class Migrator:
 
         def run(config: Any) -> Any:
             return command.revision(
-                config, message=message, autogenerate=autogenerate, head=head, splice=splice,
-                branch_label=branch_label, depends_on=depends_on, rev_id=rev_id,
+                config,
+                message=message,
+                autogenerate=autogenerate,
+                head=head,
+                splice=splice,
+                branch_label=branch_label,
+                depends_on=depends_on,
+                rev_id=rev_id,
                 version_path=version_path,
             )
 
@@ -247,7 +245,10 @@ class Migrator:
             job = self._runner.job(load_models=True, allow_empty_models=allow_empty_models)
             if self._runner.own_env:
                 job.target_metadata()  # fail on a broken model before touching the database
-            result = await self._runner.online(run, job)
+            try:
+                result = await self._runner.online(run, job)
+            except CommandError as exc:
+                raise await self._explain_not_up_to_date(exc) from exc
         else:
             result = await self._runner.offline(run, self._runner.job())
         scripts = result if isinstance(result, list) else [result]
@@ -263,7 +264,20 @@ class Migrator:
             await self._runner.online(command.check, job)
         except AutogenerateDiffsDetected as detected:
             return _check_result(detected, self._render_as_batch())
+        except CommandError as exc:
+            raise await self._explain_not_up_to_date(exc) from exc
         return CheckResult()
+
+    async def _explain_not_up_to_date(self, exc: CommandError) -> Exception:
+        """Alembic compares models only with a database at head; say what is pending."""
+        if "not up to date" not in str(exc):
+            return exc
+        status = await self.status()
+        pending = ", ".join(info.revision for info in status.pending) or "?"
+        return AsyncMigrateError(
+            f"the database is not at head ({len(status.pending)} pending: {pending});"
+            " run 'asyncmigrate upgrade head' first"
+        )
 
     def _render_as_batch(self) -> bool:
         if self.settings.render_as_batch is not None:

@@ -121,7 +121,10 @@ def _setup_logging(quiet: bool) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--url", envvar=None, help="Database URL (overrides config and DATABASE_URL).")
 @click.option(
-    "-c", "--config", "config_file", type=click.Path(dir_okay=False),
+    "-c",
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
     help="pyproject.toml or alembic.ini to use (default: the nearest one).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
@@ -154,8 +157,7 @@ async def init(state: State, directory: str, models: str | None) -> None:
         stdout.print(f"Models: {escape(result.models)}")
     else:
         stdout.print(
-            "[yellow]No models package found: set models = \"yourapp.models\" in"
-            " \\[tool.asyncmigrate][/yellow]"
+            '[yellow]No models package found: set models = "yourapp.models" in \\[tool.asyncmigrate][/yellow]'
         )
 
 
@@ -188,8 +190,9 @@ async def baseline(state: State, message: str) -> None:
     stdout.print(f"Generated {escape(str(result.path))}")
     stdout.print(f"Stamped the database at {result.revision}")
     if not result.drift.clean:
-        stderr.print("[yellow]The database differs from the models; the next autogenerate"
-                     " will contain:[/yellow]")
+        stderr.print(
+            "[yellow]The database differs from the models; the next autogenerate will contain:[/yellow]"
+        )
         stderr.print(escape(result.drift.upgrade_code))
 
 
@@ -199,8 +202,13 @@ async def baseline(state: State, message: str) -> None:
 @click.option("--branch-label")
 @click.option("--rev-id")
 @run_async
-async def merge(state: State, revisions: tuple[str, ...], message: str | None,
-                branch_label: str | None, rev_id: str | None) -> None:
+async def merge(
+    state: State,
+    revisions: tuple[str, ...],
+    message: str | None,
+    branch_label: str | None,
+    rev_id: str | None,
+) -> None:
     """Merge REVISIONS (default: all heads) into one."""
     path = await state.migrator(database=False).merge(
         revisions or ("heads",), message, branch_label=branch_label, rev_id=rev_id
@@ -361,8 +369,9 @@ async def check(state: State) -> None:
     if result.clean:
         stdout.print("No changes: the database matches the models.")
         return
-    stdout.print(f"The models differ from the database ({len(result.diffs)} changes);"
-                 " autogenerate would write:")
+    stdout.print(
+        f"The models differ from the database ({len(result.diffs)} changes); autogenerate would write:"
+    )
     stdout.print(escape(result.upgrade_code))
     raise click.exceptions.Exit(1)
 

@@ -184,9 +184,7 @@ def _from_table(
     url, source = _resolve_url(table.get("url"), project_dir, name)
     script_location = table.get("script_location")
     if script_location is None and alembic_table and alembic_table.get("script_location"):
-        script_location = str(alembic_table["script_location"]).replace(
-            "%(here)s", project_dir.as_posix()
-        )
+        script_location = str(alembic_table["script_location"]).replace("%(here)s", project_dir.as_posix())
     return Settings(
         project_dir=project_dir,
         script_location=(project_dir / (script_location or DEFAULT_SCRIPT_LOCATION)).resolve(),

@@ -20,15 +20,15 @@ from rich.markup import escape
 
 from .errors import AsyncMigrateError
 
-BASE_MODULE = '''\
+BASE_MODULE = """\
 from sqlalchemy.orm import DeclarativeBase
 
 
 class Base(DeclarativeBase):
     pass
-'''
+"""
 
-USER_MODULE = '''\
+USER_MODULE = """\
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -40,7 +40,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
-'''
+"""
 
 FULL_NAME_LINE = "    full_name: Mapped[str | None] = mapped_column(String(255))\n"
 
@@ -92,12 +92,23 @@ def steps(external_url: bool) -> list[tuple[Step, Callable[[Path], None] | None]
     """The tutorial's steps; the callable runs before the step (editing the model)."""
     plan: list[tuple[Step, Callable[[Path], None] | None]] = [
         (Step("init", ["init"], _output_contains("Models: src.models")), None),
-        (Step("autogenerate the users table", ["revision", "--autogenerate", "-m",
-               "Create users table"], _revision_contains("op.create_table('users'")), None),
+        (
+            Step(
+                "autogenerate the users table",
+                ["revision", "--autogenerate", "-m", "Create users table"],
+                _revision_contains("op.create_table('users'"),
+            ),
+            None,
+        ),
         (Step("upgrade", ["upgrade", "head"], _output_contains("(head)")), None),
-        (Step("autogenerate full_name", ["revision", "--autogenerate", "-m",
-               "Add full_name to User model"],
-              _revision_contains("add_column(", "'full_name'", "drop_column(")), _add_full_name),
+        (
+            Step(
+                "autogenerate full_name",
+                ["revision", "--autogenerate", "-m", "Add full_name to User model"],
+                _revision_contains("add_column(", "'full_name'", "drop_column("),
+            ),
+            _add_full_name,
+        ),
         (Step("upgrade", ["upgrade", "head"], _output_contains("(head)")), None),
         (Step("models match the database", ["check"], _output_contains("No changes")), None),
         (Step("downgrade -1", ["downgrade", "-1"], _output_contains("Database is at")), None),
@@ -105,14 +116,13 @@ def steps(external_url: bool) -> list[tuple[Step, Callable[[Path], None] | None]
         (Step("status", ["status"], _output_contains("Up to date")), None),
     ]
     if external_url:
-        plan.append((Step("leave the database as it was", ["downgrade", "base"],
-                          _output_contains("base")), None))
+        plan.append(
+            (Step("leave the database as it was", ["downgrade", "base"], _output_contains("base")), None)
+        )
     return plan
 
 
-async def run_demo(
-    directory: str | None, *, url: str | None, console: Console
-) -> Path:
+async def run_demo(directory: str | None, *, url: str | None, console: Console) -> Path:
     """Run the demo; raise AsyncMigrateError naming the step that failed."""
     root = Path(directory or tempfile.mkdtemp(prefix="asyncmigrate-demo-")).resolve()
     if root.exists() and any(root.iterdir()):
@@ -130,10 +140,16 @@ async def run_demo(
             prepare(root)
             console.print("  edited src/models/user.py: added full_name")
         shown = " ".join(["asyncmigrate", *step.args])
-        console.print(f"\n[bold cyan]{number}/{len(plan)}[/bold cyan] {step.title}: [bold]$ {escape(shown)}[/bold]")
+        console.print(
+            f"\n[bold cyan]{number}/{len(plan)}[/bold cyan] {step.title}: [bold]$ {escape(shown)}[/bold]"
+        )
         completed = subprocess.run(
             [sys.executable, "-m", "asyncmigrate", *global_args, *step.args],
-            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             check=False,
         )
         output = completed.stdout

@@ -76,9 +76,7 @@ def load_metadata_reference(reference: str) -> MetaData | Sequence[MetaData]:
     """Resolve ``pkg.module:Base.metadata`` (or a Base class, or a list of MetaData)."""
     module_name, _, attr_path = reference.partition(":")
     if not attr_path:
-        raise ModelDiscoveryError(
-            f"metadata = '{reference}' must look like 'package.module:Base.metadata'"
-        )
+        raise ModelDiscoveryError(f"metadata = '{reference}' must look like 'package.module:Base.metadata'")
     target: object = _import(module_name)
     for part in attr_path.split("."):
         try:

@@ -52,9 +52,7 @@ class MigrationJob:
 def _models_are_empty(metadata: MetadataTarget | None) -> bool:
     if metadata is None:
         return True
-    tables = metadata.tables if isinstance(metadata, MetaData) else [
-        t for m in metadata for t in m.tables
-    ]
+    tables = metadata.tables if isinstance(metadata, MetaData) else [t for m in metadata for t in m.tables]
     return len(tables) == 0
 
 

@@ -96,7 +96,10 @@ def describe(exc: BaseException, url: str | None = None) -> str:
             isinstance(link, OSError) and link.errno in (111, 61)
         ):
             port = _port_of(url)
-            return f"cannot connect to {host or 'the server'}:{port}: connection refused (is the server running?)"
+            return (
+                f"cannot connect to {host or 'the server'}:{port}: connection refused"
+                " (is the server running?)"
+            )
         if isinstance(link, ModuleNotFoundError) and link.name:
             top = link.name.split(".")[0]
             if top == "greenlet":
@@ -128,9 +131,7 @@ def _port_of(url: str | None) -> str:
         return "?"
     if parsed.port:
         return str(parsed.port)
-    return {"postgresql": "5432", "mysql": "3306", "mariadb": "3306"}.get(
-        parsed.get_backend_name(), "?"
-    )
+    return {"postgresql": "5432", "mysql": "3306", "mariadb": "3306"}.get(parsed.get_backend_name(), "?")
 
 
 def _driver_message(link: BaseException) -> str | None:

@@ -102,9 +102,7 @@ class Runner:
         if settings.alembic_ini is not None:
             config = Config(str(settings.alembic_ini), **kwargs)
         else:
-            config = Config(
-                toml_file=str(settings.pyproject) if settings.pyproject else None, **kwargs
-            )
+            config = Config(toml_file=str(settings.pyproject) if settings.pyproject else None, **kwargs)
             config.set_main_option("script_location", str(settings.script_location))
         config.set_main_option("sqlalchemy.url", self.url.replace("%", "%%"))
         if job is not None:

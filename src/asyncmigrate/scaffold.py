@@ -36,8 +36,7 @@ def guess_models_package(project_dir: Path) -> str | None:
         # The tutorial's layout imports its models as ``src.models``; a src-layout project
         # without that prefix imports them as ``models``.
         mentions_src = any(
-            "src.models" in path.read_text("utf-8", errors="ignore")
-            for path in src.rglob("*.py")
+            "src.models" in path.read_text("utf-8", errors="ignore") for path in src.rglob("*.py")
         )
         if (src / "__init__.py").is_file() or mentions_src:
             return "src.models"

@@ -1,0 +1,205 @@
+"""Fixtures: real databases (SQLite files, a fresh PostgreSQL database per test), the tutorial's
+project in a temporary directory, and a runner for the ``asyncmigrate`` command."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from asyncmigrate.demo import write_seed_project
+
+PG_ADMIN_URL = os.environ.get("ASYNCMIGRATE_TEST_PG_URL")
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"asyncmigrate PostgreSQL: {PG_ADMIN_URL or 'not configured (run scripts/test)'}"
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
+    """Run ``asyncmigrate ARGS`` in its own process, as a user would."""
+    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    full_env.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "asyncmigrate", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def run_alembic(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
+    """Run the plain ``alembic`` command (to prove the project can go back to it)."""
+    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    full_env.update(env or {})
+    completed = subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+@pytest.fixture(autouse=True)
+def _isolate_imports() -> Iterator[None]:
+    """Each test's project has modules named alike (src.models.user): forget them afterwards."""
+    modules = set(sys.modules)
+    path = list(sys.path)
+    yield
+    for name in set(sys.modules) - modules:
+        if _from_temporary_project(sys.modules[name]):
+            del sys.modules[name]
+    sys.path[:] = path
+
+
+def _from_temporary_project(module: object) -> bool:
+    """Only the test projects' modules: a C extension must never be imported twice."""
+    temp = tempfile.gettempdir()
+    places = [getattr(module, "__file__", None) or "", *list(getattr(module, "__path__", []) or [])]
+    return any(str(place).startswith(temp) for place in places)
+
+
+@pytest.fixture
+def pg_admin_url() -> str:
+    if not PG_ADMIN_URL:
+        pytest.skip("PostgreSQL is not configured: run the tests with scripts/test")
+    return PG_ADMIN_URL
+
+
+async def _create_database(admin_url: str) -> str:
+    import asyncpg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = make_url(admin_url)
+    connection = await asyncpg.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_database(admin_url: str, database_url: str) -> None:
+    import asyncpg
+
+    url = make_url(admin_url)
+    name = make_url(database_url).database
+    connection = await asyncpg.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+async def pg_url(pg_admin_url: str) -> AsyncIterator[str]:
+    """A new, empty PostgreSQL database for this test."""
+    url = await _create_database(pg_admin_url)
+    yield url
+    await _drop_database(pg_admin_url, url)
+
+
+@pytest.fixture
+async def pg_url_2(pg_admin_url: str) -> AsyncIterator[str]:
+    url = await _create_database(pg_admin_url)
+    yield url
+    await _drop_database(pg_admin_url, url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Each test that takes it runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    if not PG_ADMIN_URL:
+        pytest.skip("PostgreSQL is not configured: run the tests with scripts/test")
+    url = await _create_database(PG_ADMIN_URL)
+    yield url
+    await _drop_database(PG_ADMIN_URL, url)
+
+
+@pytest.fixture
+def seed_project(tmp_path: Path) -> Path:
+    """The tutorial's project: src/models/base.py (Base) and src/models/user.py (User)."""
+    root = tmp_path / "project"
+    root.mkdir()
+    write_seed_project(root)
+    return root
+
+
+async def table_columns(url: str) -> dict[str, set[str]]:
+    """Tables and their columns, read from the live database."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+
+            def read(sync_connection: object) -> dict[str, set[str]]:
+                inspector = inspect(sync_connection)
+                return {
+                    table: {column["name"] for column in inspector.get_columns(table)}
+                    for table in inspector.get_table_names()
+                }
+
+            return await connection.run_sync(read)
+    finally:
+        await engine.dispose()
+
+
+async def version_rows(url: str, table: str = "alembic_version") -> list[str]:
+    from sqlalchemy import text
+
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            result = await connection.execute(text(f"SELECT version_num FROM {table}"))
+            return sorted(row[0] for row in result)
+    finally:
+        await engine.dispose()
