@@ -208,6 +208,11 @@ class Migrator:
         if sql:
             buffer = io.StringIO()
             await self._runner.offline(run, self._runner.job(), output_buffer=buffer)
+            if not buffer.getvalue().strip() and not self._runner.own_env:
+                raise AsyncMigrateError(
+                    f"{self.settings.env_py} produced no SQL in offline (--sql) mode: its"
+                    " run_migrations_offline() does not run the migrations"
+                )
             return buffer.getvalue()
         await self._runner.online(run, self._runner.job())
         return ""

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import proxies
 from .config import Settings
+from .discovery import ensure_import_path
 from .engines import create_engine_for
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
 
@@ -86,6 +87,9 @@ class Runner:
         self._connection = connection
         self._metadata_loader = metadata_loader
         self.own_env = uses_our_env(settings)
+        if not self.own_env:
+            # A foreign env.py imports the project's modules, as it would run from its root.
+            ensure_import_path(settings.project_dir)
 
     # -- Alembic configuration ---------------------------------------------------------------
 

@@ -1,0 +1,175 @@
+"""``await Migrator(...)`` inside a running event loop (this test's, from pytest-asyncio)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from asyncmigrate import Migrator, SyncMigrator
+from asyncmigrate.scaffold import init_project
+
+from .conftest import table_columns, version_rows
+
+REVISION = '''\
+"""{message}"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = {revision!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table({table!r}, sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("INSERT INTO {table} (id) VALUES (1)")
+
+
+def downgrade():
+    op.drop_table({table!r})
+'''
+
+
+def write_linear_history(project: Path, prefix: str, count: int) -> list[str]:
+    """``count`` revisions, each creating table ``{prefix}_{n}`` with one row."""
+    versions = project / "migrations" / "versions"
+    revisions = []
+    down = None
+    for number in range(count):
+        revision = f"{prefix}{number:04d}"
+        (versions / f"{revision}_step.py").write_text(
+            REVISION.format(
+                message=f"{prefix} step {number}", revision=revision, down=down, table=f"{prefix}_{number}"
+            )
+        )
+        revisions.append(revision)
+        down = revision
+    return revisions
+
+
+@pytest.fixture
+def project(seed_project: Path) -> Path:
+    init_project(project_dir=seed_project)
+    return seed_project
+
+
+async def test_upgrade_inside_running_loop(project: Path, db_url: str) -> None:
+    asyncio.get_running_loop()  # this test runs inside pytest-asyncio's loop
+    revisions = write_linear_history(project, "a", 3)
+    migrator = Migrator.from_pyproject(project, url=db_url)
+    await migrator.upgrade("head")
+    assert await migrator.current() == (revisions[-1],)
+    assert {"a_0", "a_1", "a_2"} <= set(await table_columns(db_url))
+    await migrator.downgrade("-1")
+    assert await migrator.current() == (revisions[1],)
+    await migrator.downgrade("base")
+    assert await migrator.current() == ()
+    assert set(await table_columns(db_url)) == {"alembic_version"}
+    status = await migrator.status()
+    assert [info.revision for info in status.pending] == revisions
+
+
+async def test_callers_async_engine(project: Path, db_url: str) -> None:
+    revisions = write_linear_history(project, "e", 2)
+    engine = create_async_engine(db_url)
+    try:
+        migrator = Migrator.from_pyproject(project, engine=engine)
+        await migrator.upgrade("head")
+        assert await migrator.current() == (revisions[-1],)
+        # The engine is the caller's: still usable afterwards.
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM e_1"))).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_callers_connection_in_transaction(project: Path, pg_url: str) -> None:
+    """Migrate inside a transaction the caller controls: rolling it back undoes everything."""
+    revisions = write_linear_history(project, "t", 2)
+    engine = create_async_engine(pg_url)
+    try:
+        async with engine.connect() as connection:
+            transaction = await connection.begin()
+            migrator = Migrator.from_pyproject(project, connection=connection)
+            await migrator.upgrade("head")
+            assert await migrator.current() == (revisions[-1],)
+            count = await connection.execute(text("SELECT count(*) FROM t_1"))
+            assert count.scalar() == 1
+            await transaction.rollback()
+        assert set(await table_columns(pg_url)) == set()
+    finally:
+        await engine.dispose()
+
+
+async def test_callers_connection_commits_on_sqlite(project: Path, sqlite_url: str) -> None:
+    revisions = write_linear_history(project, "c", 2)
+    engine = create_async_engine(sqlite_url)
+    try:
+        async with engine.connect() as connection:
+            await Migrator.from_pyproject(project, connection=connection).upgrade("head")
+        assert await version_rows(sqlite_url) == [revisions[-1]]
+    finally:
+        await engine.dispose()
+
+
+async def test_two_databases_concurrently(
+    tmp_path: Path, pg_url: str, pg_url_2: str, sqlite_url: str
+) -> None:
+    """Three migrations interleaved in one loop: each database gets only its own tables."""
+    projects = {}
+    for prefix in ("p", "q", "s"):
+        root = tmp_path / prefix
+        root.mkdir()
+        init_project(project_dir=root, models="nothing")
+        projects[prefix] = (root, write_linear_history(root, prefix, 15))
+    urls = {"p": pg_url, "q": pg_url_2, "s": sqlite_url}
+    migrators = {prefix: Migrator.from_pyproject(projects[prefix][0], url=urls[prefix]) for prefix in urls}
+    await asyncio.gather(*(m.upgrade("head") for m in migrators.values()))
+    for prefix, url in urls.items():
+        tables = set(await table_columns(url))
+        assert tables == {f"{prefix}_{n}" for n in range(15)} | {"alembic_version"}, prefix
+        assert await version_rows(url) == [projects[prefix][1][-1]]
+    await asyncio.gather(*(m.downgrade("base") for m in migrators.values()))
+    for url in urls.values():
+        assert set(await table_columns(url)) == {"alembic_version"}
+
+
+async def test_callers_logging_is_left_alone(
+    project: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app_logger = logging.getLogger("myapp.service")
+    app_logger.setLevel(logging.INFO)
+    write_linear_history(project, "l", 1)
+    await Migrator.from_pyproject(project, url=sqlite_url).upgrade("head")
+    assert not app_logger.disabled
+    with caplog.at_level(logging.INFO, logger="myapp.service"):
+        app_logger.info("still here")
+    assert "still here" in caplog.text
+
+
+async def test_offline_sql_from_api(project: Path) -> None:
+    write_linear_history(project, "o", 2)
+    migrator = Migrator.from_pyproject(project, url="postgresql+asyncpg://u:p@nowhere.invalid/db")
+    sql = await migrator.upgrade("head", sql=True)
+    assert "CREATE TABLE o_0" in sql and "CREATE TABLE o_1" in sql
+    assert "INSERT INTO o_1 (id) VALUES (1)" in sql
+
+
+def test_sync_facade(project: Path, sqlite_url: str) -> None:
+    revisions = write_linear_history(project, "y", 2)
+    migrator = SyncMigrator.from_pyproject(project, url=sqlite_url)
+    migrator.upgrade("head")
+    assert migrator.current() == (revisions[-1],)
+    assert [h.revision for h in migrator.heads()] == [revisions[-1]]
+
+
+async def test_sync_facade_refuses_inside_loop(project: Path, sqlite_url: str) -> None:
+    migrator = SyncMigrator.from_pyproject(project, url=sqlite_url)
+    with pytest.raises(RuntimeError, match="await Migrator"):
+        migrator.current()
