@@ -31,6 +31,30 @@ from .history import RevisionInfo, Status, build_status
 from .runner import Runner
 
 
+class MigrationFailed(AsyncMigrateError):
+    """A revision failed while running; it was rolled back and the database is at ``current``."""
+
+    def __init__(
+        self, revision: RevisionInfo | None, error: BaseException, current: tuple[str, ...] | None
+    ) -> None:
+        self.revision = revision
+        self.error = error
+        self.current = current
+        statement = getattr(error, "statement", None)
+        original = getattr(error, "orig", None) or error
+        database_message = (str(original).strip().splitlines() or [type(original).__name__])[0]
+        parts = []
+        if revision is not None:
+            parts.append(f"revision {revision.revision} ({revision.message}) failed: {database_message}")
+        else:
+            parts.append(f"migration failed: {database_message}")
+        if statement:
+            parts.append(f"statement: {' '.join(str(statement).split())[:300]}")
+        if current is not None:
+            parts.append(f"the database is at {', '.join(current) or 'base'}")
+        super().__init__("; ".join(parts))
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """What autogenerate would write: the raw Alembic diffs and the ``op.*`` code for them."""
@@ -197,14 +221,23 @@ class Migrator:
         return await self._run_command(run, sql=sql)
 
     async def _migrate(self, fn: Callable[..., None], target: str, *, sql: bool, tag: str | None) -> str:
-        self.script_directory()
+        script = self.script_directory()
 
         def run(config: Any) -> None:
             fn(config, target, sql=sql, tag=tag)
 
-        return await self._run_command(run, sql=sql)
+        try:
+            return await self._run_command(run, sql=sql, upgrade=fn is command.upgrade)
+        except CommandError as exc:
+            if "Multiple head revisions" not in str(exc):
+                raise
+            heads = ", ".join(sorted(script.get_heads()))
+            raise AsyncMigrateError(
+                f"multiple heads ({heads}) where one is needed: merge them with"
+                " 'asyncmigrate merge heads -m \"merge\"', or name one, or use 'heads'"
+            ) from exc
 
-    async def _run_command(self, run: Callable[[Any], None], *, sql: bool) -> str:
+    async def _run_command(self, run: Callable[[Any], None], *, sql: bool, upgrade: bool = True) -> str:
         if sql:
             buffer = io.StringIO()
             await self._runner.offline(run, self._runner.job(), output_buffer=buffer)
@@ -214,8 +247,28 @@ class Migrator:
                     " run_migrations_offline() does not run the migrations"
                 )
             return buffer.getvalue()
-        await self._runner.online(run, self._runner.job())
+        job = self._runner.job()
+        try:
+            await self._runner.online(run, job)
+        except Exception as exc:
+            if not job.progress.started or isinstance(exc, (AsyncMigrateError, CommandError, SyntaxError)):
+                raise
+            raise await self._revision_failed(exc, upgrade) from exc
         return ""
+
+    async def _revision_failed(self, exc: Exception, upgrade: bool) -> MigrationFailed:
+        """Name the revision that failed, the statement, the database's message, and where the
+        database was left (each revision runs in its own transaction)."""
+        try:
+            status = await self.status()
+        except Exception:  # the database is gone too: report what we know
+            return MigrationFailed(None, exc, None)
+        if upgrade:
+            failed = status.pending[0] if status.pending else None
+        else:
+            current = set(status.current)
+            failed = next((info for info in status.applied if info.revision in current), None)
+        return MigrationFailed(failed, exc, status.current)
 
     async def revision(
         self,

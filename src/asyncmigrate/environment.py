@@ -31,6 +31,17 @@ MetadataTarget = MetaData | Sequence[MetaData]
 
 
 @dataclass
+class Progress:
+    """How far a run got: lets an error name the revision that failed."""
+
+    started: bool = False
+    applied: list[str] = field(default_factory=list)
+
+    def record(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
+        self.applied.append(", ".join(step.up_revision_ids if step.is_upgrade else step.down_revision_ids))
+
+
+@dataclass
 class MigrationJob:
     """One command's run-time state, handed to env.py through ``config.attributes``."""
 
@@ -41,6 +52,7 @@ class MigrationJob:
     allow_empty_models: bool = False
     #: Baseline: compare the models with an empty schema so every table is "new".
     baseline: bool = False
+    progress: Progress = field(default_factory=Progress)
     _metadata: MetadataTarget | None = field(default=None, repr=False)
 
     def target_metadata(self) -> MetadataTarget | None:
@@ -104,7 +116,12 @@ def configure_options(job: MigrationJob, dialect_name: str) -> dict[str, Any]:
 
 
 def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None:
-    context.configure(connection=connection, **configure_options(job, connection.dialect.name))
+    context.configure(
+        connection=connection,
+        on_version_apply=job.progress.record,
+        **configure_options(job, connection.dialect.name),
+    )
+    job.progress.started = True
     with context.begin_transaction():
         context.run_migrations()
 

@@ -7,6 +7,7 @@ wrong and what to do. The traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Iterator
 
@@ -138,6 +139,7 @@ def _driver_message(link: BaseException) -> str | None:
     """Recognise the drivers' own exceptions that users cause: auth, unknown database."""
     name = type(link).__name__
     text = str(link).strip().splitlines()[0] if str(link).strip() else ""
+    text = re.sub(r"^\([\w.]+\) ", "", text)  # SQLAlchemy's "(driver.Error) " prefix
     if name == "InvalidPasswordError" or "password authentication failed" in text:
         return f"authentication failed: {text}"
     if name == "InvalidCatalogNameError":
