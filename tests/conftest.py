@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -71,22 +70,22 @@ def run_alembic(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Cli
 
 
 @pytest.fixture(autouse=True)
-def _isolate_imports() -> Iterator[None]:
+def _isolate_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Each test's project has modules named alike (src.models.user): forget them afterwards."""
     modules = set(sys.modules)
     path = list(sys.path)
     yield
+    projects = str(tmp_path_factory.getbasetemp())
     for name in set(sys.modules) - modules:
-        if _from_temporary_project(sys.modules[name]):
+        if _from_test_project(sys.modules[name], projects):
             del sys.modules[name]
     sys.path[:] = path
 
 
-def _from_temporary_project(module: object) -> bool:
+def _from_test_project(module: object, projects: str) -> bool:
     """Only the test projects' modules: a C extension must never be imported twice."""
-    temp = tempfile.gettempdir()
     places = [getattr(module, "__file__", None) or "", *list(getattr(module, "__path__", []) or [])]
-    return any(str(place).startswith(temp) for place in places)
+    return any(str(place).startswith(projects) for place in places)
 
 
 @pytest.fixture
