@@ -155,3 +155,18 @@ def test_offline_sql(seed_project: Path, pg_admin_url: str) -> None:
     result = run_cli("downgrade", f"{rev}:base", "--sql", cwd=seed_project, env=env)
     assert result.returncode == 0, result.output
     assert "DROP TABLE users" in result.stdout
+
+
+def test_check_shows_what_autogenerate_would_write(seed_project: Path, sqlite_url: str) -> None:
+    env = {"DATABASE_URL": sqlite_url}
+    assert run_cli("init", cwd=seed_project, env=env).returncode == 0
+    assert run_cli("revision", "--autogenerate", "-m", "users", cwd=seed_project, env=env).returncode == 0
+    assert run_cli("upgrade", "head", cwd=seed_project, env=env).returncode == 0
+    _add_full_name(seed_project)
+    result = run_cli("check", cwd=seed_project, env=env)
+    assert result.returncode == 1
+    assert "The models differ from the database (1 change)" in result.stdout
+    assert (
+        "batch_op.add_column(sa.Column('full_name', sa.String(length=255), nullable=True))" in result.stdout
+    )
+    assert len(_revision_files(seed_project)) == 1  # check writes nothing

@@ -370,7 +370,7 @@ async def check(state: State) -> None:
         stdout.print("No changes: the database matches the models.")
         return
     stdout.print(
-        f"The models differ from the database ({len(result.diffs)} changes); autogenerate would write:"
+        f"The models differ from the database ({len(result.diffs)} change{'s' if len(result.diffs) != 1 else ''}); autogenerate would write:"
     )
     stdout.print(escape(result.upgrade_code))
     raise click.exceptions.Exit(1)
