@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -37,12 +37,11 @@ class CliResult:
         return self.stdout + self.stderr
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
-    """Run ``asyncmigrate ARGS`` in its own process, as a user would."""
+def _run(module: str, args: tuple[str, ...], cwd: Path, env: dict[str, str] | None) -> CliResult:
     full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     full_env.update(env or {})
     completed = subprocess.run(
-        [sys.executable, "-m", "asyncmigrate", *args],
+        [sys.executable, "-m", module, *args],
         cwd=cwd,
         env=full_env,
         capture_output=True,
@@ -51,22 +50,46 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResu
         check=False,
     )
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
+    """Run ``asyncmigrate ARGS`` in its own process, as a user would."""
+    return _run("asyncmigrate", args, cwd, env)
 
 
 def run_alembic(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
     """Run the plain ``alembic`` command (to prove the project can go back to it)."""
-    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    full_env.update(env or {})
-    completed = subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        cwd=cwd,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    return _run("alembic", args, cwd, env)
+
+
+REVISION_TEMPLATE = '''\
+"""{message}"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = {revision!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table({table!r}, sa.Column("id", sa.Integer, primary_key=True))
+    op.execute("INSERT INTO {table} (id) VALUES (1)")
+
+
+def downgrade():
+    op.drop_table({table!r})
+'''
+
+
+def write_revision(project: Path, revision: str, down: str | None, table: str, message: str = "") -> Path:
+    """A hand-written revision that creates ``table`` with one row."""
+    path = project / "migrations" / "versions" / f"{revision}_{table}.py"
+    path.write_text(
+        REVISION_TEMPLATE.format(revision=revision, down=down, table=table, message=message or table)
     )
-    return CliResult(completed.returncode, completed.stdout, completed.stderr)
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -95,41 +118,28 @@ def pg_admin_url() -> str:
     return PG_ADMIN_URL
 
 
-async def _create_database(admin_url: str) -> str:
+async def _admin_execute(admin_url: str, statement: str) -> None:
     import asyncpg
 
-    name = f"t_{uuid.uuid4().hex[:12]}"
     url = make_url(admin_url)
     connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        database=url.database,
+        host=url.host, port=url.port, user=url.username, password=url.password, database=url.database
     )
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(statement)
     finally:
         await connection.close()
-    return url.set(database=name).render_as_string(hide_password=False)
+
+
+async def _create_database(admin_url: str) -> str:
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await _admin_execute(admin_url, f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 async def _drop_database(admin_url: str, database_url: str) -> None:
-    import asyncpg
-
-    url = make_url(admin_url)
     name = make_url(database_url).database
-    connection = await asyncpg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-    )
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await connection.close()
+    await _admin_execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
@@ -174,6 +184,21 @@ def seed_project(tmp_path: Path) -> Path:
     return root
 
 
+async def create_all_seed_models(project: Path, url: str, *statements: str) -> None:
+    """Make the tutorial's tables with ``create_all``, as a project did before migrations."""
+    import importlib
+
+    sys.path.insert(0, str(project))
+    base = importlib.import_module("src.models.base")
+    importlib.import_module("src.models.user")
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(base.Base.metadata.create_all)
+        for statement in statements:
+            await connection.execute(text(statement))
+    await engine.dispose()
+
+
 async def table_columns(url: str) -> dict[str, set[str]]:
     """Tables and their columns, read from the live database."""
     engine = create_async_engine(url)
@@ -193,8 +218,6 @@ async def table_columns(url: str) -> dict[str, set[str]]:
 
 
 async def version_rows(url: str, table: str = "alembic_version") -> list[str]:
-    from sqlalchemy import text
-
     engine = create_async_engine(url)
     try:
         async with engine.connect() as connection:

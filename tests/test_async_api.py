@@ -13,43 +13,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from asyncmigrate import Migrator, SyncMigrator
 from asyncmigrate.scaffold import init_project
 
-from .conftest import table_columns, version_rows
-
-REVISION = '''\
-"""{message}"""
-from alembic import op
-import sqlalchemy as sa
-
-revision = {revision!r}
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    op.create_table({table!r}, sa.Column("id", sa.Integer, primary_key=True))
-    op.execute("INSERT INTO {table} (id) VALUES (1)")
-
-
-def downgrade():
-    op.drop_table({table!r})
-'''
+from .conftest import table_columns, version_rows, write_revision
 
 
 def write_linear_history(project: Path, prefix: str, count: int) -> list[str]:
     """``count`` revisions, each creating table ``{prefix}_{n}`` with one row."""
-    versions = project / "migrations" / "versions"
-    revisions = []
-    down = None
+    revisions: list[str] = []
     for number in range(count):
         revision = f"{prefix}{number:04d}"
-        (versions / f"{revision}_step.py").write_text(
-            REVISION.format(
-                message=f"{prefix} step {number}", revision=revision, down=down, table=f"{prefix}_{number}"
-            )
-        )
+        down = revisions[-1] if revisions else None
+        write_revision(project, revision, down, f"{prefix}_{number}", f"{prefix} step {number}")
         revisions.append(revision)
-        down = revision
     return revisions
 
 

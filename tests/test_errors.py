@@ -12,26 +12,7 @@ from sqlalchemy.engine import make_url
 
 from asyncmigrate.scaffold import init_project
 
-from .conftest import CliResult, run_cli, version_rows
-
-REVISION = '''\
-"""{name}"""
-from alembic import op
-import sqlalchemy as sa
-
-revision = {revision!r}
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    op.create_table({name!r}, sa.Column("id", sa.Integer, primary_key=True))
-
-
-def downgrade():
-    op.drop_table({name!r})
-'''
+from .conftest import CliResult, run_cli, table_columns, version_rows, write_revision
 
 
 def one_error_line(result: CliResult) -> str:
@@ -47,12 +28,6 @@ def one_error_line(result: CliResult) -> str:
 def project(seed_project: Path) -> Path:
     init_project(project_dir=seed_project)
     return seed_project
-
-
-def write_revision(project: Path, revision: str, down: str | None, name: str) -> Path:
-    path = project / "migrations" / "versions" / f"{revision}_{name}.py"
-    path.write_text(REVISION.format(revision=revision, down=down, name=name))
-    return path
 
 
 def test_unknown_revision(project: Path, sqlite_url: str) -> None:
@@ -213,6 +188,4 @@ async def test_failing_revision_leaves_last_good_revision(project: Path, db_url:
     assert "no_such_table" in message
     assert message.endswith("; statement: SELECT * FROM no_such_table; the database is at aaa111")
     assert await version_rows(db_url) == ["aaa111"]
-    from .conftest import table_columns
-
     assert "bad" not in await table_columns(db_url)

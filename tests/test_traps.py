@@ -14,7 +14,7 @@ from asyncmigrate import Migrator
 from asyncmigrate.errors import EmptyModelsError
 from asyncmigrate.scaffold import init_project
 
-from .conftest import run_cli, table_columns, version_rows
+from .conftest import create_all_seed_models, run_cli, table_columns, version_rows
 
 ORDER_MODULE = """\
 from sqlalchemy import ForeignKey, String
@@ -143,17 +143,9 @@ def test_install_brings_greenlet() -> None:
 
 async def test_baseline_adopts_a_create_all_database(seed_project: Path, db_url: str) -> None:
     """A database made by create_all, with data, before migrations existed."""
-    import importlib
-    import sys
-
-    sys.path.insert(0, str(seed_project))
-    base = importlib.import_module("src.models.base")
-    importlib.import_module("src.models.user")
-    engine = create_async_engine(db_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(base.Base.metadata.create_all)
-        await connection.execute(text("INSERT INTO users (id, email) VALUES (7, 'kept@example.com')"))
-    await engine.dispose()
+    await create_all_seed_models(
+        seed_project, db_url, "INSERT INTO users (id, email) VALUES (7, 'kept@example.com')"
+    )
 
     init_project(project_dir=seed_project)
     result = run_cli("--url", db_url, "baseline", cwd=seed_project)
@@ -184,16 +176,7 @@ async def test_baseline_adopts_a_create_all_database(seed_project: Path, db_url:
 async def test_baseline_revision_builds_an_empty_database(
     seed_project: Path, sqlite_url: str, tmp_path: Path
 ) -> None:
-    import importlib
-    import sys
-
-    sys.path.insert(0, str(seed_project))
-    base = importlib.import_module("src.models.base")
-    importlib.import_module("src.models.user")
-    engine = create_async_engine(sqlite_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(base.Base.metadata.create_all)
-    await engine.dispose()
+    await create_all_seed_models(seed_project, sqlite_url)
     init_project(project_dir=seed_project)
     result = await Migrator.from_pyproject(seed_project, url=sqlite_url).baseline()
     assert result.drift.clean
@@ -231,3 +214,12 @@ def test_url_from_config_expands_environment(seed_project: Path, tmp_path: Path)
     result = run_cli("current", cwd=seed_project)
     assert result.returncode == 1
     assert result.stderr.strip() == "error: the database URL refers to ${DB_DIR}, which is not set"
+
+
+def test_unknown_config_key_is_warned_about(seed_project: Path, sqlite_url: str) -> None:
+    init_project(project_dir=seed_project)
+    pyproject = seed_project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('models = "src.models"', 'modles = "src.models"'))
+    result = run_cli("--url", sqlite_url, "current", cwd=seed_project)
+    assert result.returncode == 0, result.output
+    assert "warning: unknown keys in [tool.asyncmigrate]: modles" in result.stderr

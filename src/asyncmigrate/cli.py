@@ -42,7 +42,13 @@ class State:
     _announced: bool = False
 
     def settings(self) -> Settings:
-        return load_settings(config_file=self.config_file, url=self.url)
+        settings = load_settings(config_file=self.config_file, url=self.url)
+        if settings.unknown_keys:
+            stderr.print(
+                f"[yellow]warning:[/yellow] unknown keys in \\[tool.asyncmigrate]:"
+                f" {escape(', '.join(settings.unknown_keys))}"
+            )
+        return settings
 
     def migrator(self, *, database: bool = True) -> Migrator:
         if self._migrator is None:

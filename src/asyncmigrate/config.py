@@ -13,7 +13,7 @@ import configparser
 import os
 import re
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,8 @@ class Settings:
     pyproject: Path | None = None
     #: Set when the project is a plain Alembic project driven through its own alembic.ini.
     alembic_ini: Path | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: Keys in [tool.asyncmigrate] that mean nothing to us (typos, usually).
+    unknown_keys: tuple[str, ...] = ()
 
     @property
     def env_py(self) -> Path:
@@ -198,7 +199,7 @@ def _from_table(
         compare_server_default=bool(table.get("compare_server_default", False)),
         transaction_per_migration=bool(table.get("transaction_per_migration", True)),
         pyproject=pyproject,
-        extra={"unknown_keys": unknown} if unknown else {},
+        unknown_keys=tuple(unknown),
     )
 
 
