@@ -375,9 +375,9 @@ async def check(state: State) -> None:
     if result.clean:
         stdout.print("No changes: the database matches the models.")
         return
-    stdout.print(
-        f"The models differ from the database ({len(result.diffs)} change{'s' if len(result.diffs) != 1 else ''}); autogenerate would write:"
-    )
+    count = len(result.diffs)
+    plural = "" if count == 1 else "s"
+    stdout.print(f"The models differ from the database ({count} change{plural}); autogenerate would write:")
     stdout.print(escape(result.upgrade_code))
     raise click.exceptions.Exit(1)
 
