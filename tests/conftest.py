@@ -19,6 +19,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from asyncmigrate.demo import write_seed_project
 
 PG_ADMIN_URL = os.environ.get("ASYNCMIGRATE_TEST_PG_URL")
+#: The tables every migrated database has besides the project's own.
+BOOKKEEPING = {"alembic_version", "asyncmigrate_history"}
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

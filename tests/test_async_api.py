@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from asyncmigrate import Migrator, SyncMigrator
 from asyncmigrate.scaffold import init_project
 
-from .conftest import table_columns, version_rows, write_revision
+from .conftest import BOOKKEEPING, table_columns, version_rows, write_revision
 
 
 def write_linear_history(project: Path, prefix: str, count: int) -> list[str]:
@@ -44,7 +44,7 @@ async def test_upgrade_inside_running_loop(project: Path, db_url: str) -> None:
     assert await migrator.current() == (revisions[1],)
     await migrator.downgrade("base")
     assert await migrator.current() == ()
-    assert set(await table_columns(db_url)) == {"alembic_version"}
+    assert set(await table_columns(db_url)) == BOOKKEEPING
     status = await migrator.status()
     assert [info.revision for info in status.pending] == revisions
 
@@ -107,11 +107,11 @@ async def test_two_databases_concurrently(
     await asyncio.gather(*(m.upgrade("head") for m in migrators.values()))
     for prefix, url in urls.items():
         tables = set(await table_columns(url))
-        assert tables == {f"{prefix}_{n}" for n in range(15)} | {"alembic_version"}, prefix
+        assert tables == {f"{prefix}_{n}" for n in range(15)} | BOOKKEEPING, prefix
         assert await version_rows(url) == [projects[prefix][1][-1]]
     await asyncio.gather(*(m.downgrade("base") for m in migrators.values()))
     for url in urls.values():
-        assert set(await table_columns(url)) == {"alembic_version"}
+        assert set(await table_columns(url)) == BOOKKEEPING
 
 
 async def test_callers_logging_is_left_alone(
@@ -130,8 +130,10 @@ async def test_callers_logging_is_left_alone(
 async def test_offline_sql_from_api(project: Path) -> None:
     write_linear_history(project, "o", 2)
     migrator = Migrator.from_pyproject(project, url="postgresql+asyncpg://u:p@nowhere.invalid/db")
-    sql = await migrator.upgrade("head", sql=True)
+    sql = (await migrator.upgrade("head", sql=True)).sql
     assert "CREATE TABLE o_0" in sql and "CREATE TABLE o_1" in sql
+    # each revision's timeouts are in the script too
+    assert sql.count("SET lock_timeout = '5000ms';") == 2
     assert "INSERT INTO o_1 (id) VALUES (1)" in sql
 
 

@@ -11,7 +11,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 from pathlib import Path
 
-from .conftest import run_cli, table_columns
+from .conftest import BOOKKEEPING, run_cli, table_columns
 
 
 def test_demo_on_embedded_sqlite(tmp_path: Path) -> None:
@@ -33,7 +33,7 @@ async def test_demo_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     result = run_cli("--url", pg_url, "demo", str(tmp_path / "demo"), cwd=tmp_path)
     assert result.returncode == 0, result.output
     assert "10/10 leave the database as it was" in result.stdout
-    assert set(await table_columns(pg_url)) == {"alembic_version"}
+    assert set(await table_columns(pg_url)) == BOOKKEEPING
 
 
 def test_demo_refuses_a_non_empty_directory(tmp_path: Path) -> None:

@@ -7,8 +7,11 @@ pytest-asyncio test, a worker). ``SyncMigrator`` is the same API for scripts wit
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
+import logging
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,34 +28,102 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .config import Settings, load_settings
 from .discovery import discover_metadata
-from .environment import MetadataTarget
+from .environment import ApplyOptions, MetadataTarget, revision_options
 from .errors import AsyncMigrateError, ConfigError
 from .history import RevisionInfo, Status, build_status
+from .integrity import Event, Problem, history_table, read_events, verify_history
+from .locking import LockHolder
 from .runner import Runner
+
+log = logging.getLogger("asyncmigrate")
 
 
 class MigrationFailed(AsyncMigrateError):
     """A revision failed while running; it was rolled back and the database is at ``current``."""
 
     def __init__(
-        self, revision: RevisionInfo | None, error: BaseException, current: tuple[str, ...] | None
+        self,
+        revision: RevisionInfo | None,
+        error: BaseException,
+        current: tuple[str, ...] | None,
+        *,
+        left_behind: Sequence[str] = (),
+        attempts: int = 1,
     ) -> None:
         self.revision = revision
         self.error = error
         self.current = current
+        self.left_behind = tuple(left_behind)
         statement = getattr(error, "statement", None)
         original = getattr(error, "orig", None) or error
         database_message = (str(original).strip().splitlines() or [type(original).__name__])[0]
-        parts = []
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
         if revision is not None:
-            parts.append(f"revision {revision.revision} ({revision.message}) failed: {database_message}")
+            parts = [f"revision {revision.revision} ({revision.message}) failed{tries}: {database_message}"]
         else:
-            parts.append(f"migration failed: {database_message}")
+            parts = [f"migration failed{tries}: {database_message}"]
         if statement:
             parts.append(f"statement: {' '.join(str(statement).split())[:300]}")
         if current is not None:
             parts.append(f"the database is at {', '.join(current) or 'base'}")
+        if self.left_behind:
+            parts.append(
+                f"INVALID index left behind by CREATE INDEX CONCURRENTLY: {', '.join(self.left_behind)}"
+                " (drop it with DROP INDEX CONCURRENTLY before retrying)"
+            )
         super().__init__("; ".join(parts))
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """What an upgrade, downgrade or stamp did."""
+
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    #: Revisions run (or stamped), in order.
+    applied: list[str]
+    #: The SQL, for ``sql=True``.
+    sql: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """True when a statement gave up waiting for a lock (PostgreSQL 55P03, MySQL 1205)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for candidate in (current, getattr(current, "orig", None)):
+            if candidate is None:
+                continue
+            if (
+                getattr(candidate, "sqlstate", None) == "55P03"
+                or getattr(candidate, "pgcode", None) == "55P03"
+            ):
+                return True
+            args = getattr(candidate, "args", ())
+            if args and args[0] == 1205:
+                return True
+            if "lock timeout" in str(candidate) or "Lock wait timeout exceeded" in str(candidate):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _call_with_target(run: Callable[[Any, str], None], target: str, config: Any) -> None:
+    run(config, target)
+
+
+def _remaining_target(target: str, steps_done: int) -> str:
+    """A relative target (``+3``, ``-2``) minus the steps already taken; others unchanged."""
+    match = re.fullmatch(r"([+-])(\d+)", target)
+    if not match or not steps_done:
+        return target
+    left = int(match.group(2)) - steps_done
+    return f"{match.group(1)}{max(left, 1)}"
 
 
 @dataclass(frozen=True)
@@ -198,36 +269,74 @@ class Migrator:
         return await self._runner.on_connection(read)
 
     async def status(self) -> Status:
-        """Applied and pending revisions, and what ``upgrade head`` would run, in order."""
+        """Applied and pending revisions, what ``upgrade head`` would run, in order, and what
+        ``verify`` finds."""
         script = self.script_directory()
-        return build_status(script, await self.current())
+        current, events = await self._read_history()
+        return build_status(script, current, verify_history(script, current, events))
 
-    async def upgrade(self, target: str = "head", *, sql: bool = False, tag: str | None = None) -> str:
-        """Upgrade to ``target``. With ``sql=True`` nothing runs: the SQL is returned."""
-        return await self._migrate(command.upgrade, target, sql=sql, tag=tag)
+    async def verify(self) -> list[Problem]:
+        """Applied revisions edited since, applied revisions whose file is gone, revisions that
+        count as applied but never ran (out of order), and unmerged heads."""
+        script = self.script_directory()
+        current, events = await self._read_history()
+        return verify_history(script, current, events)
 
-    async def downgrade(self, target: str, *, sql: bool = False, tag: str | None = None) -> str:
-        """Downgrade to ``target`` (``-1``, ``base``, a revision)."""
-        return await self._migrate(command.downgrade, target, sql=sql, tag=tag)
+    async def check_heads(self) -> list[Problem]:
+        """More than one head without a merge (parallel branches): what CI should refuse."""
+        return [p for p in verify_history(self.script_directory(), (), None) if p.kind == "multiple-heads"]
 
-    async def stamp(self, revisions: str | Sequence[str], *, sql: bool = False, purge: bool = False) -> str:
+    async def _read_history(self) -> tuple[tuple[str, ...], list[Event] | None]:
+        settings = self.settings
+        table = history_table(settings.history_table, settings.version_table_schema)
+
+        def read(connection: Connection) -> tuple[tuple[str, ...], list[Event] | None]:
+            context = MigrationContext.configure(
+                connection,
+                opts={
+                    "version_table": settings.version_table,
+                    "version_table_schema": settings.version_table_schema,
+                },
+            )
+            return tuple(context.get_current_heads()), read_events(connection, table)
+
+        return await self._runner.on_connection(read)
+
+    async def upgrade(
+        self, target: str = "head", *, sql: bool = False, tag: str | None = None, **safety: Any
+    ) -> ApplyResult:
+        """Upgrade to ``target`` under the apply lock. With ``sql=True`` nothing runs and the
+        result carries the SQL. ``safety``: lock_wait, lock_timeout, statement_timeout, attempts."""
+        return await self._migrate(command.upgrade, target, sql=sql, tag=tag, safety=safety)
+
+    async def downgrade(
+        self, target: str, *, sql: bool = False, tag: str | None = None, **safety: Any
+    ) -> ApplyResult:
+        """Downgrade to ``target`` (``-1``, ``base``, a revision) under the apply lock."""
+        return await self._migrate(command.downgrade, target, sql=sql, tag=tag, safety=safety)
+
+    async def stamp(
+        self, revisions: str | Sequence[str], *, sql: bool = False, purge: bool = False, **safety: Any
+    ) -> ApplyResult:
         """Set the version table to ``revisions`` without running any migration."""
         self.script_directory()
         targets = [revisions] if isinstance(revisions, str) else list(revisions)
 
-        def run(config: Any) -> None:
+        def run(config: Any, _target: str) -> None:
             command.stamp(config, targets, sql=sql, purge=purge)
 
-        return await self._run_command(run, sql=sql)
+        return await self._apply(run, "", sql=sql, upgrade=True, safety=safety)
 
-    async def _migrate(self, fn: Callable[..., None], target: str, *, sql: bool, tag: str | None) -> str:
+    async def _migrate(
+        self, fn: Callable[..., None], target: str, *, sql: bool, tag: str | None, safety: dict[str, Any]
+    ) -> ApplyResult:
         script = self.script_directory()
 
-        def run(config: Any) -> None:
-            fn(config, target, sql=sql, tag=tag)
+        def run(config: Any, resolved_target: str) -> None:
+            fn(config, resolved_target, sql=sql, tag=tag)
 
         try:
-            return await self._run_command(run, sql=sql, upgrade=fn is command.upgrade)
+            return await self._apply(run, target, sql=sql, upgrade=fn is command.upgrade, safety=safety)
         except CommandError as exc:
             if "Multiple head revisions" not in str(exc):
                 raise
@@ -237,38 +346,116 @@ class Migrator:
                 " 'asyncmigrate merge heads -m \"merge\"', or name one, or use 'heads'"
             ) from exc
 
-    async def _run_command(self, run: Callable[[Any], None], *, sql: bool, upgrade: bool = True) -> str:
+    def _apply_options(self, safety: dict[str, Any]) -> tuple[ApplyOptions, float | None]:
+        unknown = set(safety) - {
+            "lock_wait",
+            "lock_timeout",
+            "statement_timeout",
+            "attempts",
+            "record_history",
+        }
+        if unknown:
+            raise TypeError(f"unknown options: {', '.join(sorted(unknown))}")
+        settings = self.settings
+        options = ApplyOptions(
+            lock_timeout=safety.get("lock_timeout", settings.lock_timeout),
+            statement_timeout=safety.get("statement_timeout", settings.statement_timeout),
+            attempts=safety.get("attempts", settings.attempts),
+            record_history=safety.get("record_history", True),
+        )
+        return options, safety.get("lock_wait", settings.lock_wait)
+
+    async def _apply(
+        self,
+        run: Callable[[Any, str], None],
+        target: str,
+        *,
+        sql: bool,
+        upgrade: bool,
+        safety: dict[str, Any],
+    ) -> ApplyResult:
+        options, lock_wait = self._apply_options(safety)
         if sql:
             buffer = io.StringIO()
-            await self._runner.offline(run, self._runner.job(), output_buffer=buffer)
+            job = self._runner.job(apply=options)
+            await self._runner.offline(lambda config: run(config, target), job, output_buffer=buffer)
             if not buffer.getvalue().strip() and not self._runner.own_env:
                 raise AsyncMigrateError(
                     f"{self.settings.env_py} produced no SQL in offline (--sql) mode: its"
                     " run_migrations_offline() does not run the migrations"
                 )
-            return buffer.getvalue()
-        job = self._runner.job()
-        try:
-            await self._runner.online(run, job)
-        except Exception as exc:
-            if not job.progress.started or isinstance(exc, (AsyncMigrateError, CommandError, SyntaxError)):
-                raise
-            raise await self._revision_failed(exc, upgrade) from exc
-        return ""
+            return ApplyResult((), (), [], sql=buffer.getvalue())
+        async with self._runner.apply_lock(lock_wait, self._report_waiting):
+            # Read under the lock: a process that waited finds the work already done.
+            before = await self.current()
+            applied = await self._run_with_retries(run, target, upgrade, options)
+            after = await self.current()
+        return ApplyResult(before, after, applied)
 
-    async def _revision_failed(self, exc: Exception, upgrade: bool) -> MigrationFailed:
+    async def _run_with_retries(
+        self, run: Callable[[Any, str], None], target: str, upgrade: bool, options: ApplyOptions
+    ) -> list[str]:
+        """Run the command; a revision that fails on a lock timeout is rolled back (its own
+        transaction) and the command resumes from it after a pause, up to ``attempts`` tries."""
+        applied: list[str] = []
+        tries: dict[str | None, int] = {}
+        known_invalid = await self._runner.invalid_indexes()
+        while True:
+            job = self._runner.job(apply=options)
+            try:
+                await self._runner.online(functools.partial(_call_with_target, run, target), job)
+                return applied + job.progress.applied
+            except Exception as exc:
+                applied += job.progress.applied
+                if not job.progress.started or isinstance(
+                    exc, (AsyncMigrateError, CommandError, SyntaxError)
+                ):
+                    raise
+                failed = job.progress.current
+                left_behind = [ix for ix in await self._runner.invalid_indexes() if ix not in known_invalid]
+                allowed = self._attempts_for(failed, options)
+                tries[failed] = tries.get(failed, 1)
+                if not is_lock_timeout(exc) or tries[failed] >= allowed:
+                    raise await self._revision_failed(exc, failed, left_behind, tries[failed]) from exc
+                pause = min(0.5 * 2 ** (tries[failed] - 1), 10.0)
+                log.warning(
+                    "revision %s hit the lock timeout (attempt %d of %d); rolled back, retrying in %.1fs",
+                    failed,
+                    tries[failed],
+                    allowed,
+                    pause,
+                )
+                for index in left_behind:
+                    log.warning("dropping INVALID index %s left by the failed attempt", index)
+                    await self._runner.drop_index_concurrently(index)
+                tries[failed] += 1
+                target = _remaining_target(target, len(job.progress.applied))
+                await asyncio.sleep(pause)
+
+    def _attempts_for(self, revision: str | None, options: ApplyOptions) -> int:
+        if revision is None:
+            return options.attempts
+        script = self.script_directory().get_revision(revision)
+        return revision_options(script.module, options).attempts if script else options.attempts
+
+    def _report_waiting(self, holder: LockHolder | None, waited: float) -> None:
+        who = holder.description if holder else "another migration"
+        log.warning("waiting for the apply lock held by %s (%.0fs so far)", who, waited)
+
+    async def _revision_failed(
+        self, exc: Exception, failed: str | None, left_behind: list[str], attempts: int
+    ) -> MigrationFailed:
         """Name the revision that failed, the statement, the database's message, and where the
         database was left (each revision runs in its own transaction)."""
+        script = self.script_directory()
+        info = None
+        if failed is not None and script.get_revision(failed) is not None:
+            info = RevisionInfo.from_script(script.get_revision(failed), script)
         try:
-            status = await self.status()
+            current: tuple[str, ...] | None = await self.current()
         except Exception:  # the database is gone too: report what we know
-            return MigrationFailed(None, exc, None)
-        if upgrade:
-            failed = status.pending[0] if status.pending else None
-        else:
-            current = set(status.current)
-            failed = next((info for info in status.applied if info.revision in current), None)
-        return MigrationFailed(failed, exc, status.current)
+            current = None
+        return MigrationFailed(info, exc, current, left_behind=left_behind, attempts=attempts)
 
     async def revision(
         self,

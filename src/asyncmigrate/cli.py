@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from . import __version__
-from .api import CheckResult, Migrator
+from .api import ApplyResult, CheckResult, Migrator
 from .config import URL_EMBEDDED, Settings, load_settings
 from .errors import describe
 from .history import RevisionInfo, Status
@@ -113,15 +113,16 @@ _NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin")
 def _setup_logging(quiet: bool) -> None:
     """Show Alembic's progress lines ("Running upgrade a -> b", "Detected added column") on
     stderr, without its set-up chatter."""
-    logger = logging.getLogger("alembic")
-    if quiet or any(getattr(h, "_asyncmigrate", False) for h in logger.handlers):
-        return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("  %(message)s"))
-    handler.addFilter(lambda record: not record.getMessage().startswith(_NOISE))
-    handler._asyncmigrate = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    for name, level in (("alembic", logging.INFO), ("asyncmigrate", logging.INFO)):
+        logger = logging.getLogger(name)
+        if any(getattr(h, "_asyncmigrate", False) for h in logger.handlers):
+            continue
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("  %(message)s"))
+        handler.addFilter(lambda record: not record.getMessage().startswith(_NOISE))
+        handler._asyncmigrate = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.setLevel(logging.WARNING if quiet else level)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -225,65 +226,99 @@ async def merge(
 # -- applying --------------------------------------------------------------------------------
 
 
-async def _report_position(state: State, migrator: Migrator, before: tuple[str, ...]) -> None:
-    after = await migrator.current()
-    if state.quiet:
-        return
-    status = await migrator.status()
-    where = ", ".join(_mark_heads(after, status.heads)) or "base (empty)"
-    if after == before:
-        stdout.print(f"Nothing to do: the database is at {where}")
-    else:
-        stdout.print(f"Database is at {where}")
-
-
 def _mark_heads(revisions: tuple[str, ...], heads: tuple[str, ...]) -> list[str]:
     return [f"{rev} (head)" if rev in heads else rev for rev in revisions]
+
+
+def safety_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--lock-wait/--no-wait and the per-revision timeouts, for commands that write."""
+    options = [
+        click.option(
+            "--lock-wait", type=float, help="Seconds to wait for another migrator's lock (default 300)."
+        ),
+        click.option("--no-wait", is_flag=True, help="Fail at once if another migrator holds the lock."),
+        click.option(
+            "--lock-timeout", type=float, help="Per-revision lock_timeout in seconds (default 5; 0: off)."
+        ),
+        click.option(
+            "--statement-timeout", type=float, help="Per-revision statement_timeout in seconds (0: off)."
+        ),
+        click.option(
+            "--attempts", type=click.IntRange(min=1), help="Tries per revision on a lock timeout (default 3)."
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _safety(options: dict[str, Any]) -> dict[str, Any]:
+    safety = {k: v for k, v in options.items() if v is not None and k != "no_wait"}
+    if options.get("no_wait"):
+        safety["lock_wait"] = 0.0
+    return safety
 
 
 @cli.command()
 @click.argument("target", default="head")
 @click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
 @click.option("--tag", help="A string passed to env.py.")
+@safety_options
 @run_async
-async def upgrade(state: State, target: str, sql: bool, tag: str | None) -> None:
+async def upgrade(state: State, target: str, sql: bool, tag: str | None, **options: Any) -> None:
     """Upgrade the database to TARGET (head, heads, +N, a revision)."""
-    await _apply(state, "upgrade", target, sql, tag)
+    await _apply(state, "upgrade", target, sql, tag, _safety(options))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("target")
 @click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
 @click.option("--tag", help="A string passed to env.py.")
+@safety_options
 @run_async
-async def downgrade(state: State, target: str, sql: bool, tag: str | None) -> None:
+async def downgrade(state: State, target: str, sql: bool, tag: str | None, **options: Any) -> None:
     """Downgrade the database to TARGET (-1, base, a revision)."""
-    await _apply(state, "downgrade", target, sql, tag)
+    await _apply(state, "downgrade", target, sql, tag, _safety(options))
 
 
-async def _apply(state: State, direction: str, target: str, sql: bool, tag: str | None) -> None:
+async def _apply(
+    state: State, direction: str, target: str, sql: bool, tag: str | None, safety: dict[str, Any]
+) -> None:
     migrator = state.migrator(database=not sql)
+    result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
     if sql:
-        stdout.out(await getattr(migrator, direction)(target, sql=True, tag=tag), end="")
+        stdout.out(result.sql, end="")
         return
-    before = await migrator.current()
-    await getattr(migrator, direction)(target, tag=tag)
-    await _report_position(state, migrator, before)
+    _report(state, migrator, result)
+
+
+def _report(state: State, migrator: Migrator, result: ApplyResult) -> None:
+    if state.quiet:
+        return
+    heads = tuple(h for h in migrator.script_directory().get_heads())
+    where = ", ".join(_mark_heads(result.after, heads)) or "base (empty)"
+    if result.changed:
+        stdout.print(f"Database is at {where}")
+    elif result.after and set(result.after) == set(heads):
+        stdout.print(f"Nothing to do: already at head ({', '.join(result.after)})")
+    else:
+        stdout.print(f"Nothing to do: the database is at {where}")
 
 
 @cli.command()
 @click.argument("revisions", nargs=-1, required=True)
 @click.option("--sql", is_flag=True)
 @click.option("--purge", is_flag=True, help="Empty the version table first.")
+@safety_options
 @run_async
-async def stamp(state: State, revisions: tuple[str, ...], sql: bool, purge: bool) -> None:
+async def stamp(state: State, revisions: tuple[str, ...], sql: bool, purge: bool, **options: Any) -> None:
     """Set the version table to REVISIONS without running migrations."""
     migrator = state.migrator(database=not sql)
-    output = await migrator.stamp(list(revisions), sql=sql, purge=purge)
+    result = await migrator.stamp(list(revisions), sql=sql, purge=purge, **_safety(options))
     if sql:
-        stdout.out(output, end="")
+        stdout.out(result.sql, end="")
     else:
-        stdout.print(f"Stamped the database at {', '.join(await migrator.current()) or 'base'}")
+        stdout.print(f"Stamped the database at {', '.join(result.after) or 'base'}")
 
 
 # -- looking ---------------------------------------------------------------------------------
@@ -401,12 +436,41 @@ def _print_status(result: Status, settings: Settings) -> None:
         stdout.print(f"  [green]✓[/green] {info.revision}  {escape(info.message)}")
     if result.unknown:
         stdout.print(f"\n[red]In the database but not in the scripts: {', '.join(result.unknown)}[/red]")
+    for problem in result.problems:
+        stdout.print(f"[red]! {escape(problem.message)}[/red]")
     if result.pending:
         stdout.print(f"\nPending ({len(result.pending)}), 'upgrade head' would run, in order:")
         for info in result.pending:
             stdout.print(f"  [yellow]→[/yellow] {info.revision}  {escape(info.message)}")
     else:
         stdout.print("\nUp to date: nothing pending.")
+
+
+@cli.command()
+@run_async
+async def verify(state: State) -> None:
+    """Check the applied history: edited or deleted revision files, revisions applied out of
+    order, unmerged heads. Exit 1 if anything is found."""
+    problems = await state.migrator().verify()
+    if not problems:
+        stdout.print("History verified: every applied revision matches its file.")
+        return
+    for problem in problems:
+        stdout.print(f"[red]{problem.kind}:[/red] {escape(problem.message)}")
+    raise click.exceptions.Exit(1)
+
+
+@cli.command("check-heads")
+@run_async
+async def check_heads(state: State) -> None:
+    """Exit 1 when the scripts have more than one head without a merge (for CI)."""
+    problems = await state.migrator(database=False).check_heads()
+    if not problems:
+        stdout.print("One head: no unmerged branches.")
+        return
+    for problem in problems:
+        stderr.print(f"[bold red]error:[/bold red] {escape(problem.message)}")
+    raise click.exceptions.Exit(1)
 
 
 @cli.command()

@@ -52,6 +52,16 @@ class Settings:
     render_as_batch: bool | None = None
     compare_server_default: bool = False
     transaction_per_migration: bool = True
+    #: Seconds to wait for another migrator's apply lock (None: forever, 0: fail at once).
+    lock_wait: float | None = 300.0
+    #: Per-revision lock_timeout, in seconds (0: off).
+    lock_timeout: float = 5.0
+    #: Per-revision statement_timeout, in seconds (0: off).
+    statement_timeout: float = 0.0
+    #: Tries per revision when a statement fails on a lock timeout.
+    attempts: int = 3
+    #: Record every applied revision (checksum, when, where) in this table.
+    history_table: str = "asyncmigrate_history"
     pyproject: Path | None = None
     #: Set when the project is a plain Alembic project driven through its own alembic.ini.
     alembic_ini: Path | None = None
@@ -161,6 +171,11 @@ def _as_models(value: Any) -> tuple[str, ...]:
 
 
 _KNOWN_KEYS = {
+    "lock_wait",
+    "lock_timeout",
+    "statement_timeout",
+    "attempts",
+    "history_table",
     "models",
     "metadata",
     "url",
@@ -171,6 +186,39 @@ _KNOWN_KEYS = {
     "compare_server_default",
     "transaction_per_migration",
 }
+
+
+def parse_seconds(value: Any, name: str) -> float:
+    """``5``, ``2.5``, ``"5s"``, ``"500ms"``, ``"2min"`` -> seconds."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|min)?\s*", str(value))
+        if not match:
+            raise ConfigError(f"{name} must be a number of seconds (or like '500ms', '5s'), got {value!r}")
+        seconds = float(match.group(1)) * {"ms": 0.001, "s": 1.0, "min": 60.0, None: 1.0}[match.group(2)]
+    if seconds < 0:
+        raise ConfigError(f"{name} cannot be negative")
+    return seconds
+
+
+def _safety_options(table: dict[str, Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if "lock_wait" in table:
+        options["lock_wait"] = parse_seconds(table["lock_wait"], "lock_wait")
+    for name in ("lock_timeout", "statement_timeout"):
+        if name in table:
+            options[name] = parse_seconds(table[name], name)
+    if "attempts" in table:
+        attempts = table["attempts"]
+        if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
+            raise ConfigError(f"attempts must be a whole number >= 1, got {attempts!r}")
+        options["attempts"] = attempts
+    if "history_table" in table:
+        options["history_table"] = str(table["history_table"])
+    return options
 
 
 def _from_table(
@@ -198,6 +246,7 @@ def _from_table(
         render_as_batch=table.get("render_as_batch"),
         compare_server_default=bool(table.get("compare_server_default", False)),
         transaction_per_migration=bool(table.get("transaction_per_migration", True)),
+        **_safety_options(table),
         pyproject=pyproject,
         unknown_keys=tuple(unknown),
     )
@@ -226,6 +275,7 @@ def _from_alembic_ini(path: Path) -> Settings:
         url_source=source,
         models=_as_models(table.get("models")),
         metadata=table.get("metadata"),
+        **_safety_options(table),
         pyproject=pyproject if pyproject.is_file() else None,
         alembic_ini=path,
     )

@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +31,46 @@ JOB_KEY = "asyncmigrate.job"
 MetadataTarget = MetaData | Sequence[MetaData]
 
 
+@dataclass(frozen=True)
+class ApplyOptions:
+    """Per-run safety settings for commands that write; revisions may override them."""
+
+    lock_timeout: float = 5.0
+    statement_timeout: float = 0.0
+    attempts: int = 3
+    record_history: bool = True
+
+
+#: The module-level name a revision file uses to override options, e.g.
+#: ``asyncmigrate = {"lock_timeout": 30, "attempts": 5}``.
+REVISION_OPTIONS = "asyncmigrate"
+
+
+def revision_options(module: Any, defaults: ApplyOptions) -> ApplyOptions:
+    """The options for one revision: its module-level ``asyncmigrate`` dict over the defaults."""
+    from .config import parse_seconds
+
+    overrides = getattr(module, REVISION_OPTIONS, None)
+    if not isinstance(overrides, dict):
+        return defaults
+    values: dict[str, Any] = {}
+    for name in ("lock_timeout", "statement_timeout"):
+        if name in overrides:
+            values[name] = parse_seconds(overrides[name], f"{name} in {getattr(module, '__file__', '?')}")
+    if "attempts" in overrides:
+        values["attempts"] = int(overrides["attempts"])
+    return replace(defaults, **values)
+
+
 @dataclass
 class Progress:
-    """How far a run got: lets an error name the revision that failed."""
+    """How far a run got: lets an error name the revision that failed, and times each one."""
 
     started: bool = False
     applied: list[str] = field(default_factory=list)
-
-    def record(self, *, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
-        self.applied.append(", ".join(step.up_revision_ids if step.is_upgrade else step.down_revision_ids))
+    #: The revision whose upgrade()/downgrade() is running (or last ran).
+    current: str | None = None
+    current_started: float = 0.0
 
 
 @dataclass
@@ -53,6 +85,8 @@ class MigrationJob:
     #: Baseline: compare the models with an empty schema so every table is "new".
     baseline: bool = False
     progress: Progress = field(default_factory=Progress)
+    #: Set for commands that write (upgrade, downgrade, stamp).
+    apply: ApplyOptions | None = None
     _metadata: MetadataTarget | None = field(default=None, repr=False)
 
     def target_metadata(self) -> MetadataTarget | None:
@@ -109,21 +143,126 @@ def configure_options(job: MigrationJob, dialect_name: str) -> dict[str, Any]:
         "version_table_schema": settings.version_table_schema,
         "process_revision_directives": _guard_empty_models(job),
     }
+    history = settings.history_table
     if job.baseline:
         # Hide every existing table from the comparison: the revision then creates them all.
         options["include_name"] = lambda name, type_, parent_names: type_ != "table"
+    else:
+        # Our side table is bookkeeping, like alembic_version: never a model difference.
+        options["include_name"] = lambda name, type_, parent_names: not (type_ == "table" and name == history)
     return options
 
 
+def _timeout_statements(dialect: Any, options: ApplyOptions) -> list[str]:
+    """Session settings that bound how long one revision waits for locks and runs."""
+    name = dialect.name
+    if name == "postgresql":
+        return [
+            f"SET lock_timeout = '{int(options.lock_timeout * 1000)}ms'",
+            f"SET statement_timeout = '{int(options.statement_timeout * 1000)}ms'",
+        ]
+    if name in ("mysql", "mariadb"):
+        statements = []
+        if options.lock_timeout:
+            seconds = max(1, round(options.lock_timeout))
+            statements += [
+                f"SET SESSION lock_wait_timeout = {seconds}",
+                f"SET SESSION innodb_lock_wait_timeout = {seconds}",
+            ]
+        if getattr(dialect, "is_mariadb", False):
+            statements.append(f"SET SESSION max_statement_time = {options.statement_timeout}")
+        return statements
+    return []
+
+
+def _reset_statements(dialect: Any) -> list[str]:
+    if dialect.name == "postgresql":
+        return ["RESET lock_timeout", "RESET statement_timeout"]
+    return []
+
+
+def _prepare_revisions(context: Any, job: MigrationJob, options: ApplyOptions) -> None:
+    """Wrap each revision's upgrade()/downgrade(): set its timeouts first, note its start."""
+    migration_context = context.get_context()
+    dialect = migration_context.dialect
+    for script in context.script.walk_revisions():
+        module = script.module
+        per_revision = revision_options(module, options)
+        statements = _timeout_statements(dialect, per_revision)
+        for name in ("upgrade", "downgrade"):
+            original = getattr(module, name, None)
+            if original is None or getattr(original, "_asyncmigrate_wrapped", False):
+                continue
+
+            def wrapped(*args: Any, __fn=original, __rev=script.revision, __sql=statements, **kw: Any) -> Any:
+                job.progress.current = __rev
+                job.progress.current_started = time.monotonic()
+                for statement in __sql:
+                    migration_context.execute(statement)
+                return __fn(*args, **kw)
+
+            wrapped._asyncmigrate_wrapped = True  # type: ignore[attr-defined]
+            wrapped.__name__ = original.__name__
+            setattr(module, name, wrapped)
+
+
+def _history_recorder(job: MigrationJob, table: Any) -> Callable[..., None]:
+    from .integrity import DOWNGRADE, STAMP, UPGRADE, file_checksum, record
+
+    def on_version_apply(*, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
+        if step.is_stamp:
+            event, duration = STAMP, None
+        else:
+            event = UPGRADE if step.is_upgrade else DOWNGRADE
+            duration = int((time.monotonic() - job.progress.current_started) * 1000)
+        for revision in step.up_revision_ids:
+            job.progress.applied.append(revision)
+            if table is not None and ctx.connection is not None:
+                script = step.revision_map.get_revision(revision)
+                record(ctx.connection, table, revision, event, file_checksum(script.path), duration)
+
+    return on_version_apply
+
+
 def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None:
+    settings = job.settings
+    table = None
+    if job.apply is not None and job.apply.record_history:
+        from .integrity import ensure_history, history_table
+
+        table = history_table(settings.history_table, settings.version_table_schema)
+        external = connection.in_transaction()
+        probe = _version_context(connection, settings)
+        ensure_history(connection, table, context.script, probe.get_current_heads())
+        if not external and connection.in_transaction():
+            connection.commit()
     context.configure(
         connection=connection,
-        on_version_apply=job.progress.record,
+        on_version_apply=_history_recorder(job, table),
         **configure_options(job, connection.dialect.name),
     )
+    if job.apply is not None:
+        _prepare_revisions(context, job, job.apply)
     job.progress.started = True
     with context.begin_transaction():
         context.run_migrations()
+    if job.apply is not None:
+        resets = _reset_statements(connection.dialect)
+        if resets:
+            external = connection.in_transaction()
+            for statement in resets:
+                connection.exec_driver_sql(statement)
+            if not external:
+                connection.commit()
+
+
+def _version_context(connection: Connection, settings: Settings) -> Any:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(
+        connection,
+        opts={"version_table": settings.version_table, "version_table_schema": settings.version_table_schema},
+    )
 
 
 def _plain_alembic_job(config: Any) -> MigrationJob:
@@ -167,6 +306,8 @@ def run_migrations() -> None:
             dialect_opts={"paramstyle": "named"},
             **configure_options(job, dialect_name),
         )
+        if job.apply is not None:
+            _prepare_revisions(context, job, job.apply)  # the SQL script sets the timeouts too
         with context.begin_transaction():
             context.run_migrations()
     elif job.connection is not None:

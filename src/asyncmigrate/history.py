@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from alembic.script import Script, ScriptDirectory
 from alembic.util import to_tuple
@@ -60,6 +61,8 @@ class Status:
     applied: list[RevisionInfo]
     pending: list[RevisionInfo]
     unknown: tuple[str, ...] = ()
+    #: What ``verify`` finds (edited, missing, out-of-order revisions, unmerged heads).
+    problems: list[Any] = field(default_factory=list)
 
     @property
     def up_to_date(self) -> bool:
@@ -70,7 +73,9 @@ def _parents(script: Script) -> tuple[str, ...]:
     return to_tuple(script.down_revision, default=()) + to_tuple(script.dependencies, default=())
 
 
-def build_status(directory: ScriptDirectory, current: tuple[str, ...]) -> Status:
+def build_status(
+    directory: ScriptDirectory, current: tuple[str, ...], problems: list[Any] | None = None
+) -> Status:
     """Split the graph into applied (ancestors of the current revisions) and pending."""
     revision_map = directory.revision_map
     by_id = {s.revision: s for s in directory.walk_revisions()}
@@ -95,4 +100,5 @@ def build_status(directory: ScriptDirectory, current: tuple[str, ...]) -> Status
         applied=[info for info in infos if info.revision in applied_ids],
         pending=[info for info in infos if info.revision not in applied_ids],
         unknown=unknown,
+        problems=list(problems or []),
     )

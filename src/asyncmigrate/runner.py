@@ -19,12 +19,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from typing import Any, TypeVar
 
 from alembic.config import Config
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import proxies
@@ -32,6 +32,18 @@ from .config import Settings
 from .discovery import ensure_import_path
 from .engines import create_engine_for
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
+from .locking import WaitCallback, apply_lock_for
+
+#: The async driver for each backend, to hold the apply lock when the URL names a sync one.
+ASYNC_DRIVERS = {"postgresql": "asyncpg", "mysql": "asyncmy", "mariadb": "asyncmy", "sqlite": "aiosqlite"}
+
+
+def _async_variant(url: URL) -> URL:
+    if url.get_dialect().is_async:
+        return url
+    backend = url.get_backend_name()
+    return url.set(drivername=f"{backend}+{ASYNC_DRIVERS.get(backend, url.get_driver_name())}")
+
 
 proxies.install()
 
@@ -153,7 +165,12 @@ class Runner:
     async def on_connection(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` with a synchronous Connection, in this loop when the driver is async."""
         if self._connection is not None:
-            return await self._connection.run_sync(work)
+            # The caller's connection: commit only a transaction that we began.
+            began_here = not self._connection.in_transaction()
+            result = await self._connection.run_sync(work)
+            if began_here and self._connection.in_transaction():
+                await self._connection.commit()
+            return result
         engine = self._engine or create_engine_for(self.url)
         try:
             if isinstance(engine, AsyncEngine):
@@ -168,6 +185,62 @@ class Runner:
                     await engine.dispose()
                 else:
                     engine.dispose()
+
+    # -- the apply lock and PostgreSQL's INVALID indexes ----------------------------------
+
+    @contextlib.asynccontextmanager
+    async def apply_lock(
+        self, wait: float | None, on_wait: WaitCallback | None = None
+    ) -> AsyncIterator[None]:
+        """Hold the database's apply lock (on a connection of its own) for the block."""
+        settings = self.settings
+        url = make_url(self.url)
+        engine: AsyncEngine | None = None
+        owned = False
+        if url.get_backend_name() != "sqlite":
+            if self._connection is not None:
+                engine = self._connection.engine
+            elif isinstance(self._engine, AsyncEngine):
+                engine = self._engine
+            else:
+                created = create_engine_for(_async_variant(url))
+                assert isinstance(created, AsyncEngine)
+                engine, owned = created, True
+        lock = apply_lock_for(engine, url, settings.version_table, settings.version_table_schema)
+        try:
+            await lock.acquire(wait, on_wait)
+            try:
+                yield
+            finally:
+                await lock.release()
+        finally:
+            if owned and engine is not None:
+                await engine.dispose()
+
+    async def invalid_indexes(self) -> list[str]:
+        """PostgreSQL indexes marked INVALID (what a failed CREATE INDEX CONCURRENTLY leaves)."""
+        if make_url(self.url).get_backend_name() != "postgresql":
+            return []
+
+        def read(connection: Connection) -> list[str]:
+            rows = connection.exec_driver_sql(
+                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
+                " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid ORDER BY 1"
+            )
+            return [row[0] for row in rows]
+
+        try:
+            return await self.on_connection(read)
+        except Exception:  # a caller's aborted transaction: nothing to learn here
+            return []
+
+    async def drop_index_concurrently(self, qualified_name: str) -> None:
+        def drop(connection: Connection) -> None:
+            autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+            autocommit.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {qualified_name}")
+
+        await self.on_connection(drop)
 
     @staticmethod
     def _sync_work(engine: Engine, work: Callable[[Connection], T]) -> T:

@@ -1,0 +1,214 @@
+"""History integrity: a side table that remembers what ran, and checks against it.
+
+``alembic_version`` only knows the current head(s). The side table (``asyncmigrate_history``
+next to it, never replacing it) gets one row per event: a revision applied, reverted, stamped,
+or adopted from a database migrated before the table existed, with the checksum of the
+revision file's source, when, how long, where (host, pid) and the tool version. The row is
+written in the revision's own transaction, so it moves with the version row.
+
+``verify`` then finds what Alembic cannot: an applied revision whose file was edited since, an
+applied revision whose file is gone, and a revision that counts as applied but never ran here
+(inserted into the history below revisions already applied), or ran before its parent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import socket
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic.script import ScriptDirectory
+from alembic.util import to_tuple
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select
+from sqlalchemy.engine import Connection
+
+UPGRADE = "upgrade"
+DOWNGRADE = "downgrade"
+STAMP = "stamp"
+ADOPTED = "adopted"
+
+
+def history_table(name: str, schema: str | None) -> Table:
+    return Table(
+        name,
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("revision", String(64), nullable=False, index=True),
+        Column("event", String(16), nullable=False),
+        Column("checksum", String(64)),
+        Column("applied_at", DateTime(timezone=True), nullable=False),
+        Column("duration_ms", Integer),
+        Column("host", String(255)),
+        Column("pid", Integer),
+        Column("tool_version", String(32)),
+        schema=schema,
+    )
+
+
+def file_checksum(path: str | os.PathLike[str] | None) -> str | None:
+    """sha256 of the revision file's source, with line endings normalised."""
+    if path is None:
+        return None
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def record(
+    connection: Connection,
+    table: Table,
+    revision: str,
+    event: str,
+    checksum: str | None,
+    duration_ms: int | None = None,
+) -> None:
+    from . import __version__
+
+    connection.execute(
+        table.insert().values(
+            revision=revision,
+            event=event,
+            checksum=checksum,
+            applied_at=_now(),
+            duration_ms=duration_ms,
+            host=socket.gethostname()[:255],
+            pid=os.getpid(),
+            tool_version=__version__,
+        )
+    )
+
+
+def applied_revisions(directory: ScriptDirectory, current: Iterable[str]) -> list[str]:
+    """Every revision the version table implies is applied, parents first."""
+    by_id = {s.revision: s for s in directory.walk_revisions()}
+    applied: set[str] = set()
+    stack = [rev for rev in current if rev in by_id]
+    while stack:
+        rev = stack.pop()
+        if rev in applied:
+            continue
+        applied.add(rev)
+        script = by_id[rev]
+        for parent in to_tuple(script.down_revision, default=()) + to_tuple(script.dependencies, default=()):
+            resolved = directory.revision_map.get_revision(parent)
+            if resolved is not None:
+                stack.append(resolved.revision)
+    return [rev for rev in reversed(list(by_id)) if rev in applied]
+
+
+def ensure_history(
+    connection: Connection, table: Table, directory: ScriptDirectory, current: Iterable[str]
+) -> bool:
+    """Create the side table if missing and adopt what is already applied. True if created."""
+    if inspect(connection).has_table(table.name, schema=table.schema):
+        return False
+    table.create(connection)
+    for revision in applied_revisions(directory, current):
+        script = directory.get_revision(revision)
+        record(connection, table, revision, ADOPTED, file_checksum(script.path if script else None))
+    return True
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    revision: str
+    event: str
+    checksum: str | None
+    applied_at: dt.datetime
+
+
+def read_events(connection: Connection, table: Table) -> list[Event] | None:
+    """All events in order, or None when the side table does not exist."""
+    if not inspect(connection).has_table(table.name, schema=table.schema):
+        return None
+    rows = connection.execute(
+        select(table.c.id, table.c.revision, table.c.event, table.c.checksum, table.c.applied_at).order_by(
+            table.c.id
+        )
+    )
+    return [Event(*row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of ``verify``."""
+
+    kind: str  # edited | missing | out-of-order | multiple-heads | no-history
+    revision: str | None
+    message: str
+
+
+def verify_history(
+    directory: ScriptDirectory, current: tuple[str, ...], events: list[Event] | None
+) -> list[Problem]:
+    """Compare the database's history with the revision files."""
+    problems: list[Problem] = []
+    heads = directory.get_heads()
+    if len(heads) > 1:
+        problems.append(
+            Problem(
+                "multiple-heads",
+                None,
+                f"{len(heads)} heads ({', '.join(sorted(heads))}) without a merge: run"
+                " 'asyncmigrate merge heads -m \"merge\"' and commit the new revision",
+            )
+        )
+    known = {s.revision: s for s in directory.walk_revisions()}
+    for rev in current:
+        if rev not in known:
+            problems.append(Problem("missing", rev, f"{rev} is in the version table but its file is gone"))
+    if events is None:
+        return problems
+    latest: dict[str, Event] = {}
+    for event in events:
+        latest[event.revision] = event
+    live = {rev: e for rev, e in latest.items() if e.event != DOWNGRADE}
+    for rev, event in sorted(live.items(), key=lambda item: item[1].id):
+        if rev not in known:
+            if rev not in current:
+                problems.append(
+                    Problem(
+                        "missing",
+                        rev,
+                        f"{rev} was applied on {event.applied_at:%Y-%m-%d} but its file is gone",
+                    )
+                )
+            continue
+        checksum = file_checksum(known[rev].path)
+        if event.checksum and checksum != event.checksum:
+            problems.append(
+                Problem(
+                    "edited",
+                    rev,
+                    f"{rev} ({(known[rev].doc or '').strip()}) was edited after it was applied"
+                    f" on {event.applied_at:%Y-%m-%d %H:%M}: {Path(known[rev].path).name}",
+                )
+            )
+    applied = applied_revisions(directory, current)
+    for rev in applied:
+        if rev not in live:
+            problems.append(
+                Problem(
+                    "out-of-order",
+                    rev,
+                    f"{rev} ({(known[rev].doc or '').strip()}) counts as applied but never ran here: it was"
+                    " inserted below revisions that were already applied",
+                )
+            )
+            continue
+        script = known[rev]
+        for parent in to_tuple(script.down_revision, default=()):
+            if parent in live and live[parent].id > live[rev].id and live[rev].event == UPGRADE:
+                problems.append(Problem("out-of-order", rev, f"{rev} was applied before its parent {parent}"))
+    return problems

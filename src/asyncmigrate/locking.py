@@ -1,0 +1,275 @@
+"""The apply lock: one migrator at a time per database, whatever the number of replicas.
+
+Every command that writes (upgrade, downgrade, stamp) holds it for its whole run.
+
+* PostgreSQL: a *session* advisory lock, on a connection of its own (never the one migrations
+  run on, so ``autocommit_block`` and per-revision commits cannot release it), taken by polling
+  ``pg_try_advisory_lock`` with backoff. A blocking ``pg_advisory_lock`` would sit in a
+  transaction that ``CREATE INDEX CONCURRENTLY`` in the holder waits for: a deadlock.
+* MySQL / MariaDB: ``GET_LOCK(name, 0)`` on a connection of its own, polled the same way.
+* SQLite: an exclusive ``flock`` on a file next to the database, which every process on the
+  machine respects.
+
+All three are released by the server or the OS when the holder dies, even by SIGKILL: no lock is
+ever left behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .errors import AsyncMigrateError
+
+DEFAULT_LOCK_WAIT = 300.0
+_FIRST_DELAY = 0.05
+_MAX_DELAY = 1.0
+_REPORT_EVERY = 5.0
+
+
+class LockTimeout(AsyncMigrateError):
+    """Another process held the apply lock for longer than we were told to wait."""
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds the apply lock, as far as the database can tell."""
+
+    description: str
+
+
+WaitCallback = Callable[[LockHolder | None, float], None]
+
+
+def lock_key(database: str, version_table: str, schema: str | None) -> int:
+    """A stable signed 64-bit key from the database and version table names."""
+    digest = hashlib.sha256(f"asyncmigrate:{database}:{schema or ''}.{version_table}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _identity() -> str:
+    return f"asyncmigrate on {socket.gethostname()} pid {os.getpid()}"
+
+
+class ApplyLock:
+    """Acquire by polling with backoff; report the holder while waiting."""
+
+    async def _try(self) -> bool:
+        raise NotImplementedError
+
+    async def holder(self) -> LockHolder | None:
+        return None
+
+    async def _open(self) -> None:
+        """Open whatever the lock lives on (a connection, a file)."""
+
+    async def _close(self) -> None:
+        """Release the lock and close what it lives on."""
+
+    async def acquire(self, wait: float | None, on_wait: WaitCallback | None = None) -> None:
+        """Take the lock, waiting up to ``wait`` seconds (None: forever, 0: fail at once)."""
+        await self._open()
+        try:
+            started = time.monotonic()
+            delay = _FIRST_DELAY
+            next_report = 0.0
+            while not await self._try():
+                waited = time.monotonic() - started
+                if wait is not None and waited >= wait:
+                    holder = await self.holder()
+                    who = f" (held by {holder.description})" if holder else ""
+                    raise LockTimeout(
+                        f"another migration holds the apply lock{who}; gave up after {waited:.1f}s"
+                        if wait
+                        else f"another migration holds the apply lock{who} (--no-wait)"
+                    )
+                if on_wait is not None and waited >= next_report:
+                    on_wait(await self.holder(), waited)
+                    next_report = waited + _REPORT_EVERY
+                pause = delay if wait is None else min(delay, max(wait - waited, 0.0))
+                await asyncio.sleep(pause)
+                delay = min(delay * 2, _MAX_DELAY)
+        except BaseException:
+            await self._close()
+            raise
+
+    async def release(self) -> None:
+        await self._close()
+
+
+class _ConnectionLock(ApplyLock):
+    """A lock that lives on a dedicated connection in autocommit mode."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def _open(self) -> None:
+        connection = await self._engine.connect()
+        self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def _scalar(self, sql: str, **params: Any) -> Any:
+        assert self._connection is not None
+        return (await self._connection.execute(text(sql), params)).scalar()
+
+    async def _unlock(self) -> None:
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            await self._unlock()
+        except Exception:
+            pass  # closing the session releases it anyway
+        finally:
+            await self._connection.close()
+            self._connection = None
+
+
+class PostgresApplyLock(_ConnectionLock):
+    def __init__(self, engine: AsyncEngine, key: int) -> None:
+        super().__init__(engine)
+        self.key = key
+        self._held = False
+
+    async def _open(self) -> None:
+        await super()._open()
+        name = _identity()[:63]
+        await self._scalar("SELECT set_config('application_name', :name, false)", name=name)
+
+    async def _try(self) -> bool:
+        self._held = bool(await self._scalar("SELECT pg_try_advisory_lock(:key)", key=self.key))
+        return self._held
+
+    async def _unlock(self) -> None:
+        if self._held:
+            await self._scalar("SELECT pg_advisory_unlock(:key)", key=self.key)
+            self._held = False
+
+    async def holder(self) -> LockHolder | None:
+        unsigned = self.key & 0xFFFFFFFFFFFFFFFF
+        row = None
+        assert self._connection is not None
+        result = await self._connection.execute(
+            text(
+                "SELECT a.pid, a.application_name, a.client_addr, a.backend_start"
+                " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+                " AND l.classid = :high AND l.objid = :low"
+                " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            ),
+            {"high": unsigned >> 32, "low": unsigned & 0xFFFFFFFF},
+        )
+        row = result.first()
+        if row is None:
+            return None
+        pid, application, address, since = row
+        where = f" from {address}" if address else ""
+        return LockHolder(
+            f"server pid {pid} '{application or '?'}'{where}, connected since {since:%Y-%m-%d %H:%M:%S%z}"
+        )
+
+
+class MySQLApplyLock(_ConnectionLock):
+    def __init__(self, engine: AsyncEngine, name: str) -> None:
+        super().__init__(engine)
+        self.name = name
+        self._held = False
+
+    async def _try(self) -> bool:
+        self._held = (await self._scalar("SELECT GET_LOCK(:name, 0)", name=self.name)) == 1
+        return self._held
+
+    async def _unlock(self) -> None:
+        if self._held:
+            await self._scalar("SELECT RELEASE_LOCK(:name)", name=self.name)
+            self._held = False
+
+    async def holder(self) -> LockHolder | None:
+        assert self._connection is not None
+        owner = await self._scalar("SELECT IS_USED_LOCK(:name)", name=self.name)
+        if owner is None:
+            return None
+        row = (
+            await self._connection.execute(
+                text("SELECT USER, HOST, TIME FROM information_schema.PROCESSLIST WHERE ID = :id"),
+                {"id": owner},
+            )
+        ).first()
+        if row is None:
+            return LockHolder(f"connection {owner}")
+        return LockHolder(f"connection {owner} ({row[0]}@{row[1]}, for {row[2]}s)")
+
+
+class SQLiteApplyLock(ApplyLock):
+    """``flock`` on ``<database>.asyncmigrate.lock``; the file names the holder."""
+
+    def __init__(self, database: Path) -> None:
+        self.path = database.with_name(database.name + ".asyncmigrate.lock")
+        self._fd: int | None = None
+
+    async def _open(self) -> None:
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+
+    async def _try(self) -> bool:
+        import fcntl
+
+        assert self._fd is not None
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, f"{_identity()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+        return True
+
+    async def holder(self) -> LockHolder | None:
+        try:
+            content = self.path.read_text().strip()
+        except OSError:
+            return None
+        return LockHolder(content) if content else None
+
+    async def _close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor releases the flock
+            self._fd = None
+
+
+class NoLock(ApplyLock):
+    """In-memory SQLite: nobody else can see the database."""
+
+    async def _try(self) -> bool:
+        return True
+
+
+def apply_lock_for(
+    engine: AsyncEngine | None, url: URL | str, version_table: str, version_table_schema: str | None
+) -> ApplyLock:
+    """The right lock for the database behind ``engine`` (None for SQLite, which needs none)."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    database = parsed.database or ""
+    if backend == "sqlite":
+        if not database or database == ":memory:" or database.startswith("file::memory:"):
+            return NoLock()
+        return SQLiteApplyLock(Path(database).resolve())
+    assert engine is not None
+    if backend == "postgresql":
+        return PostgresApplyLock(engine, lock_key(database, version_table, version_table_schema))
+    if backend in ("mysql", "mariadb"):
+        digest = hashlib.sha256(f"{database}.{version_table}".encode()).hexdigest()[:40]
+        return MySQLApplyLock(engine, f"asyncmigrate:{digest}")
+    raise AsyncMigrateError(f"no apply lock is known for the '{backend}' dialect")
