@@ -489,6 +489,24 @@ async def test_failed_concurrent_index_reports_the_invalid_index(project: Path, 
     assert "revision c002 (index concurrently) failed" in message
     assert "could not create unique index" in message
     assert "INVALID index left behind by CREATE INDEX CONCURRENTLY: public.ix_items_code" in message
+    assert "c002 committed part of its work in autocommit_block() before failing" in message
+    # The data is fixed; the next run drops the INVALID index first, and the retry succeeds.
+    engine = create_async_engine(pg_url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DELETE FROM items"))
+    await engine.dispose()
+    result = await migrator.upgrade("head")
+    assert result.applied == ["c002"]
+    engine = create_async_engine(pg_url)
+    async with engine.connect() as connection:
+        valid = await connection.execute(
+            text(
+                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE c.relname = 'ix_items_code'"
+            )
+        )
+        assert valid.scalar() is True
+    await engine.dispose()
 
 
 # -- history integrity -------------------------------------------------------------------------

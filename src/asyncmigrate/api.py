@@ -31,7 +31,17 @@ from .discovery import discover_metadata
 from .environment import ApplyOptions, MetadataTarget, revision_options
 from .errors import AsyncMigrateError, ConfigError
 from .history import RevisionInfo, Status, build_status
-from .integrity import Event, Problem, history_table, read_events, verify_history
+from .integrity import (
+    FAILED,
+    Event,
+    Problem,
+    file_checksum,
+    history_table,
+    invalid_index_leftovers,
+    read_events,
+    record,
+    verify_history,
+)
 from .locking import LockHolder
 from .runner import Runner
 
@@ -49,6 +59,7 @@ class MigrationFailed(AsyncMigrateError):
         *,
         left_behind: Sequence[str] = (),
         attempts: int = 1,
+        partly_committed: bool = False,
     ) -> None:
         self.revision = revision
         self.error = error
@@ -66,6 +77,11 @@ class MigrationFailed(AsyncMigrateError):
             parts.append(f"statement: {' '.join(str(statement).split())[:300]}")
         if current is not None:
             parts.append(f"the database is at {', '.join(current) or 'base'}")
+        if partly_committed and revision is not None:
+            parts.append(
+                f"WARNING: {revision.revision} committed part of its work in autocommit_block() before"
+                " failing, so the database is between revisions: check it before retrying"
+            )
         if self.left_behind:
             parts.append(
                 f"INVALID index left behind by CREATE INDEX CONCURRENTLY: {', '.join(self.left_behind)}"
@@ -400,6 +416,13 @@ class Migrator:
         applied: list[str] = []
         tries: dict[str | None, int] = {}
         known_invalid = await self._runner.invalid_indexes()
+        if known_invalid and options.record_history:
+            # What an earlier run's failed CREATE INDEX CONCURRENTLY left: drop it, then retry.
+            for index in await self._recorded_leftovers():
+                if index in known_invalid:
+                    log.warning("dropping INVALID index %s left by an earlier failed run", index)
+                    await self._runner.drop_index_concurrently(index)
+                    known_invalid.remove(index)
         while True:
             job = self._runner.job(apply=options)
             try:
@@ -416,7 +439,11 @@ class Migrator:
                 allowed = self._attempts_for(failed, options)
                 tries[failed] = tries.get(failed, 1)
                 if not is_lock_timeout(exc) or tries[failed] >= allowed:
-                    raise await self._revision_failed(exc, failed, left_behind, tries[failed]) from exc
+                    if failed is not None and options.record_history:
+                        await self._record_failure(failed, left_behind)
+                    raise await self._revision_failed(
+                        exc, failed, left_behind, tries[failed], job.progress.partly_committed
+                    ) from exc
                 pause = min(0.5 * 2 ** (tries[failed] - 1), 10.0)
                 log.warning(
                     "revision %s hit the lock timeout (attempt %d of %d); rolled back, retrying in %.1fs",
@@ -432,6 +459,24 @@ class Migrator:
                 target = _remaining_target(target, len(job.progress.applied))
                 await asyncio.sleep(pause)
 
+    async def _recorded_leftovers(self) -> list[str]:
+        table = history_table(self.settings.history_table, self.settings.version_table_schema)
+        return await self._runner.on_connection(lambda connection: invalid_index_leftovers(connection, table))
+
+    async def _record_failure(self, revision: str, left_behind: list[str]) -> None:
+        """Note the failure (and any INVALID index) in the history, so the next run can clean up."""
+        table = history_table(self.settings.history_table, self.settings.version_table_schema)
+        script = self.script_directory().get_revision(revision)
+
+        def write(connection: Connection) -> None:
+            checksum = file_checksum(script.path) if script else None
+            record(connection, table, revision, FAILED, checksum, detail=",".join(left_behind) or None)
+
+        try:
+            await self._runner.on_connection(write)
+        except Exception as exc:  # a caller's aborted transaction; the error itself still counts
+            log.debug("could not record the failure of %s: %s", revision, exc)
+
     def _attempts_for(self, revision: str | None, options: ApplyOptions) -> int:
         if revision is None:
             return options.attempts
@@ -443,7 +488,12 @@ class Migrator:
         log.warning("waiting for the apply lock held by %s (%.0fs so far)", who, waited)
 
     async def _revision_failed(
-        self, exc: Exception, failed: str | None, left_behind: list[str], attempts: int
+        self,
+        exc: Exception,
+        failed: str | None,
+        left_behind: list[str],
+        attempts: int,
+        partly_committed: bool,
     ) -> MigrationFailed:
         """Name the revision that failed, the statement, the database's message, and where the
         database was left (each revision runs in its own transaction)."""
@@ -455,7 +505,9 @@ class Migrator:
             current: tuple[str, ...] | None = await self.current()
         except Exception:  # the database is gone too: report what we know
             current = None
-        return MigrationFailed(info, exc, current, left_behind=left_behind, attempts=attempts)
+        return MigrationFailed(
+            info, exc, current, left_behind=left_behind, attempts=attempts, partly_committed=partly_committed
+        )
 
     async def revision(
         self,

@@ -13,8 +13,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,8 @@ class Progress:
     #: The revision whose upgrade()/downgrade() is running (or last ran).
     current: str | None = None
     current_started: float = 0.0
+    #: The current revision committed part of its work through autocommit_block().
+    partly_committed: bool = False
 
 
 @dataclass
@@ -185,6 +188,15 @@ def _prepare_revisions(context: Any, job: MigrationJob, options: ApplyOptions) -
     """Wrap each revision's upgrade()/downgrade(): set its timeouts first, note its start."""
     migration_context = context.get_context()
     dialect = migration_context.dialect
+    autocommit_block = migration_context.autocommit_block
+
+    @contextlib.contextmanager
+    def tracked_autocommit_block() -> Iterator[None]:
+        job.progress.partly_committed = True  # the transaction so far is committed right here
+        with autocommit_block():
+            yield
+
+    migration_context.autocommit_block = tracked_autocommit_block
     for script in context.script.walk_revisions():
         module = script.module
         per_revision = revision_options(module, options)
@@ -197,6 +209,7 @@ def _prepare_revisions(context: Any, job: MigrationJob, options: ApplyOptions) -
             def wrapped(*args: Any, __fn=original, __rev=script.revision, __sql=statements, **kw: Any) -> Any:
                 job.progress.current = __rev
                 job.progress.current_started = time.monotonic()
+                job.progress.partly_committed = False
                 for statement in __sql:
                     migration_context.execute(statement)
                 return __fn(*args, **kw)

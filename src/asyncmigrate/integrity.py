@@ -30,6 +30,8 @@ UPGRADE = "upgrade"
 DOWNGRADE = "downgrade"
 STAMP = "stamp"
 ADOPTED = "adopted"
+#: A revision that failed; ``detail`` lists the INVALID indexes its CREATE INDEX CONCURRENTLY left.
+FAILED = "failed"
 
 
 def history_table(name: str, schema: str | None) -> Table:
@@ -45,6 +47,7 @@ def history_table(name: str, schema: str | None) -> Table:
         Column("host", String(255)),
         Column("pid", Integer),
         Column("tool_version", String(32)),
+        Column("detail", String(2000)),
         schema=schema,
     )
 
@@ -71,6 +74,7 @@ def record(
     event: str,
     checksum: str | None,
     duration_ms: int | None = None,
+    detail: str | None = None,
 ) -> None:
     from . import __version__
 
@@ -84,6 +88,7 @@ def record(
             host=socket.gethostname()[:255],
             pid=os.getpid(),
             tool_version=__version__,
+            detail=detail,
         )
     )
 
@@ -117,6 +122,20 @@ def ensure_history(
         script = directory.get_revision(revision)
         record(connection, table, revision, ADOPTED, file_checksum(script.path if script else None))
     return True
+
+
+def invalid_index_leftovers(connection: Connection, table: Table) -> list[str]:
+    """INVALID indexes recorded by failed revisions that have not been applied since."""
+    if not inspect(connection).has_table(table.name, schema=table.schema):
+        return []
+    leftovers: dict[str, list[str]] = {}
+    rows = connection.execute(select(table.c.revision, table.c.event, table.c.detail).order_by(table.c.id))
+    for revision, event, detail in rows:
+        if event == FAILED and detail:
+            leftovers[revision] = detail.split(",")
+        elif event in (UPGRADE, DOWNGRADE):
+            leftovers.pop(revision, None)
+    return [index for indexes in leftovers.values() for index in indexes]
 
 
 @dataclass(frozen=True)
@@ -172,7 +191,8 @@ def verify_history(
         return problems
     latest: dict[str, Event] = {}
     for event in events:
-        latest[event.revision] = event
+        if event.event != FAILED:
+            latest[event.revision] = event
     live = {rev: e for rev, e in latest.items() if e.event != DOWNGRADE}
     for rev, event in sorted(live.items(), key=lambda item: item[1].id):
         if rev not in known:
