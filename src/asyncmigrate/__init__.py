@@ -1,6 +1,6 @@
 """asyncmigrate: async-first schema migrations for SQLAlchemy projects, built on Alembic."""
 
-from .api import BaselineResult, CheckResult, Migrator, SyncMigrator
+from .api import ApplyResult, BaselineResult, CheckResult, MigrationFailed, Migrator, SyncMigrator
 from .config import Settings, load_settings
 from .errors import AsyncMigrateError
 from .history import RevisionInfo, Status
@@ -8,7 +8,9 @@ from .history import RevisionInfo, Status
 __version__ = "0.1.0"
 
 __all__ = [
+    "ApplyResult",
     "AsyncMigrateError",
+    "MigrationFailed",
     "BaselineResult",
     "CheckResult",
     "Migrator",
