@@ -189,3 +189,18 @@ async def test_failing_revision_leaves_last_good_revision(project: Path, db_url:
     assert message.endswith("; statement: SELECT * FROM no_such_table; the database is at aaa111")
     assert await version_rows(db_url) == ["aaa111"]
     assert "bad" not in await table_columns(db_url)
+
+
+def test_sqlite_file_in_a_missing_directory(project: Path) -> None:
+    url = "sqlite+aiosqlite:////nonexistent/dir/app.db"
+    message = one_error_line(run_cli("--url", url, "upgrade", "head", cwd=project))
+    directory = "/nonexistent/dir"
+    assert (
+        message == f"cannot open the SQLite database {directory}/app.db: directory {directory} does not exist"
+    )
+
+
+def test_sync_url_without_its_driver_suggests_the_async_one(project: Path) -> None:
+    message = one_error_line(run_cli("--url", "postgresql://u:p@127.0.0.1/app", "current", cwd=project))
+    assert message.startswith("the database driver 'psycopg")
+    assert message.endswith("or use the async driver: postgresql+asyncpg://")

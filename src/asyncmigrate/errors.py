@@ -57,6 +57,10 @@ def missing_driver(module: str, url: str) -> MissingDriverError:
         hint = f"pip install 'asyncmigrate[{extra}]'"
     else:
         hint = f"pip install {module}"
+        backend = drivername.split("+")[0]
+        async_driver = {"postgresql": "asyncpg", "mysql": "asyncmy", "sqlite": "aiosqlite"}.get(backend)
+        if async_driver and "+" not in drivername:
+            hint += f", or use the async driver: {backend}+{async_driver}://"
     return MissingDriverError(
         f"the database driver '{module}' (for {drivername}://) is not installed: {hint}"
     )

@@ -217,10 +217,16 @@ class SQLiteApplyLock(ApplyLock):
     """``flock`` on ``<database>.asyncmigrate.lock``; the file names the holder."""
 
     def __init__(self, database: Path) -> None:
+        self.database = database
         self.path = database.with_name(database.name + ".asyncmigrate.lock")
         self._fd: int | None = None
 
     async def _open(self) -> None:
+        if not self.path.parent.is_dir():
+            raise AsyncMigrateError(
+                f"cannot open the SQLite database {self.database}:"
+                f" directory {self.path.parent} does not exist"
+            )
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
 
     async def _try(self) -> bool:
