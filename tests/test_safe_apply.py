@@ -586,3 +586,49 @@ def test_check_heads(project: Path) -> None:
     assert run_cli("merge", "heads", "-m", "merge", cwd=project).returncode == 0
     result = run_cli("check-heads", cwd=project)
     assert result.returncode == 0, result.output
+
+
+async def test_busy_table_is_never_queued_behind_a_migration_for_long(project: Path, pg_url: str) -> None:
+    """A long reader holds ACCESS SHARE on `busy`; our ALTER waits for ACCESS EXCLUSIVE and every
+    later reader queues behind it. The lock timeout bounds that queue; retries finish the job."""
+    import asyncpg
+
+    _write_busy_history(project)
+    migrator = Migrator.from_pyproject(project, url=pg_url)
+    await migrator.upgrade("b001")
+    parsed = make_url(pg_url)
+    connect = dict(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+    )
+    long_reader = await asyncpg.connect(**connect)
+    reader = await asyncpg.connect(**connect)
+    waits: list[float] = []
+    try:
+        transaction = long_reader.transaction()
+        await transaction.start()
+        await long_reader.execute("SELECT count(*) FROM busy")  # holds ACCESS SHARE until commit
+
+        async def read_repeatedly() -> None:
+            while True:
+                started = time.monotonic()
+                await reader.execute("SELECT count(*) FROM busy")
+                waits.append(time.monotonic() - started)
+                await asyncio.sleep(0.02)
+
+        reading = asyncio.create_task(read_repeatedly())
+        upgrading = asyncio.create_task(migrator.upgrade("head", lock_timeout=0.3, attempts=20))
+        await asyncio.sleep(3)
+        await transaction.commit()  # the long reader finishes; the ALTER can now get its lock
+        result = await asyncio.wait_for(upgrading, timeout=30)
+        reading.cancel()
+    finally:
+        await long_reader.close()
+        await reader.close()
+    assert result.applied == ["b002"]
+    assert len(waits) > 20
+    print(f"\nreaders behind the migration: {len(waits)} reads, longest wait {max(waits):.2f}s")
+    assert max(waits) < 1.0  # bounded by the 0.3 s lock timeout, not by the 3 s reader
