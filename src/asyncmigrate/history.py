@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,32 +74,38 @@ def _parents(script: Script) -> tuple[str, ...]:
     return to_tuple(script.down_revision, default=()) + to_tuple(script.dependencies, default=())
 
 
+def applied_revisions(directory: ScriptDirectory, current: Iterable[str]) -> list[str]:
+    """Every revision the version table implies is applied (the current revisions and all their
+    ancestors, dependencies included), parents first."""
+    by_id = {s.revision: s for s in directory.walk_revisions()}
+    applied: set[str] = set()
+    stack = [rev for rev in current if rev in by_id]
+    while stack:
+        rev = stack.pop()
+        if rev in applied:
+            continue
+        applied.add(rev)
+        for parent in _parents(by_id[rev]):
+            resolved = directory.revision_map.get_revision(parent)
+            if resolved is not None:
+                stack.append(resolved.revision)
+    # walk_revisions goes from the heads down; reversed, parents come before children.
+    return [rev for rev in reversed(list(by_id)) if rev in applied]
+
+
 def build_status(
     directory: ScriptDirectory, current: tuple[str, ...], problems: list[Any] | None = None
 ) -> Status:
     """Split the graph into applied (ancestors of the current revisions) and pending."""
-    revision_map = directory.revision_map
-    by_id = {s.revision: s for s in directory.walk_revisions()}
-    unknown = tuple(rev for rev in current if rev not in by_id)
-    applied_ids: set[str] = set()
-    stack = [rev for rev in current if rev in by_id]
-    while stack:
-        rev = stack.pop()
-        if rev in applied_ids:
-            continue
-        applied_ids.add(rev)
-        for parent in _parents(by_id[rev]):
-            resolved = revision_map.get_revision(parent)
-            if resolved is not None:
-                stack.append(resolved.revision)
-    # walk_revisions goes from the heads down; reversed, parents come before children.
-    ordered = list(reversed(list(by_id.values())))
+    ordered = list(reversed(list(directory.walk_revisions())))
+    known = {s.revision for s in ordered}
+    applied_ids = set(applied_revisions(directory, current))
     infos = [RevisionInfo.from_script(s, directory) for s in ordered]
     return Status(
         current=current,
         heads=tuple(directory.get_heads()),
         applied=[info for info in infos if info.revision in applied_ids],
         pending=[info for info in infos if info.revision not in applied_ids],
-        unknown=unknown,
+        unknown=tuple(rev for rev in current if rev not in known),
         problems=list(problems or []),
     )

@@ -26,6 +26,8 @@ from alembic.util import to_tuple
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select
 from sqlalchemy.engine import Connection
 
+from .history import applied_revisions
+
 UPGRADE = "upgrade"
 DOWNGRADE = "downgrade"
 STAMP = "stamp"
@@ -91,24 +93,6 @@ def record(
             detail=detail,
         )
     )
-
-
-def applied_revisions(directory: ScriptDirectory, current: Iterable[str]) -> list[str]:
-    """Every revision the version table implies is applied, parents first."""
-    by_id = {s.revision: s for s in directory.walk_revisions()}
-    applied: set[str] = set()
-    stack = [rev for rev in current if rev in by_id]
-    while stack:
-        rev = stack.pop()
-        if rev in applied:
-            continue
-        applied.add(rev)
-        script = by_id[rev]
-        for parent in to_tuple(script.down_revision, default=()) + to_tuple(script.dependencies, default=()):
-            resolved = directory.revision_map.get_revision(parent)
-            if resolved is not None:
-                stack.append(resolved.revision)
-    return [rev for rev in reversed(list(by_id)) if rev in applied]
 
 
 def ensure_history(
