@@ -454,6 +454,22 @@ def downgrade():
 '''
 
 
+INDEX_IS_VALID = (
+    "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+    " WHERE c.relname = 'ix_items_code'"
+)
+
+
+async def scalar(url: str, sql: str) -> object:
+    """Run one statement in its own committed transaction; return the first value."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            return (await connection.execute(text(sql))).scalar()
+    finally:
+        await engine.dispose()
+
+
 async def test_create_index_concurrently_under_the_apply_lock(project: Path, pg_url: str) -> None:
     versions = project / "migrations" / "versions"
     (versions / "c001_items.py").write_text(CREATE_ITEMS.format(duplicate=""))
@@ -461,18 +477,8 @@ async def test_create_index_concurrently_under_the_apply_lock(project: Path, pg_
     migrator = Migrator.from_pyproject(project, url=pg_url)
     result = await asyncio.wait_for(migrator.upgrade("head"), timeout=60)
     assert result.applied == ["c001", "c002"]
-    engine = create_async_engine(pg_url)
-    async with engine.connect() as connection:
-        valid = await connection.execute(
-            text(
-                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-                " WHERE c.relname = 'ix_items_code'"
-            )
-        )
-        assert valid.scalar() is True
-        holders = await connection.execute(text("SELECT holders FROM lock_seen"))
-        assert holders.scalar() == 1  # the apply lock was held across the autocommit block
-    await engine.dispose()
+    assert await scalar(pg_url, INDEX_IS_VALID) is True
+    assert await scalar(pg_url, "SELECT holders FROM lock_seen") == 1  # the lock was held across it
     await asyncio.wait_for(migrator.downgrade("-1"), timeout=60)
     assert await migrator.current() == ("c001",)
 
@@ -491,22 +497,10 @@ async def test_failed_concurrent_index_reports_the_invalid_index(project: Path, 
     assert "INVALID index left behind by CREATE INDEX CONCURRENTLY: public.ix_items_code" in message
     assert "c002 committed part of its work in autocommit_block() before failing" in message
     # The data is fixed; the next run drops the INVALID index first, and the retry succeeds.
-    engine = create_async_engine(pg_url)
-    async with engine.begin() as connection:
-        await connection.execute(text("DELETE FROM items"))
-    await engine.dispose()
+    await scalar(pg_url, "DELETE FROM items RETURNING 1")
     result = await migrator.upgrade("head")
     assert result.applied == ["c002"]
-    engine = create_async_engine(pg_url)
-    async with engine.connect() as connection:
-        valid = await connection.execute(
-            text(
-                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-                " WHERE c.relname = 'ix_items_code'"
-            )
-        )
-        assert valid.scalar() is True
-    await engine.dispose()
+    assert await scalar(pg_url, INDEX_IS_VALID) is True
 
 
 # -- history integrity -------------------------------------------------------------------------

@@ -259,11 +259,16 @@ def _safety(options: dict[str, Any]) -> dict[str, Any]:
     return safety
 
 
+def migration_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--sql and --tag, then the safety options: what upgrade and downgrade share."""
+    fn = safety_options(fn)
+    fn = click.option("--tag", help="A string passed to env.py.")(fn)
+    return click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")(fn)
+
+
 @cli.command()
 @click.argument("target", default="head")
-@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
-@click.option("--tag", help="A string passed to env.py.")
-@safety_options
+@migration_options
 @run_async
 async def upgrade(state: State, target: str, sql: bool, tag: str | None, **options: Any) -> None:
     """Upgrade the database to TARGET (head, heads, +N, a revision)."""
@@ -272,9 +277,7 @@ async def upgrade(state: State, target: str, sql: bool, tag: str | None, **optio
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("target")
-@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
-@click.option("--tag", help="A string passed to env.py.")
-@safety_options
+@migration_options
 @run_async
 async def downgrade(state: State, target: str, sql: bool, tag: str | None, **options: Any) -> None:
     """Downgrade the database to TARGET (-1, base, a revision)."""
