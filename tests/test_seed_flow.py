@@ -137,6 +137,12 @@ async def test_project_goes_back_to_plain_alembic(seed_project: Path, db_url: st
     result = run_cli("upgrade", "head", cwd=seed_project, env=env)
     assert result.returncode == 0, result.output
     assert "by alembic" in result.stderr
+    # What plain alembic applies through this env.py is in the history too: verify stays clean.
+    assert run_alembic("revision", "-m", "applied by alembic", cwd=seed_project, env=env).returncode == 0
+    result = run_alembic("upgrade", "head", cwd=seed_project, env=env)
+    assert result.returncode == 0, result.output
+    result = run_cli("verify", cwd=seed_project, env=env)
+    assert result.returncode == 0, result.output
 
 
 def test_offline_sql(seed_project: Path, pg_admin_url: str) -> None:

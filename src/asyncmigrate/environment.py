@@ -179,8 +179,17 @@ def _timeout_statements(dialect: Any, options: ApplyOptions) -> list[str]:
 
 
 def _reset_statements(dialect: Any) -> list[str]:
+    """Put the session back as it was: the connection may go back to the caller's pool."""
     if dialect.name == "postgresql":
         return ["RESET lock_timeout", "RESET statement_timeout"]
+    if dialect.name in ("mysql", "mariadb"):
+        statements = [
+            "SET SESSION lock_wait_timeout = DEFAULT",
+            "SET SESSION innodb_lock_wait_timeout = DEFAULT",
+        ]
+        if getattr(dialect, "is_mariadb", False):
+            statements.append("SET SESSION max_statement_time = DEFAULT")
+        return statements
     return []
 
 
@@ -288,7 +297,18 @@ def _plain_alembic_job(config: Any) -> MigrationJob:
     url = config.get_main_option("sqlalchemy.url") if has_ini else None
     if url:
         settings = settings.with_url(url)
-    return MigrationJob(settings=settings, metadata_loader=lambda: discover_metadata(settings))
+    # A command that writes still gets the per-revision timeouts and the history rows, so
+    # `verify` stays true for a project that moves between the two tools.
+    command = getattr(getattr(config.cmd_opts, "cmd", None), "__getitem__", None)
+    name = getattr(command(0), "__name__", "") if command else ""
+    apply = None
+    if name in ("upgrade", "downgrade", "stamp"):
+        apply = ApplyOptions(
+            lock_timeout=settings.lock_timeout,
+            statement_timeout=settings.statement_timeout,
+            attempts=settings.attempts,
+        )
+    return MigrationJob(settings=settings, metadata_loader=lambda: discover_metadata(settings), apply=apply)
 
 
 async def _run_with_own_engine(context: Any, job: MigrationJob) -> None:
