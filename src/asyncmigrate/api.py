@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.autogenerate import render_python_code
@@ -46,6 +46,7 @@ from .locking import LockHolder
 from .runner import Runner
 
 log = logging.getLogger("asyncmigrate")
+T = TypeVar("T")
 
 
 class MigrationFailed(AsyncMigrateError):
@@ -211,6 +212,16 @@ class Migrator:
     @property
     def url(self) -> str:
         return self._runner.url
+
+    @property
+    def runner(self) -> Runner:
+        """The engine room: Alembic commands on this migrator's database."""
+        return self._runner
+
+    async def run_sync(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work(connection)`` with a synchronous Connection to this migrator's database,
+        in this loop (seed rows, inspect the schema, ...). A transaction it opens is committed."""
+        return await self._runner.on_connection(work)
 
     # -- the revision graph (no database) -----------------------------------------------------
 

@@ -1,0 +1,233 @@
+"""The migration test harness: the stairway names exactly the bad revisions, on PostgreSQL and
+SQLite, on histories with merges, branch points, depends_on and labelled heads."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from asyncmigrate import Migrator
+from asyncmigrate.scaffold import init_project
+from asyncmigrate.testing import (
+    downgrade_leaves_no_trace,
+    models_match_migrations,
+    revisions_import,
+    single_head,
+    stairway,
+)
+
+from .conftest import run_cli
+
+HEADER = '''\
+"""{message}"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = {revision!r}
+down_revision = {down!r}
+branch_labels = {labels!r}
+depends_on = {depends!r}
+
+'''
+
+# revision -> (down, labels, depends_on, message, upgrade body, downgrade body)
+MIXED_HISTORY = {
+    "a1": (
+        None,
+        None,
+        None,
+        "users",
+        """
+    op.create_table("users", sa.Column("id", sa.Integer, primary_key=True), sa.Column("email", sa.String(100)))
+    op.create_index("ix_users_email", "users", ["email"])""",
+        """
+    op.drop_index("ix_users_email", table_name="users")
+    op.drop_table("users")""",
+    ),
+    "b1": (
+        "a1",
+        None,
+        None,
+        "nickname, forgets its index",
+        """
+    op.add_column("users", sa.Column("nickname", sa.String(30)))
+    op.create_index("ix_users_id_email", "users", ["id", "email"])""",
+        """
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("nickname")""",
+    ),
+    "c1": (
+        "a1",
+        None,
+        None,
+        "tags, empty downgrade",
+        """
+    op.create_table("tags", sa.Column("id", sa.Integer, primary_key=True))""",
+        """
+    pass""",
+    ),
+    "d1": (
+        "c1",
+        None,
+        None,
+        "labels, downgrade raises",
+        """
+    op.create_table("labels", sa.Column("id", sa.Integer, primary_key=True))""",
+        """
+    raise RuntimeError("this migration cannot be undone")""",
+    ),
+    "m1": (
+        ("b1", "d1"),
+        None,
+        None,
+        "merge",
+        """
+    pass""",
+        """
+    pass""",
+    ),
+    "x1": (
+        None,
+        ("audit",),
+        None,
+        "audit branch",
+        """
+    op.create_table("audit_log", sa.Column("id", sa.Integer, primary_key=True))""",
+        """
+    op.drop_table("audit_log")""",
+    ),
+    "e1": (
+        "m1",
+        None,
+        "x1",
+        "events depend on audit",
+        """
+    op.create_table(
+        "events",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("audit_id", sa.Integer, sa.ForeignKey("audit_log.id", ondelete="CASCADE")),
+    )""",
+        """
+    op.drop_table("events")""",
+    ),
+}
+
+
+def write_history(project: Path, history: dict[str, tuple]) -> None:
+    versions = project / "migrations" / "versions"
+    for revision, (down, labels, depends, message, upgrade, downgrade) in history.items():
+        text = HEADER.format(message=message, revision=revision, down=down, labels=labels, depends=depends)
+        text += f"\ndef upgrade():{upgrade}\n\n\ndef downgrade():{downgrade}\n"
+        (versions / f"{revision}.py").write_text(text)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    init_project(project_dir=root, models="unused")
+    return root
+
+
+async def test_stairway_names_exactly_the_bad_revisions(project: Path, db_url: str) -> None:
+    write_history(project, MIXED_HISTORY)
+    report = await stairway(Migrator.from_pyproject(project, url=db_url))
+    by_revision = {r.revision: r for r in report.results}
+    assert set(by_revision) == set(MIXED_HISTORY)
+    assert sorted(r.revision for r in report.failed) == ["b1", "c1", "d1"]
+    assert by_revision["b1"].problems == ["downgrade does not restore the schema"]
+    assert any(
+        "ix_users_id_email" in line and "should not exist" in line for line in by_revision["b1"].diff
+    )
+    assert by_revision["c1"].problems == ["downgrade is empty (pass)"]
+    assert by_revision["d1"].problems == ["downgrade raised RuntimeError: this migration cannot be undone"]
+    for good in ("a1", "m1", "x1", "e1"):
+        assert by_revision[good].status == "ok", by_revision[good]
+
+
+def generated_branched_history(seed: int, size: int = 40) -> dict[str, tuple]:
+    """A random history with several branch points, merges and two labelled heads."""
+    rng = random.Random(seed)
+    history: dict[str, tuple] = {}
+    heads: dict[str, list[str]] = {"main": [], "reports": []}
+    for number in range(size):
+        revision = f"g{number:03d}"
+        line = "reports" if number % 5 == 4 else "main"
+        open_heads = heads[line]
+        labels = None
+        if not open_heads:
+            down = None
+            labels = (line,)
+        elif len(open_heads) > 1 and rng.random() < 0.4:
+            down = tuple(open_heads[:2])  # merge two heads of this line
+            del open_heads[:2]
+        else:
+            down = rng.choice(open_heads)
+            if rng.random() < 0.7:
+                open_heads.remove(down)  # else: a new branch from a branch point
+        open_heads.append(revision)
+        table = f"t_{revision}"
+        upgrade = f"""
+    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True), sa.Column("v", sa.String(20)))
+    op.create_index("ix_{table}_v", "{table}", ["v"])"""
+        downgrade = f"""
+    op.drop_index("ix_{table}_v", table_name="{table}")
+    op.drop_table("{table}")"""
+        history[revision] = (down, labels, None, f"step {number}", upgrade, downgrade)
+    return history
+
+
+async def test_generated_branched_history_passes(project: Path, db_url: str) -> None:
+    history = generated_branched_history(seed=7)
+    write_history(project, history)
+    migrator = Migrator.from_pyproject(project, url=db_url)
+    assert len(await migrator.heads()) >= 2  # several heads, labelled lines
+    assert any(info.is_merge_point for info in await migrator.history())
+    assert any(info.is_branch_point for info in await migrator.history())
+    report = await stairway(migrator)
+    assert [r.revision for r in report.results if r.status != "ok"] == []
+    assert {r.revision for r in report.results} == set(history)
+
+
+async def test_no_trace_and_imports_and_heads(project: Path, db_url: str) -> None:
+    write_history(project, {k: v for k, v in MIXED_HISTORY.items() if k in ("a1", "c1")})
+    migrator = Migrator.from_pyproject(project, url=db_url)
+    report = await downgrade_leaves_no_trace(migrator)
+    assert "table tags should not exist" in report.problems
+    assert all("tags" in problem for problem in report.problems)  # and, on PostgreSQL, its sequence
+    assert (await single_head(migrator)).ok
+    assert revisions_import(migrator).ok
+    (project / "migrations" / "versions" / "broken.py").write_text("revision = 'zz'\nimport nothing_here\n")
+    imports = revisions_import(migrator)
+    assert imports.problems == [
+        "broken.py: does not import: ModuleNotFoundError: No module named 'nothing_here'"
+    ]
+
+
+async def test_models_match_migrations_shows_the_drift(seed_project: Path, sqlite_url: str) -> None:
+    init_project(project_dir=seed_project)
+    migrator = Migrator.from_pyproject(seed_project, url=sqlite_url)
+    [path] = await migrator.revision("users", autogenerate=True)
+    await migrator.downgrade("base")
+    path.write_text(
+        path.read_text().replace("sa.Column('email', sa.String(length=255), nullable=False),", "")
+    )
+    fresh = Migrator.from_pyproject(seed_project, url=sqlite_url.replace("test.db", "fresh.db"))
+    report = await models_match_migrations(fresh)
+    assert not report.ok
+    assert "add_column(sa.Column('email'" in report.detail
+
+
+def test_cli_stairway_json(project: Path, tmp_path: Path) -> None:
+    write_history(project, MIXED_HISTORY)
+    result = run_cli("test", "stairway", "--format", "json", cwd=project)
+    assert result.returncode == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["failed"] == ["b1", "c1", "d1"]
+    result = run_cli("test", "stairway", cwd=project)
+    assert result.returncode == 1
+    assert "downgrade is empty (pass)" in result.stdout
+    assert "ix_users_id_email" in result.stdout
