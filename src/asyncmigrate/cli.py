@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine
@@ -23,7 +24,7 @@ from rich.markup import escape
 from . import __version__
 from .api import ApplyResult, CheckResult, Migrator
 from .config import URL_EMBEDDED, Settings, load_settings
-from .errors import describe
+from .errors import AsyncMigrateError, describe
 from .history import RevisionInfo, Status
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -474,6 +475,131 @@ async def check_heads(state: State) -> None:
     for problem in problems:
         stderr.print(f"[bold red]error:[/bold red] {escape(problem.message)}")
     raise click.exceptions.Exit(1)
+
+
+@cli.group("test")
+def test_group() -> None:
+    """Test the migrations on a throwaway database (SQLite file, or a new database on the
+    configured server): stairway, models, heads, no-trace, imports, all."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # hundreds of steps: report, not log
+
+
+TEST_FORMAT = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+
+
+async def _on_scratch(state: State, check: Callable[[Migrator], Any]) -> Any:
+    from .testing.scratch import scratch_database
+
+    settings = state.settings()
+    async with scratch_database(settings.url) as url:
+        return await check(Migrator(settings.with_url(url)))
+
+
+def _print_stairway(report: Any) -> None:
+    from rich.table import Table
+
+    table = Table("revision", "message", "result", "what failed", box=None, pad_edge=False)
+    for result in report.results:
+        colour = {"ok": "green", "failed": "red"}.get(result.status, "yellow")
+        table.add_row(
+            result.revision,
+            escape(result.message),
+            f"[{colour}]{result.status}[/{colour}]",
+            escape("; ".join(result.problems)),
+        )
+    stdout.print(table)
+    for result in report.failed:
+        if result.diff:
+            stdout.print(f"\n[bold]{result.revision}[/bold] ({escape(result.message)}):")
+            for line in result.diff:
+                stdout.print(f"  {escape(line)}")
+
+
+@test_group.command("stairway")
+@TEST_FORMAT
+@run_async
+async def test_stairway(state: State, output_format: str) -> None:
+    """For every revision: upgrade, step down exactly it, compare the schema, upgrade again."""
+    from .testing import stairway
+
+    report = await _on_scratch(state, stairway)
+    if output_format == "json":
+        stdout.out(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_stairway(report)
+    if not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+async def _run_checks(state: State, names: list[str], output_format: str) -> None:
+    from .testing import checks
+
+    async def run(name: str) -> checks.CheckReport:
+        try:
+            return await run_one(name)
+        except AsyncMigrateError as exc:
+            return checks.CheckReport(name, [str(exc)])
+
+    async def run_one(name: str) -> checks.CheckReport:
+        if name == "heads":
+            return await checks.single_head(Migrator(state.settings()))
+        if name == "imports":
+            return checks.revisions_import(Migrator(state.settings()))
+        function = {"models": checks.models_match_migrations, "no-trace": checks.downgrade_leaves_no_trace}
+        return await _on_scratch(state, function[name])
+
+    reports = [await run(name) for name in names]
+    if output_format == "json":
+        stdout.out(
+            json.dumps([{"check": r.name, "ok": r.ok, "problems": r.problems} for r in reports], indent=2)
+        )
+    else:
+        for report in reports:
+            mark = "[green]ok[/green]" if report.ok else "[red]failed[/red]"
+            stdout.print(f"{report.name}: {mark}")
+            for problem in report.problems:
+                stdout.print(f"  {escape(problem)}")
+            if report.detail and not report.ok:
+                stdout.print(escape(report.detail))
+    if not all(r.ok for r in reports):
+        raise click.exceptions.Exit(1)
+
+
+for _name, _help in (
+    ("models", "Upgrade an empty database to head; autogenerate must then find nothing."),
+    ("heads", "The scripts must have a single head."),
+    ("no-trace", "Upgrade to head then downgrade to base: the schema must be empty again."),
+    ("imports", "Every revision file imports and has the attributes Alembic needs."),
+):
+
+    def _make(name: str) -> Callable[..., Any]:
+        async def command(state: State, output_format: str) -> None:
+            await _run_checks(state, [name], output_format)
+
+        return command
+
+    test_group.command(_name, help=_help)(TEST_FORMAT(run_async(_make(_name))))
+
+
+@test_group.command("all")
+@TEST_FORMAT
+@run_async
+async def test_all(state: State, output_format: str) -> None:
+    """imports, heads, models, no-trace, then the stairway."""
+    failed = False
+    try:
+        await _run_checks(state, ["imports", "heads", "models", "no-trace"], output_format)
+    except click.exceptions.Exit:
+        failed = True
+    from .testing import stairway
+
+    report = await _on_scratch(state, stairway)
+    if output_format == "json":
+        stdout.out(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_stairway(report)
+    if failed or not report.ok:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command()

@@ -1,0 +1,71 @@
+"""Throwaway databases for migration tests: never the project's real one.
+
+SQLite: a file in a temporary directory. PostgreSQL / MySQL / MariaDB: a new database on the
+configured server (``CREATE DATABASE``, optionally from a template for speed), dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from ..engines import create_engine_for
+from ..errors import AsyncMigrateError
+
+
+async def _admin(url: str, *statements: str) -> None:
+    engine = create_engine_for(url)
+    try:
+        async with engine.connect() as connection:  # type: ignore[union-attr]
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            for statement in statements:
+                await autocommit.execute(text(statement))
+    finally:
+        await engine.dispose()  # type: ignore[func-returns-value]
+
+
+async def create_database(server_url: str, *, template: str | None = None) -> str:
+    """A new, empty database on the server of ``server_url``; returns its URL."""
+    parsed = make_url(server_url)
+    backend = parsed.get_backend_name()
+    name = f"asyncmigrate_test_{uuid.uuid4().hex[:12]}"
+    if backend == "postgresql":
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        await _admin(server_url, f'CREATE DATABASE "{name}"{suffix}')
+    elif backend in ("mysql", "mariadb"):
+        await _admin(server_url, f"CREATE DATABASE `{name}`")
+    else:
+        raise AsyncMigrateError(f"cannot create a scratch database on '{backend}'")
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(server_url: str, database_url: str) -> None:
+    name = make_url(database_url).database
+    if make_url(server_url).get_backend_name() == "postgresql":
+        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        await _admin(server_url, f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(server_url: str | None) -> AsyncIterator[str]:
+    """An empty database for the duration of the block, like the server at ``server_url``."""
+    if server_url is None or make_url(server_url).get_backend_name() == "sqlite":
+        directory = Path(tempfile.mkdtemp(prefix="asyncmigrate-test-"))
+        try:
+            yield f"sqlite+aiosqlite:///{directory / 'scratch.db'}"
+        finally:
+            shutil.rmtree(directory, ignore_errors=True)
+        return
+    url = await create_database(server_url)
+    try:
+        yield url
+    finally:
+        await drop_database(server_url, url)
