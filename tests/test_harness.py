@@ -231,3 +231,66 @@ def test_cli_stairway_json(project: Path, tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "downgrade is empty (pass)" in result.stdout
     assert "ix_users_id_email" in result.stdout
+
+
+SAMPLE_DATA_TEST = """\
+import pytest
+from sqlalchemy import text
+
+
+@pytest.mark.asyncio
+async def test_data_migration_keeps_rows(migrator):
+    revisions = [info.revision for info in reversed(await migrator.history())]
+    await migrator.upgrade(revisions[0])
+    await migrator.run_sync(lambda c: c.execute(text("INSERT INTO users (id, email) VALUES (1, 'a@b.c')")))
+    await migrator.upgrade("head")
+    rows = await migrator.run_sync(lambda c: c.execute(text("SELECT email, full_name FROM users")).all())
+    assert rows == [("a@b.c", None)]
+"""
+
+
+def _run_pytest(project: Path, *args: str) -> tuple[int, str]:
+    import subprocess
+    import sys
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return completed.returncode, completed.stdout + completed.stderr
+
+
+@pytest.mark.parametrize("server", ["sqlite", "postgresql"])
+def test_plugin_in_a_sample_project(seed_project: Path, server: str, pg_admin_url: str) -> None:
+    """One line in conftest.py: the built-in tests run (pytest-asyncio, strict mode), and a data
+    migration test uses the async ``migrator`` fixture."""
+    from asyncmigrate.demo import FULL_NAME_LINE
+
+    env = {"DATABASE_URL": f"sqlite+aiosqlite:///{seed_project / 'dev.db'}"}
+    assert run_cli("init", cwd=seed_project, env=env).returncode == 0
+    assert run_cli("revision", "--autogenerate", "-m", "users", cwd=seed_project, env=env).returncode == 0
+    assert run_cli("upgrade", "head", cwd=seed_project, env=env).returncode == 0
+    user = seed_project / "src" / "models" / "user.py"
+    user.write_text(user.read_text() + FULL_NAME_LINE)
+    assert run_cli("revision", "--autogenerate", "-m", "full name", cwd=seed_project, env=env).returncode == 0
+    tests = seed_project / "tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text("from asyncmigrate.testing.builtin import *  # noqa: F403\n")
+    (tests / "test_data.py").write_text(SAMPLE_DATA_TEST)
+    args = ["--migrations-url", pg_admin_url] if server == "postgresql" else []
+    code, output = _run_pytest(seed_project, *args)
+    assert code == 0, output
+    assert "6 passed" in output
+
+    # Empty the newest revision's downgrade: the stairway names it.
+    newest = max((seed_project / "migrations" / "versions").glob("*.py"), key=lambda p: p.stat().st_mtime)
+    text = newest.read_text()
+    newest.write_text(text[: text.index("def downgrade()")] + "def downgrade() -> None:\n    pass\n")
+    code, output = _run_pytest(seed_project, *args)
+    assert code == 1
+    assert "(full name): downgrade is empty (pass)" in output
+    assert "1 failed, 5 passed" in output  # no-trace still passes: the first revision drops users
