@@ -331,6 +331,9 @@ def run_migrations() -> None:
     job: MigrationJob | None = config.attributes.get(JOB_KEY)
     if job is None:
         job = _plain_alembic_job(config)
+        shared = config.attributes.get("connection")  # Alembic's "connection sharing" recipe
+        if isinstance(shared, Connection):
+            job.connection = shared
     if context.is_offline_mode():
         dialect_name = make_url(job.settings.url).get_backend_name()
         context.configure(
