@@ -294,3 +294,27 @@ def test_plugin_in_a_sample_project(seed_project: Path, server: str, pg_admin_ur
     assert code == 1
     assert "(full name): downgrade is empty (pass)" in output
     assert "1 failed, 5 passed" in output  # no-trace still passes: the first revision drops users
+
+
+async def test_data_only_revision_with_empty_downgrade_is_a_warning(project: Path, sqlite_url: str) -> None:
+    history = {
+        "a1": MIXED_HISTORY["a1"],
+        "f1": (
+            "a1",
+            None,
+            None,
+            "backfill",
+            """
+    op.execute("UPDATE users SET email = lower(email)")""",
+            """
+    pass""",
+        ),
+    }
+    write_history(project, history)
+    report = await stairway(Migrator.from_pyproject(project, url=sqlite_url))
+    assert report.ok
+    [backfill] = [r for r in report.results if r.revision == "f1"]
+    assert backfill.status == "warning"
+    assert backfill.problems == [
+        "downgrade is empty (pass): the schema is unchanged, but data is not reverted"
+    ]

@@ -500,7 +500,7 @@ def _print_stairway(report: Any) -> None:
 
     table = Table("revision", "message", "result", "what failed", box=None, pad_edge=False)
     for result in report.results:
-        colour = {"ok": "green", "failed": "red"}.get(result.status, "yellow")
+        colour = {"ok": "green", "failed": "red"}.get(result.status, "yellow")  # warning, skipped
         table.add_row(
             result.revision,
             escape(result.message),

@@ -32,6 +32,7 @@ def _builtin(test):  # type: ignore[no-untyped-def]
     """Marks go on the function: the tests are collected from the user's conftest module."""
     return pytest.mark.migrations(_async(test))
 
+
 __all__ = [
     "test_migrations_stairway",
     "test_migrations_match_models",

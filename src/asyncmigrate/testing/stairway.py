@@ -34,6 +34,8 @@ from .snapshot import Snapshot, diff_snapshots, take_snapshot
 OK = "ok"
 FAILED = "failed"
 SKIPPED = "skipped"
+#: Passed the schema checks but deserves a look (an empty downgrade on a data-only revision).
+WARNING = "warning"
 
 
 @dataclass
@@ -73,7 +75,7 @@ class StairwayReport:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and all(r.status == OK for r in self.results)
+        return all(r.status in (OK, WARNING) for r in self.results)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -203,8 +205,9 @@ def run_stairway(runner: Runner, connection: Connection) -> StairwayReport:
         done.append(revision)
         after = steps.snapshot()
         module = revision.module
-        if _is_empty(getattr(module, "downgrade", None)) and not _is_empty(getattr(module, "upgrade", None)):
-            result.fail("downgrade is empty (pass)")
+        empty_downgrade = _is_empty(getattr(module, "downgrade", None)) and not _is_empty(
+            getattr(module, "upgrade", None)
+        )
         try:
             steps.step(revision, upgrade=False)
         except Exception as exc:
@@ -213,8 +216,15 @@ def run_stairway(runner: Runner, connection: Connection) -> StairwayReport:
             continue
         restored = steps.snapshot()
         differences = diff_snapshots(before, restored)
-        if differences and "downgrade is empty (pass)" not in result.problems:
+        if empty_downgrade and differences:
+            result.fail("downgrade is empty (pass)", differences)
+        elif differences:
             result.fail("downgrade does not restore the schema", differences)
+        elif empty_downgrade:
+            result.status = WARNING
+            result.problems.append(
+                "downgrade is empty (pass): the schema is unchanged, but data is not reverted"
+            )
         if result.status == FAILED:
             steps.rebuild(done)  # back to this revision, cleanly, and on to the next
             continue
