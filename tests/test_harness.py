@@ -246,6 +246,16 @@ async def test_data_migration_keeps_rows(migrator):
     await migrator.upgrade("head")
     rows = await migrator.run_sync(lambda c: c.execute(text("SELECT email, full_name FROM users")).all())
     assert rows == [("a@b.c", None)]
+
+
+@pytest.mark.asyncio
+async def test_starts_at_head(migrated_database, asyncmigrate_settings):
+    from asyncmigrate import Migrator
+
+    migrator = Migrator(asyncmigrate_settings.with_url(migrated_database))
+    assert (await migrator.status()).up_to_date
+    rows = await migrator.run_sync(lambda c: c.execute(text("SELECT count(*) FROM users")).scalar())
+    assert rows == 0
 """
 
 
@@ -284,7 +294,7 @@ def test_plugin_in_a_sample_project(seed_project: Path, server: str, pg_admin_ur
     args = ["--migrations-url", pg_admin_url] if server == "postgresql" else []
     code, output = _run_pytest(seed_project, *args)
     assert code == 0, output
-    assert "6 passed" in output
+    assert "7 passed" in output
 
     # Empty the newest revision's downgrade: the stairway names it.
     newest = max((seed_project / "migrations" / "versions").glob("*.py"), key=lambda p: p.stat().st_mtime)
@@ -293,7 +303,7 @@ def test_plugin_in_a_sample_project(seed_project: Path, server: str, pg_admin_ur
     code, output = _run_pytest(seed_project, *args)
     assert code == 1
     assert "(full name): downgrade is empty (pass)" in output
-    assert "1 failed, 5 passed" in output  # no-trace still passes: the first revision drops users
+    assert "1 failed, 6 passed" in output  # no-trace still passes: the first revision drops users
 
 
 async def test_data_only_revision_with_empty_downgrade_is_a_warning(project: Path, sqlite_url: str) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -289,8 +290,6 @@ def _version_context(connection: Connection, settings: Settings) -> Any:
 
 def _plain_alembic_job(config: Any) -> MigrationJob:
     """Settings for a run started by the ``alembic`` command itself."""
-    from .discovery import discover_metadata
-
     start = Path(config.toml_file_name or config.config_file_name or ".").resolve().parent
     settings = load_settings(start=start)
     has_ini = config.file_config.has_section(config.config_ini_section)
@@ -308,7 +307,28 @@ def _plain_alembic_job(config: Any) -> MigrationJob:
             statement_timeout=settings.statement_timeout,
             attempts=settings.attempts,
         )
-    return MigrationJob(settings=settings, metadata_loader=lambda: discover_metadata(settings), apply=apply)
+    return MigrationJob(settings=settings, metadata_loader=_tolerant_loader(settings, name), apply=apply)
+
+
+def _tolerant_loader(settings: Settings, command_name: str) -> Callable[[], MetadataTarget | None]:
+    """Models for a run started outside asyncmigrate. Only autogenerate needs them: for other
+    commands (or a caller that does not say which, like a test harness), a model that fails to
+    import is logged, not fatal. Autogenerate with no models is still refused, see above."""
+    from .discovery import discover_metadata
+    from .errors import ModelDiscoveryError
+
+    def load() -> MetadataTarget | None:
+        if command_name in ("upgrade", "downgrade", "stamp", "current", "history", "heads", "show"):
+            return None
+        try:
+            return discover_metadata(settings)
+        except ModelDiscoveryError as exc:
+            if command_name in ("revision", "check"):
+                raise
+            logging.getLogger("asyncmigrate").warning("models not loaded: %s", exc)
+            return None
+
+    return load
 
 
 async def _run_with_own_engine(context: Any, job: MigrationJob) -> None:

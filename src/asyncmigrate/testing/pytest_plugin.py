@@ -6,7 +6,9 @@ Fixtures, all async-native (they run in the test's own event loop; no ``asyncio.
   file in the test's tmp dir); with ``--migrations-url`` / ``asyncmigrate_url`` (ini) /
   ``ASYNCMIGRATE_TEST_URL`` naming a PostgreSQL or MySQL server, a new database there, created
   from a template and dropped afterwards.
-* ``migrator``: a :class:`~asyncmigrate.Migrator` for the project, on that database.
+* ``migrated_database``: the same, with every migration applied: cloned from a template database
+  migrated once per session, so data tests do not replay the history each time.
+* ``migrator``: a :class:`~asyncmigrate.Migrator` for the project, on ``migration_database``.
 
 The built-in tests (stairway, models match migrations, single head, no trace, revision files
 import) run with one line in ``conftest.py``::
@@ -16,11 +18,14 @@ import) run with one line in ``conftest.py``::
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from ..api import Migrator
 from ..config import Settings, load_settings
@@ -82,17 +87,93 @@ def migration_server_url(pytestconfig: pytest.Config) -> str | None:
     )
 
 
+class TemplateDatabases:
+    """Template databases made once per session, cloned for each test (fast on PostgreSQL:
+    ``CREATE DATABASE ... TEMPLATE``; on SQLite a file copy)."""
+
+    def __init__(self, server_url: str | None, directory: Path) -> None:
+        self.server_url = server_url
+        self.directory = directory
+        self._templates: dict[str, str] = {}
+
+    @property
+    def on_sqlite(self) -> bool:
+        return self.server_url is None or self.server_url.startswith("sqlite")
+
+    async def template(self, kind: str, settings: Settings) -> str:
+        """The URL of the template: "empty", or "head" (every migration applied)."""
+        if kind not in self._templates:
+            if self.on_sqlite:
+                url = f"sqlite+aiosqlite:///{self.directory / f'template-{kind}.db'}"
+            else:
+                url = await create_database(self.server_url or "")
+            if kind == "head":
+                await Migrator(settings.with_url(url)).upgrade("heads", record_history=False)
+            self._templates[kind] = url
+        return self._templates[kind]
+
+    async def clone(self, kind: str, settings: Settings, tmp_path: Path) -> str:
+        template = await self.template(kind, settings)
+        if self.on_sqlite:
+            target = tmp_path / f"migrations-{kind}.db"
+            source = Path(make_url(template).database or "")
+            if source.exists():
+                shutil.copyfile(source, target)
+            return f"sqlite+aiosqlite:///{target}"
+        return await create_database(self.server_url or "", template=make_url(template).database)
+
+    async def drop(self, url: str) -> None:
+        if not self.on_sqlite:
+            await drop_database(self.server_url or "", url)
+
+    def drop_templates(self) -> None:
+        """At the end of the session, outside any event loop."""
+        if self.on_sqlite or not self._templates:
+            return
+        try:
+            asyncio.get_running_loop()
+            return  # never nest a loop; the databases are named asyncmigrate_test_*
+        except RuntimeError:
+            pass
+
+        async def drop_all() -> None:
+            for url in self._templates.values():
+                await drop_database(self.server_url or "", url)
+
+        asyncio.run(drop_all())
+
+
+@pytest.fixture(scope="session")
+def migration_templates(
+    migration_server_url: str | None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TemplateDatabases]:
+    templates = TemplateDatabases(migration_server_url, tmp_path_factory.mktemp("asyncmigrate"))
+    yield templates
+    templates.drop_templates()
+
+
 @async_fixture
-async def migration_database(migration_server_url: str | None, tmp_path: Path) -> AsyncIterator[str]:
+async def migration_database(
+    migration_templates: TemplateDatabases, asyncmigrate_settings: Settings, tmp_path: Path
+) -> AsyncIterator[str]:
     """The URL of a new, empty database, dropped after the test."""
-    if migration_server_url is None or migration_server_url.startswith("sqlite"):
-        yield f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}"
-        return
-    url = await create_database(migration_server_url)
+    url = await migration_templates.clone("empty", asyncmigrate_settings, tmp_path)
     try:
         yield url
     finally:
-        await drop_database(migration_server_url, url)
+        await migration_templates.drop(url)
+
+
+@async_fixture
+async def migrated_database(
+    migration_templates: TemplateDatabases, asyncmigrate_settings: Settings, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A new database with every migration applied, cloned from a template migrated once."""
+    url = await migration_templates.clone("head", asyncmigrate_settings, tmp_path)
+    try:
+        yield url
+    finally:
+        await migration_templates.drop(url)
 
 
 @async_fixture
