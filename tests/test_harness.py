@@ -328,3 +328,32 @@ async def test_data_only_revision_with_empty_downgrade_is_a_warning(project: Pat
     assert backfill.problems == [
         "downgrade is empty (pass): the schema is unchanged, but data is not reverted"
     ]
+
+
+async def test_snapshot_cache_sees_every_change(db_url: str) -> None:
+    """The fingerprint cache must never hide a change: cached and uncached snapshots agree."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from asyncmigrate.testing.snapshot import SnapshotCache, take_snapshot
+
+    changes = [
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, name VARCHAR(20))",
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a (id))",
+        "CREATE INDEX ix_a_name ON a (name)",
+        "ALTER TABLE a ADD COLUMN note VARCHAR(30) DEFAULT 'x'",
+        "DROP INDEX ix_a_name",
+        "CREATE UNIQUE INDEX ix_a_note ON a (note)",
+    ]
+    cache = SnapshotCache()
+    engine = create_async_engine(db_url)
+    try:
+        async with engine.connect() as connection:
+            for statement in changes:
+                await connection.exec_driver_sql(statement)
+                await connection.commit()
+                cached = await connection.run_sync(lambda c: take_snapshot(c, cache=cache))
+                fresh = await connection.run_sync(take_snapshot)
+                await connection.rollback()
+                assert cached == fresh, statement
+    finally:
+        await engine.dispose()

@@ -46,71 +46,72 @@ def _sorted(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: repr(sorted(item.items())))
 
 
-def take_snapshot(connection: Connection, *, ignore: Iterable[str] = IGNORED_TABLES) -> Snapshot:
+#: One query per dialect that returns (table, text): a fingerprint of each table's definition.
+#: Equal text means an equal table, so a cached reflection of it can be reused.
+_FINGERPRINTS = {
+    "sqlite": (
+        "SELECT tbl_name, group_concat(coalesce(sql, name), ';') FROM"
+        " (SELECT tbl_name, sql, name FROM sqlite_master WHERE type IN ('table', 'index')"
+        " ORDER BY tbl_name, type DESC, name) GROUP BY tbl_name"
+    ),
+    "postgresql": (
+        "SELECT c.relname, concat_ws(';',"
+        " (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' '"
+        "   || a.attnotnull::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')"
+        "   || a.attidentity::text || a.attgenerated::text || coalesce(col_description(c.oid, a.attnum), ''),"
+        "   ',' ORDER BY a.attnum)"
+        "  FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+        "  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),"
+        " (SELECT string_agg(con.conname || ' ' || pg_get_constraintdef(con.oid), ',' ORDER BY con.conname)"
+        "  FROM pg_constraint con WHERE con.conrelid = c.oid),"
+        " (SELECT string_agg(pg_get_indexdef(i.indexrelid), ',' ORDER BY i.indexrelid::regclass::text)"
+        "  FROM pg_index i WHERE i.indrelid = c.oid))"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()"
+    ),
+}
+
+
+class SnapshotCache:
+    """Reflected tables kept between snapshots of one database, keyed by their fingerprint.
+
+    A stairway takes four snapshots per revision, and most revisions touch one table: with the
+    cache each snapshot costs one catalog query plus the reflection of the tables that changed.
+    """
+
+    def __init__(self) -> None:
+        self.tables: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
+def _fingerprints(connection: Connection) -> dict[str, str] | None:
+    sql = _FINGERPRINTS.get(connection.dialect.name)
+    if sql is None:
+        return None
+    return {name: text or "" for name, text in connection.exec_driver_sql(sql)}
+
+
+def take_snapshot(
+    connection: Connection, *, ignore: Iterable[str] = IGNORED_TABLES, cache: SnapshotCache | None = None
+) -> Snapshot:
     """The schema of the connection's default schema, as comparable plain data."""
     inspector = inspect(connection)
-    dialect = connection.dialect
     ignored = set(ignore)
-    filter_names = [name for name in inspector.get_table_names() if name not in ignored]
-    tables: dict[str, Any] = {name: {} for name in filter_names}
-    if filter_names:
-        columns = inspector.get_multi_columns(filter_names=filter_names)
-        primary_keys = inspector.get_multi_pk_constraint(filter_names=filter_names)
-        foreign_keys = inspector.get_multi_foreign_keys(filter_names=filter_names)
-        indexes = inspector.get_multi_indexes(filter_names=filter_names)
-        uniques = inspector.get_multi_unique_constraints(filter_names=filter_names)
-        try:
-            checks = inspector.get_multi_check_constraints(filter_names=filter_names)
-        except NotImplementedError:
-            checks = {}
-        for name, cols in columns.items():
-            tables[_key(name)]["columns"] = {
-                col["name"]: {
-                    "type": _type_text(col["type"], dialect),
-                    "nullable": bool(col["nullable"]),
-                    "default": _default_text(col.get("default")),
-                    "identity": bool(col.get("identity")),
-                    "computed": (col.get("computed") or {}).get("sqltext")
-                    and str(col["computed"]["sqltext"]),
-                    "comment": col.get("comment"),
-                }
-                for col in cols
-            }
-        for name, pk in primary_keys.items():
-            tables[_key(name)]["primary_key"] = {
-                "name": pk.get("name"),
-                "columns": list(pk.get("constrained_columns") or []),
-            }
-        for name, fks in foreign_keys.items():
-            tables[_key(name)]["foreign_keys"] = _sorted(
-                {
-                    "name": fk.get("name"),
-                    "columns": list(fk["constrained_columns"]),
-                    "references": f"{fk['referred_table']}({', '.join(fk['referred_columns'])})",
-                    "on_delete": (fk.get("options") or {}).get("ondelete"),
-                    "on_update": (fk.get("options") or {}).get("onupdate"),
-                }
-                for fk in fks
-            )
-        for name, found in indexes.items():
-            tables[_key(name)]["indexes"] = _sorted(
-                {
-                    "name": index.get("name"),
-                    "columns": [str(c) for c in index.get("column_names") or []],
-                    "expressions": [str(e) for e in index.get("expressions") or []],
-                    "unique": bool(index.get("unique")),
-                    "where": _default_text((index.get("dialect_options") or {}).get("postgresql_where")),
-                }
-                for index in found
-            )
-        for name, found in uniques.items():
-            tables[_key(name)]["unique_constraints"] = _sorted(
-                {"name": unique.get("name"), "columns": list(unique["column_names"])} for unique in found
-            )
-        for name, found in checks.items():
-            tables[_key(name)]["check_constraints"] = _sorted(
-                {"name": check.get("name"), "sqltext": _default_text(check.get("sqltext"))} for check in found
-            )
+    names = [name for name in inspector.get_table_names() if name not in ignored]
+    prints = _fingerprints(connection) if cache is not None else None
+    tables: dict[str, Any] = {}
+    stale = []
+    for name in names:
+        cached = cache.tables.get(name) if cache is not None and prints is not None else None
+        if cached is not None and prints is not None and cached[0] == prints.get(name):
+            tables[name] = cached[1]
+        else:
+            stale.append(name)
+    fresh = _reflect_tables(inspector, connection.dialect, stale)
+    tables.update(fresh)
+    if cache is not None and prints is not None:
+        for name in stale:
+            cache.tables[name] = (prints.get(name, ""), fresh[name])
+    tables = {name: tables[name] for name in sorted(tables)}
     snapshot: Snapshot = {"tables": tables}
     get_enums = getattr(inspector, "get_enums", None)
     if get_enums is not None:
@@ -123,6 +124,70 @@ def take_snapshot(connection: Connection, *, ignore: Iterable[str] = IGNORED_TAB
         name: _default_text(inspector.get_view_definition(name)) for name in inspector.get_view_names()
     }
     return snapshot
+
+
+def _reflect_tables(inspector: Any, dialect: Any, filter_names: list[str]) -> dict[str, Any]:
+    """Reflect the named tables with the inspector's batched ``get_multi_*`` calls."""
+    tables: dict[str, Any] = {name: {} for name in filter_names}
+    if not filter_names:
+        return tables
+    columns = inspector.get_multi_columns(filter_names=filter_names)
+    primary_keys = inspector.get_multi_pk_constraint(filter_names=filter_names)
+    foreign_keys = inspector.get_multi_foreign_keys(filter_names=filter_names)
+    indexes = inspector.get_multi_indexes(filter_names=filter_names)
+    uniques = inspector.get_multi_unique_constraints(filter_names=filter_names)
+    try:
+        checks = inspector.get_multi_check_constraints(filter_names=filter_names)
+    except NotImplementedError:
+        checks = {}
+    for name, cols in columns.items():
+        tables[_key(name)]["columns"] = {
+            col["name"]: {
+                "type": _type_text(col["type"], dialect),
+                "nullable": bool(col["nullable"]),
+                "default": _default_text(col.get("default")),
+                "identity": bool(col.get("identity")),
+                "computed": (col.get("computed") or {}).get("sqltext") and str(col["computed"]["sqltext"]),
+                "comment": col.get("comment"),
+            }
+            for col in cols
+        }
+    for name, pk in primary_keys.items():
+        tables[_key(name)]["primary_key"] = {
+            "name": pk.get("name"),
+            "columns": list(pk.get("constrained_columns") or []),
+        }
+    for name, fks in foreign_keys.items():
+        tables[_key(name)]["foreign_keys"] = _sorted(
+            {
+                "name": fk.get("name"),
+                "columns": list(fk["constrained_columns"]),
+                "references": f"{fk['referred_table']}({', '.join(fk['referred_columns'])})",
+                "on_delete": (fk.get("options") or {}).get("ondelete"),
+                "on_update": (fk.get("options") or {}).get("onupdate"),
+            }
+            for fk in fks
+        )
+    for name, found in indexes.items():
+        tables[_key(name)]["indexes"] = _sorted(
+            {
+                "name": index.get("name"),
+                "columns": [str(c) for c in index.get("column_names") or []],
+                "expressions": [str(e) for e in index.get("expressions") or []],
+                "unique": bool(index.get("unique")),
+                "where": _default_text((index.get("dialect_options") or {}).get("postgresql_where")),
+            }
+            for index in found
+        )
+    for name, found in uniques.items():
+        tables[_key(name)]["unique_constraints"] = _sorted(
+            {"name": unique.get("name"), "columns": list(unique["column_names"])} for unique in found
+        )
+    for name, found in checks.items():
+        tables[_key(name)]["check_constraints"] = _sorted(
+            {"name": check.get("name"), "sqltext": _default_text(check.get("sqltext"))} for check in found
+        )
+    return tables
 
 
 def _describe_column(column: dict[str, Any]) -> str:

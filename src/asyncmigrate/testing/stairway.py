@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import AsyncMigrateError
 from ..runner import Runner
-from .snapshot import Snapshot, diff_snapshots, take_snapshot
+from .snapshot import Snapshot, SnapshotCache, diff_snapshots, take_snapshot
 
 OK = "ok"
 FAILED = "failed"
@@ -144,6 +144,7 @@ class StepRunner:
         self.runner = runner
         self.connection = connection
         self.script = script
+        self.cache = SnapshotCache()
 
     def step(self, revision: Script, *, upgrade: bool) -> None:
         """Run exactly one revision's upgrade() or downgrade(), moving the version table."""
@@ -158,7 +159,7 @@ class StepRunner:
     def snapshot(self) -> Snapshot:
         self._settle()
         try:
-            return take_snapshot(self.connection)
+            return take_snapshot(self.connection, cache=self.cache)
         finally:
             self._settle()
 
@@ -187,10 +188,12 @@ def run_stairway(runner: Runner, connection: Connection) -> StairwayReport:
     ordered = topological_order(script)
     results: list[RevisionResult] = []
     done: list[Script] = []
+    settled: Snapshot | None = None  # the schema after the previous revision, when known
     for index, revision in enumerate(ordered):
         result = RevisionResult(revision.revision, (revision.doc or "").strip())
         results.append(result)
-        before = steps.snapshot()
+        before = settled if settled is not None else steps.snapshot()
+        settled = None
         try:
             steps.step(revision, upgrade=True)
         except Exception as exc:
@@ -239,4 +242,6 @@ def run_stairway(runner: Runner, connection: Connection) -> StairwayReport:
         if differences:
             result.fail("upgrade after downgrade gives a different schema", differences)
             steps.rebuild(done)
+        else:
+            settled = again
     return StairwayReport(results)
