@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -120,13 +121,23 @@ def pg_admin_url() -> str:
     return PG_ADMIN_URL
 
 
-async def _admin_execute(admin_url: str, statement: str) -> None:
+async def asyncpg_connect(url: str, **options: object) -> Any:
+    """A raw asyncpg connection to the database a SQLAlchemy URL names (to hold locks, etc.)."""
     import asyncpg
 
-    url = make_url(admin_url)
-    connection = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, database=url.database
+    parsed = make_url(url)
+    return await asyncpg.connect(
+        host=parsed.host,
+        port=parsed.port,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
+        **options,
     )
+
+
+async def _admin_execute(admin_url: str, statement: str) -> None:
+    connection = await asyncpg_connect(admin_url)
     try:
         await connection.execute(statement)
     finally:

@@ -28,6 +28,7 @@ from .conftest import (
     PG_ADMIN_URL,
     _create_database,
     _drop_database,
+    asyncpg_connect,
     run_cli,
     table_columns,
     version_rows,
@@ -210,17 +211,8 @@ async def test_sigkill_leaves_no_stale_lock(project: Path, tmp_path: Path, kind:
 
 async def test_no_wait_and_lock_wait_name_the_holder(project: Path, pg_url: str) -> None:
     write_audited_history(project, 1)
-    import asyncpg
-
     url = make_url(pg_url)
-    holder = await asyncpg.connect(
-        host=url.host,
-        port=url.port,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-        server_settings={"application_name": "deploy-42"},
-    )
+    holder = await asyncpg_connect(pg_url, server_settings={"application_name": "deploy-42"})
     try:
         await holder.execute("SELECT pg_advisory_lock($1)", lock_key(url.database, "alembic_version", None))
         result = run_cli("--url", pg_url, "upgrade", "head", "--no-wait", cwd=project)
@@ -282,16 +274,7 @@ def downgrade():
 
 
 async def _hold_access_exclusive(url: str, seconds: float, holding: asyncio.Event) -> None:
-    import asyncpg
-
-    parsed = make_url(url)
-    connection = await asyncpg.connect(
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-    )
+    connection = await asyncpg_connect(url)
     try:
         async with connection.transaction():
             await connection.execute("LOCK TABLE busy IN ACCESS EXCLUSIVE MODE")
@@ -585,21 +568,11 @@ def test_check_heads(project: Path) -> None:
 async def test_busy_table_is_never_queued_behind_a_migration_for_long(project: Path, pg_url: str) -> None:
     """A long reader holds ACCESS SHARE on `busy`; our ALTER waits for ACCESS EXCLUSIVE and every
     later reader queues behind it. The lock timeout bounds that queue; retries finish the job."""
-    import asyncpg
-
     _write_busy_history(project)
     migrator = Migrator.from_pyproject(project, url=pg_url)
     await migrator.upgrade("b001")
-    parsed = make_url(pg_url)
-    connect = dict(
-        host=parsed.host,
-        port=parsed.port,
-        user=parsed.username,
-        password=parsed.password,
-        database=parsed.database,
-    )
-    long_reader = await asyncpg.connect(**connect)
-    reader = await asyncpg.connect(**connect)
+    long_reader = await asyncpg_connect(pg_url)
+    reader = await asyncpg_connect(pg_url)
     waits: list[float] = []
     try:
         transaction = long_reader.transaction()

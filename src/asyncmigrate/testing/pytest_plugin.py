@@ -152,16 +152,23 @@ def migration_templates(
     templates.drop_templates()
 
 
+async def _database_from(
+    kind: str, templates: TemplateDatabases, settings: Settings, tmp_path: Path
+) -> AsyncIterator[str]:
+    url = await templates.clone(kind, settings, tmp_path)
+    try:
+        yield url
+    finally:
+        await templates.drop(url)
+
+
 @async_fixture
 async def migration_database(
     migration_templates: TemplateDatabases, asyncmigrate_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[str]:
     """The URL of a new, empty database, dropped after the test."""
-    url = await migration_templates.clone("empty", asyncmigrate_settings, tmp_path)
-    try:
+    async for url in _database_from("empty", migration_templates, asyncmigrate_settings, tmp_path):
         yield url
-    finally:
-        await migration_templates.drop(url)
 
 
 @async_fixture
@@ -169,11 +176,8 @@ async def migrated_database(
     migration_templates: TemplateDatabases, asyncmigrate_settings: Settings, tmp_path: Path
 ) -> AsyncIterator[str]:
     """A new database with every migration applied, cloned from a template migrated once."""
-    url = await migration_templates.clone("head", asyncmigrate_settings, tmp_path)
-    try:
+    async for url in _database_from("head", migration_templates, asyncmigrate_settings, tmp_path):
         yield url
-    finally:
-        await migration_templates.drop(url)
 
 
 @async_fixture
