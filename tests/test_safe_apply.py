@@ -4,6 +4,7 @@ CREATE INDEX CONCURRENTLY under the lock, and history verification."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -12,6 +13,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -284,6 +286,21 @@ async def _hold_access_exclusive(url: str, seconds: float, holding: asyncio.Even
         await connection.close()
 
 
+@contextlib.asynccontextmanager
+async def busy_table_held_forever(project: Path, pg_url: str, options: str = "") -> AsyncIterator[Migrator]:
+    """A migrator at b001 while another connection holds ACCESS EXCLUSIVE on `busy`."""
+    _write_busy_history(project, options)
+    migrator = Migrator.from_pyproject(project, url=pg_url)
+    await migrator.upgrade("b001")
+    holding = asyncio.Event()
+    holder = asyncio.create_task(_hold_access_exclusive(pg_url, 30.0, holding))
+    await holding.wait()
+    try:
+        yield migrator
+    finally:
+        holder.cancel()
+
+
 def _write_busy_history(project: Path, options: str = "") -> None:
     versions = project / "migrations" / "versions"
     (versions / "b001_create_busy.py").write_text(CREATE_BUSY)
@@ -312,20 +329,12 @@ async def test_lock_timeout_is_retried_until_the_lock_is_gone(
 
 
 async def test_lock_timeout_gives_up_after_the_attempts(project: Path, pg_url: str) -> None:
-    _write_busy_history(project)
-    migrator = Migrator.from_pyproject(project, url=pg_url)
-    await migrator.upgrade("b001")
-    holding = asyncio.Event()
-    holder = asyncio.create_task(_hold_access_exclusive(pg_url, 30.0, holding))
-    await holding.wait()
-    try:
+    async with busy_table_held_forever(project, pg_url) as migrator:
         started = time.monotonic()
         with pytest.raises(MigrationFailed) as failure:
             await migrator.upgrade("head", lock_timeout=0.2, attempts=2)
         # Each attempt waited at most the lock timeout: the table was never queued behind us long.
         assert time.monotonic() - started < 5
-    finally:
-        holder.cancel()
     message = str(failure.value)
     assert message.startswith(
         "revision b002 (alter busy) failed after 2 attempts: canceling statement due to lock timeout"
@@ -337,19 +346,12 @@ async def test_lock_timeout_gives_up_after_the_attempts(project: Path, pg_url: s
 
 async def test_revision_overrides_the_lock_timeout(project: Path, pg_url: str) -> None:
     """A module-level ``asyncmigrate = {...}`` in the revision file wins over the defaults."""
-    _write_busy_history(project, options='asyncmigrate = {"lock_timeout": "100ms", "attempts": 1}\n')
-    migrator = Migrator.from_pyproject(project, url=pg_url)
-    await migrator.upgrade("b001")
-    holding = asyncio.Event()
-    holder = asyncio.create_task(_hold_access_exclusive(pg_url, 30.0, holding))
-    await holding.wait()
-    try:
+    options = 'asyncmigrate = {"lock_timeout": "100ms", "attempts": 1}\n'
+    async with busy_table_held_forever(project, pg_url, options) as migrator:
         started = time.monotonic()
         with pytest.raises(MigrationFailed, match="b002 .* failed: canceling statement due to lock timeout"):
             await migrator.upgrade("head", lock_timeout=20, attempts=5)
         assert time.monotonic() - started < 3
-    finally:
-        holder.cancel()
 
 
 def test_cli_lock_timeout_error_is_one_line(project: Path, pg_url: str) -> None:

@@ -181,6 +181,19 @@ def _error_line(exc: BaseException) -> str:
     return f"{type(original).__name__}: {text}" if text else type(original).__name__
 
 
+def _step_or_report(
+    steps: StepRunner, revision: Script, upgrade: bool, label: str, result: RevisionResult, done: list[Script]
+) -> bool:
+    """Run one step; on an exception, report it and rebuild the database up to ``done``."""
+    try:
+        steps.step(revision, upgrade=upgrade)
+    except Exception as exc:
+        result.fail(f"{label} raised {_error_line(exc)}")
+        steps.rebuild(done)
+        return False
+    return True
+
+
 def run_stairway(runner: Runner, connection: Connection) -> StairwayReport:
     """Walk every revision; see the module docstring. The database must start empty."""
     script = ScriptDirectory.from_config(runner.alembic_config())
@@ -211,11 +224,7 @@ def run_stairway(runner: Runner, connection: Connection) -> StairwayReport:
         empty_downgrade = _is_empty(getattr(module, "downgrade", None)) and not _is_empty(
             getattr(module, "upgrade", None)
         )
-        try:
-            steps.step(revision, upgrade=False)
-        except Exception as exc:
-            result.fail(f"downgrade raised {_error_line(exc)}")
-            steps.rebuild(done)
+        if not _step_or_report(steps, revision, False, "downgrade", result, done):
             continue
         restored = steps.snapshot()
         differences = diff_snapshots(before, restored)
@@ -231,11 +240,7 @@ def run_stairway(runner: Runner, connection: Connection) -> StairwayReport:
         if result.status == FAILED:
             steps.rebuild(done)  # back to this revision, cleanly, and on to the next
             continue
-        try:
-            steps.step(revision, upgrade=True)
-        except Exception as exc:
-            result.fail(f"upgrade after downgrade raised {_error_line(exc)}")
-            steps.rebuild(done)
+        if not _step_or_report(steps, revision, True, "upgrade after downgrade", result, done):
             continue
         again = steps.snapshot()
         differences = diff_snapshots(after, again)
