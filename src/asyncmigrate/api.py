@@ -101,6 +101,8 @@ class ApplyResult:
     applied: list[str]
     #: The SQL, for ``sql=True``.
     sql: str = ""
+    #: The script's head revisions at the time of the run.
+    heads: tuple[str, ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -233,11 +235,11 @@ class Migrator:
 
     async def heads(self) -> list[RevisionInfo]:
         script = self.script_directory()
-        return [RevisionInfo.from_script(s, script) for s in _scripts(script, "heads")]
+        return [RevisionInfo.from_script(s) for s in _scripts(script, "heads")]
 
     async def branches(self) -> list[RevisionInfo]:
         script = self.script_directory()
-        return [RevisionInfo.from_script(s, script) for s in script.walk_revisions() if s.is_branch_point]
+        return [RevisionInfo.from_script(s) for s in script.walk_revisions() if s.is_branch_point]
 
     async def history(self, rev_range: str | None = None) -> list[RevisionInfo]:
         """Revisions newest first; ``rev_range`` is Alembic's ``start:end``."""
@@ -250,11 +252,11 @@ class Migrator:
                 part or default
                 for part, default in zip(rev_range.split(":", 1), ("base", "heads"), strict=True)
             )
-        return [RevisionInfo.from_script(s, script) for s in script.walk_revisions(base, head)]
+        return [RevisionInfo.from_script(s) for s in script.walk_revisions(base, head)]
 
     async def show(self, revision: str) -> list[RevisionInfo]:
         script = self.script_directory()
-        return [RevisionInfo.from_script(s, script) for s in _scripts(script, revision)]
+        return [RevisionInfo.from_script(s) for s in _scripts(script, revision)]
 
     async def merge(
         self,
@@ -415,13 +417,15 @@ class Migrator:
         async with self._runner.apply_lock(lock_wait, self._report_waiting):
             # Read under the lock: a process that waited finds the work already done.
             before = await self.current()
-            applied = await self._run_with_retries(run, target, upgrade, options)
+            applied, heads = await self._run_with_retries(run, target, upgrade, options)
             after = await self.current()
-        return ApplyResult(before, after, applied)
+        if heads is None:  # a foreign env.py: read the graph ourselves
+            heads = tuple(self.script_directory().get_heads())
+        return ApplyResult(before, after, applied, heads=heads)
 
     async def _run_with_retries(
         self, run: Callable[[Any, str], None], target: str, upgrade: bool, options: ApplyOptions
-    ) -> list[str]:
+    ) -> tuple[list[str], tuple[str, ...] | None]:
         """Run the command; a revision that fails on a lock timeout is rolled back (its own
         transaction) and the command resumes from it after a pause, up to ``attempts`` tries."""
         applied: list[str] = []
@@ -438,7 +442,7 @@ class Migrator:
             job = self._runner.job(apply=options)
             try:
                 await self._runner.online(functools.partial(_call_with_target, run, target), job)
-                return applied + job.progress.applied
+                return applied + job.progress.applied, job.progress.heads
             except Exception as exc:
                 applied += job.progress.applied
                 if not job.progress.started or isinstance(
@@ -511,7 +515,7 @@ class Migrator:
         script = self.script_directory()
         info = None
         if failed is not None and script.get_revision(failed) is not None:
-            info = RevisionInfo.from_script(script.get_revision(failed), script)
+            info = RevisionInfo.from_script(script.get_revision(failed))
         try:
             current: tuple[str, ...] | None = await self.current()
         except Exception:  # the database is gone too: report what we know

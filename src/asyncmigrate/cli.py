@@ -39,17 +39,20 @@ class State:
     config_file: str | None
     debug: bool
     quiet: bool
+    _settings: Settings | None = field(default=None, repr=False)
     _migrator: Migrator | None = field(default=None, repr=False)
     _announced: bool = False
 
     def settings(self) -> Settings:
-        settings = load_settings(config_file=self.config_file, url=self.url)
-        if settings.unknown_keys:
-            stderr.print(
-                f"[yellow]warning:[/yellow] unknown keys in \\[tool.asyncmigrate]:"
-                f" {escape(', '.join(settings.unknown_keys))}"
-            )
-        return settings
+        """Read once per command (``test all`` asks several times), warning once."""
+        if self._settings is None:
+            self._settings = load_settings(config_file=self.config_file, url=self.url)
+            if self._settings.unknown_keys:
+                stderr.print(
+                    f"[yellow]warning:[/yellow] unknown keys in \\[tool.asyncmigrate]:"
+                    f" {escape(', '.join(self._settings.unknown_keys))}"
+                )
+        return self._settings
 
     def migrator(self, *, database: bool = True) -> Migrator:
         if self._migrator is None:
@@ -293,13 +296,13 @@ async def _apply(
     if sql:
         stdout.out(result.sql, end="")
         return
-    _report(state, migrator, result)
+    _report(state, result)
 
 
-def _report(state: State, migrator: Migrator, result: ApplyResult) -> None:
+def _report(state: State, result: ApplyResult) -> None:
     if state.quiet:
         return
-    heads = tuple(h for h in migrator.script_directory().get_heads())
+    heads = result.heads
     where = ", ".join(_mark_heads(result.after, heads)) or "base (empty)"
     if result.changed:
         stdout.print(f"Database is at {where}")

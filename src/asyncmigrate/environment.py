@@ -75,6 +75,8 @@ class Progress:
     current_started: float = 0.0
     #: The current revision committed part of its work through autocommit_block().
     partly_committed: bool = False
+    #: The script's heads, read from the graph the run already loaded (None until it ran).
+    heads: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -92,10 +94,12 @@ class MigrationJob:
     #: Set for commands that write (upgrade, downgrade, stamp).
     apply: ApplyOptions | None = None
     _metadata: MetadataTarget | None = field(default=None, repr=False)
+    _metadata_loaded: bool = field(default=False, repr=False)
 
     def target_metadata(self) -> MetadataTarget | None:
-        if self._metadata is None and self.metadata_loader is not None:
+        if not self._metadata_loaded and self.metadata_loader is not None:
             self._metadata = self.metadata_loader()
+            self._metadata_loaded = True  # None is an answer too: load (and warn) once
         return self._metadata
 
 
@@ -269,6 +273,7 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
     job.progress.started = True
     with context.begin_transaction():
         context.run_migrations()
+    job.progress.heads = tuple(context.script.get_heads())
     if job.apply is not None:
         resets = _reset_statements(connection.dialect)
         if resets:

@@ -26,7 +26,7 @@ class RevisionInfo:
     is_merge_point: bool
 
     @classmethod
-    def from_script(cls, script: Script, directory: ScriptDirectory | None = None) -> RevisionInfo:
+    def from_script(cls, script: Script) -> RevisionInfo:
         return cls(
             revision=script.revision,
             down_revisions=to_tuple(script.down_revision, default=()),
@@ -100,7 +100,7 @@ def build_status(
     ordered = list(reversed(list(directory.walk_revisions())))
     known = {s.revision for s in ordered}
     applied_ids = set(applied_revisions(directory, current))
-    infos = [RevisionInfo.from_script(s, directory) for s in ordered]
+    infos = [RevisionInfo.from_script(s) for s in ordered]
     return Status(
         current=current,
         heads=tuple(directory.get_heads()),
