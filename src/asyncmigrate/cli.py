@@ -189,6 +189,28 @@ async def revision(state: State, message: str | None, autogenerate: bool, **opti
     paths = await migrator.revision(message, autogenerate=autogenerate, **options)
     for path in paths:
         stdout.print(f"Generated {escape(str(path))}")
+    if autogenerate and paths:
+        await _lint_new_revisions(state, paths)
+
+
+async def _lint_new_revisions(state: State, paths: list[Any]) -> None:
+    """Lint what autogenerate just wrote and show it; never blocks writing the file."""
+    from .lint.project import LintRequest
+
+    try:
+        report = await _lint(state, LintRequest(only_paths=[Path(p) for p in paths]))
+    except Exception as exc:  # noqa: BLE001  (a lint failure must not hide the written revision)
+        stderr.print(
+            f"[yellow]warning:[/yellow] the new revision was not linted: {escape(describe(exc, None))}"
+        )
+        return
+    if report.findings:
+        stdout.print("[bold]Lint of the new revision[/bold] (review before applying):")
+        from .lint.output import render_human
+
+        render_human(report, stdout)
+    else:
+        stdout.print("Lint: no findings in the new revision.")
 
 
 @cli.command()
@@ -602,6 +624,87 @@ async def test_all(state: State, output_format: str) -> None:
     else:
         _print_stairway(report)
     if failed or not report.ok:
+        raise click.exceptions.Exit(1)
+
+
+async def _lint(state: State, request: Any) -> Any:
+    """Load the models (for intent), find the server version, and lint the chosen revisions."""
+    from .discovery import discover_metadata
+    from .lint.project import build_config, combined_metadata, lint_project, live_server_version
+
+    settings = state.settings()
+    versions_given = request.pg_version or request.mysql_version or request.dialect
+    live = None if versions_given else await live_server_version(settings)
+    config = build_config(settings, request, live)
+    metadata = None
+    if settings.models or settings.metadata:
+        try:
+            metadata = combined_metadata(discover_metadata(settings))
+        except Exception as exc:  # noqa: BLE001  (lint on without model intent, but say so)
+            stderr.print(
+                f"[yellow]warning:[/yellow] models not loaded, model-intent rules skipped:"
+                f" {escape(describe(exc, None))}"
+            )
+    script = state.migrator(database=False).script_directory()
+    return await asyncio.to_thread(lint_project, script, config, request, metadata)
+
+
+@cli.command()
+@click.argument("rev_range", required=False)
+@click.option("--since-ref", help="Lint only the revision files added or changed since this git ref.")
+@click.option("--downgrade", is_flag=True, help="Lint downgrade() too.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["human", "json", "github", "sarif"]),
+    default="human",
+    show_default=True,
+)
+@click.option("--dialect", type=click.Choice(["postgresql", "mysql", "mariadb", "sqlite"]))
+@click.option("--pg-version", help="PostgreSQL version to judge for (default: live server, config, newest).")
+@click.option("--mysql-version", help="MySQL/MariaDB version to judge for.")
+@click.option("--no-advisory", is_flag=True, help="Hide advisory notes in human output.")
+@click.option("--list-rules", is_flag=True, help="List the rules and exit.")
+@run_async
+async def lint(
+    state: State,
+    rev_range: str | None,
+    since_ref: str | None,
+    downgrade: bool,
+    output_format: str,
+    dialect: str | None,
+    pg_version: str | None,
+    mysql_version: str | None,
+    no_advisory: bool,
+    list_rules: bool,
+) -> None:
+    """Check revisions for dangerous DDL (RANGE like abc123:head; default: all).
+
+    Exit 1 when an error-level finding remains."""
+    from .lint import output
+    from .lint.model import Severity
+    from .lint.project import LintRequest
+    from .lint.rules import all_rules
+
+    if list_rules:
+        for rule in all_rules():
+            default = "" if rule.enabled_by_default else " (opt-in)"
+            dialects = ",".join(sorted(rule.dialects))
+            stdout.print(
+                f"{rule.id:34} {rule.severity.value:9} {dialects:34} {escape(rule.summary)}{default}"
+            )
+        return
+    request = LintRequest(rev_range, since_ref, downgrade, dialect, pg_version, mysql_version)
+    report = await _lint(state, request)
+    if output_format == "json":
+        stdout.out(output.render_json(report))
+    elif output_format == "github":
+        stdout.out(output.render_github(report))
+    elif output_format == "sarif":
+        stdout.out(output.render_sarif(report, __version__))
+    else:
+        output.render_human(report, stdout, show_advisory=not no_advisory)
+    if any(f.severity is Severity.ERROR for f in report.findings):
         raise click.exceptions.Exit(1)
 
 

@@ -13,7 +13,7 @@ import configparser
 import os
 import re
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,8 @@ class Settings:
     pyproject: Path | None = None
     #: Set when the project is a plain Alembic project driven through its own alembic.ini.
     alembic_ini: Path | None = None
+    #: ``[tool.asyncmigrate.lint]`` as written; read by the linter.
+    lint: dict[str, Any] = field(default_factory=dict)
     #: Keys in [tool.asyncmigrate] that mean nothing to us (typos, usually).
     unknown_keys: tuple[str, ...] = ()
 
@@ -185,6 +187,7 @@ _KNOWN_KEYS = {
     "render_as_batch",
     "compare_server_default",
     "transaction_per_migration",
+    "lint",
 }
 
 
@@ -221,6 +224,13 @@ def _safety_options(table: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
+def _lint_table(table: dict[str, Any]) -> dict[str, Any]:
+    lint = table.get("lint", {})
+    if not isinstance(lint, dict):
+        raise ConfigError("[tool.asyncmigrate] lint must be a table: [tool.asyncmigrate.lint]")
+    return lint
+
+
 def _from_table(
     project_dir: Path,
     pyproject: Path | None,
@@ -248,6 +258,7 @@ def _from_table(
         transaction_per_migration=bool(table.get("transaction_per_migration", True)),
         **_safety_options(table),
         pyproject=pyproject,
+        lint=_lint_table(table),
         unknown_keys=tuple(unknown),
     )
 
@@ -277,5 +288,6 @@ def _from_alembic_ini(path: Path) -> Settings:
         metadata=table.get("metadata"),
         **_safety_options(table),
         pyproject=pyproject if pyproject.is_file() else None,
+        lint=_lint_table(table),
         alembic_ini=path,
     )

@@ -13,6 +13,8 @@ before. :func:`install` is idempotent and is called when the runner is imported.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -94,3 +96,18 @@ def install() -> None:
         _hook_modules(cls)
     ModuleClsProxy._install_proxy = _install_proxy  # type: ignore[method-assign]
     ModuleClsProxy._remove_proxy = _remove_proxy  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def activate(cls: type, target: Any) -> Iterator[None]:
+    """Make ``target`` what ``alembic.op`` (or ``alembic.context``) resolves to, in this block.
+
+    The linter uses this to hand a revision a recording stand-in for ``op``.
+    """
+    install()
+    var = _var_for(cls)
+    token = var.set(target)
+    try:
+        yield
+    finally:
+        var.reset(token)

@@ -1,0 +1,192 @@
+"""What a rule sees of one revision: its statements, its op calls, and the schema before it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from . import pg
+from .capture import Capture, OpCall
+from .state import SchemaState
+from .statements import Statement
+
+
+@dataclass
+class RevisionContext:
+    """One revision, rendered, with the knowledge needed to judge it."""
+
+    dialect: str
+    version: tuple[int, ...]
+    capture: Capture
+    statements: list[Statement]
+    state: SchemaState
+    metadata: sa.MetaData | None = None
+    lock_timeout_configured: bool = True
+    statement_timeout_configured: bool = True
+    created: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for call in self.capture.ops:
+            if call.name == "create_table" and call.batch_table is None:
+                self.created.setdefault(call.arg(0, "table_name"), call.seq)
+        for statement in self.statements:
+            if statement.kind == "CreateStmt":
+                self.created.setdefault(statement.node.relation.relname, statement.seq)
+
+    @property
+    def ops(self) -> list[OpCall]:
+        return self.capture.ops
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.dialect == "postgresql"
+
+    @property
+    def is_mysql(self) -> bool:
+        return self.dialect in ("mysql", "mariadb")
+
+    def version_at_least(self, *version: int) -> bool:
+        return self.version >= version
+
+    def is_new_table(self, table: str | None, seq: int) -> bool:
+        """Created earlier in this same revision (so empty and unused: no lock matters)."""
+        return table is not None and table in self.created and self.created[table] <= seq
+
+    def parsed(self, *kinds: str) -> Iterator[Statement]:
+        for statement in self.statements:
+            if statement.node is not None and (not kinds or statement.kind in kinds):
+                yield statement
+
+    def alter_commands(self) -> Iterator[tuple[Statement, Any]]:
+        """Each ``ALTER TABLE`` sub-command of a table that existed before this revision."""
+        for statement in self.parsed("AlterTableStmt"):
+            if not self.is_new_table(pg.relation_name(statement.node), statement.seq):
+                for cmd in pg.alter_commands(statement.node):
+                    yield statement, cmd
+
+    def calls(self, *names: str) -> Iterator[OpCall]:
+        for call in self.ops:
+            if call.name in names:
+                yield call
+
+    def mapped_columns(self, table: str) -> set[str] | None:
+        """Column names the project's current models map on ``table`` (None: not mapped)."""
+        if self.metadata is None:
+            return None
+        for mapped in self.metadata.tables.values():
+            if mapped.name == table:
+                return {column.name for column in mapped.columns}
+        return None
+
+
+def table_of(call: OpCall, position: int = 0, keyword: str = "table_name") -> str:
+    """The table an op call acts on, for ``op.x(table, ...)`` and ``batch_op.x(...)`` alike."""
+    return call.batch_table or call.arg(position, keyword)
+
+
+def column_name_of(call: OpCall) -> str:
+    """The column an ``alter_column``/``drop_column`` call names."""
+    return call.arg(0, "column_name") if call.batch_table else call.arg(1, "column_name")
+
+
+_LITERAL = re.compile(r"^\s*('([^']|'')*'|-?\d+(\.\d+)?|NULL|TRUE|FALSE)\s*$", re.IGNORECASE)
+
+
+def server_default_sql(column: sa.Column[Any]) -> str | None:
+    """The column's server default as SQL text (None when it has none)."""
+    default = column.server_default
+    if default is None or not isinstance(default, sa.DefaultClause):
+        return None
+    arg = default.arg
+    if isinstance(arg, str):
+        return "'" + arg.replace("'", "''") + "'"
+    return str(arg.compile(compile_kwargs={"literal_binds": True})) if hasattr(arg, "compile") else str(arg)
+
+
+def is_literal_sql(text: str) -> bool:
+    """A constant (string, number, NULL, boolean), as opposed to an expression."""
+    return bool(_LITERAL.match(text))
+
+
+def added_columns(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, sa.Column[Any]]]:
+    """``add_column`` calls on tables that existed before this revision, with their Column."""
+    from .state import column_argument
+
+    for call in ctx.calls("add_column"):
+        table = table_of(call)
+        column = column_argument(call)
+        if isinstance(column, sa.Column) and not ctx.is_new_table(table, call.seq):
+            yield call, table, column
+
+
+def added_constraints(ctx: RevisionContext, kind: str) -> Iterator[tuple[Statement, str, Any]]:
+    """``ALTER TABLE ... ADD CONSTRAINT`` of ``kind`` (CHECK, FOREIGN, UNIQUE...) on existing tables."""
+    for statement, cmd in ctx.alter_commands():
+        constraint = pg.added_constraint(cmd)
+        if constraint is not None and pg.constraint_kind(constraint) == kind:
+            yield statement, pg.relation_name(statement.node) or "", constraint
+
+
+@dataclass(frozen=True)
+class SchemaChange:
+    """A drop or rename that running code may still depend on."""
+
+    kind: str  # drop_column | drop_table | rename_column | rename_table
+    table: str
+    column: str | None
+    new_name: str | None
+    statement: Statement | None
+    op: OpCall | None
+
+
+def schema_changes(ctx: RevisionContext) -> list[SchemaChange]:
+    """Drops and renames of existing objects: from the SQL on PostgreSQL, from the ops elsewhere."""
+    if ctx.is_postgresql:
+        return list(_changes_from_sql(ctx))
+    return list(_changes_from_ops(ctx))
+
+
+def _changes_from_sql(ctx: RevisionContext) -> Iterator[SchemaChange]:
+    for statement in ctx.parsed("AlterTableStmt", "DropStmt", "RenameStmt"):
+        node, op = statement.node, statement.op
+        if statement.kind == "AlterTableStmt":
+            table = pg.relation_name(node) or ""
+            if ctx.is_new_table(table, statement.seq):
+                continue
+            for cmd in pg.alter_commands(node):
+                if pg.is_cmd(cmd, "AT_DropColumn"):
+                    yield SchemaChange("drop_column", table, cmd.name, None, statement, op)
+        elif statement.kind == "DropStmt" and pg.enum_name(node.removeType) == "OBJECT_TABLE":
+            for names in node.objects or ():
+                table = pg.dotted(names)[-1]
+                if not ctx.is_new_table(table, statement.seq):
+                    yield SchemaChange("drop_table", table, None, None, statement, op)
+        elif statement.kind == "RenameStmt":
+            kind = pg.enum_name(node.renameType)
+            table = pg.relation_name(node) or ""
+            if kind == "OBJECT_COLUMN" and not ctx.is_new_table(table, statement.seq):
+                yield SchemaChange("rename_column", table, node.subname, node.newname, statement, op)
+            elif kind == "OBJECT_TABLE" and not ctx.is_new_table(table, statement.seq):
+                yield SchemaChange("rename_table", table, None, node.newname, statement, op)
+
+
+def _changes_from_ops(ctx: RevisionContext) -> Iterator[SchemaChange]:
+    for call in ctx.ops:
+        if call.name == "drop_column":
+            table = table_of(call)
+            if not ctx.is_new_table(table, call.seq):
+                yield SchemaChange("drop_column", table, column_name_of(call), None, None, call)
+        elif call.name == "drop_table" and not ctx.is_new_table(call.arg(0, "table_name"), call.seq):
+            yield SchemaChange("drop_table", call.arg(0, "table_name"), None, None, None, call)
+        elif call.name == "alter_column" and call.kwargs.get("new_column_name"):
+            table = table_of(call)
+            if not ctx.is_new_table(table, call.seq):
+                column = column_name_of(call)
+                yield SchemaChange("rename_column", table, column, call.kwargs["new_column_name"], None, call)
+        elif call.name == "rename_table" and not ctx.is_new_table(call.arg(0, "old_table_name"), call.seq):
+            old, new = call.arg(0, "old_table_name"), call.arg(1, "new_table_name")
+            yield SchemaChange("rename_table", old, None, new, None, call)

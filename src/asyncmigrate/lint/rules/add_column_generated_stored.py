@@ -1,0 +1,35 @@
+"""add-column-generated-stored: adding a ``GENERATED ALWAYS AS (...) STORED`` column."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import pg
+from ..context import RevisionContext
+from ..model import Severity
+from . import POSTGRESQL, Hit, Rule
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement, cmd in ctx.alter_commands():
+        column = pg.added_column(cmd)
+        generated = column is not None and pg.column_constraint(column, "GENERATED")
+        if not generated or generated.generated_kind != "s":
+            continue
+        table = pg.relation_name(statement.node)
+        yield Hit(
+            f"adding the STORED generated column {column.colname!r} rewrites all of {table!r}"
+            " under an ACCESS EXCLUSIVE lock (reads and writes blocked)",
+            f'op.add_column("{table}", sa.Column("{column.colname}", ...))  # plain, nullable\n'
+            "# then a trigger keeps it up to date, and a batched backfill fills old rows",
+            statement=statement,
+        )
+
+
+RULE = Rule(
+    "add-column-generated-stored",
+    Severity.ERROR,
+    "adding a STORED generated column rewrites the table",
+    POSTGRESQL,
+    check,
+)

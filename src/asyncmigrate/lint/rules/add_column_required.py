@@ -1,0 +1,85 @@
+"""add-column-required: a NOT NULL column without a server default on an existing table.
+
+PostgreSQL and SQLite refuse it on a non-empty table; MySQL silently fills the zero value. A
+SQLAlchemy ``default=`` is Python-side only and never reaches the DDL, which is the usual trap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import pg
+from ..context import RevisionContext, added_columns
+from ..model import Severity
+from ..state import column_argument
+from . import ALL_DIALECTS, Hit, Rule
+from .add_column_auto_increment import SERIAL_TYPES
+
+_RECIPE = """op.add_column("{t}", sa.Column("{c}", ..., nullable=True))
+# backfill in batches, then make it NOT NULL (see set-not-null);
+# or, if one constant fits every row, keep it as the server default:
+op.add_column("{t}", sa.Column("{c}", ..., nullable=False, server_default=<constant>))"""
+
+
+def _message(table: str, column: str, python_default: bool, dialect: str) -> str:
+    outcome = (
+        "MySQL silently fills existing rows with the zero value"
+        if dialect in ("mysql", "mariadb")
+        else "the ALTER fails as soon as the table has rows"
+    )
+    trap = " (its default= is Python-side only and never reaches the database)" if python_default else ""
+    return (
+        f"{table}.{column} is added NOT NULL with no server default{trap}: {outcome}, and the"
+        " running release cannot insert rows without it"
+    )
+
+
+def _python_default(call: Any) -> bool:
+    column = column_argument(call) if call is not None and call.name == "add_column" else None
+    return isinstance(column, sa.Column) and column.default is not None
+
+
+def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement, cmd in ctx.alter_commands():
+        column = pg.added_column(cmd)
+        if column is None:
+            continue
+        not_null = column.is_not_null or pg.column_constraint(column, "NOTNULL") is not None
+        generated = any(pg.column_constraint(column, kind) for kind in ("DEFAULT", "IDENTITY", "GENERATED"))
+        if not not_null or generated or pg.type_name(column) in SERIAL_TYPES:
+            continue
+        table = pg.relation_name(statement.node) or ""
+        yield Hit(
+            _message(table, column.colname, _python_default(statement.op), ctx.dialect),
+            _RECIPE.format(t=table, c=column.colname),
+            statement=statement,
+        )
+
+
+def _from_ops(ctx: RevisionContext) -> Iterator[Hit]:
+    for call, table, column in added_columns(ctx):
+        if column.nullable or column.server_default is not None or column.computed is not None:
+            continue
+        if column.primary_key and column.autoincrement is not False:
+            continue
+        yield Hit(
+            _message(table, column.name, column.default is not None, ctx.dialect),
+            _RECIPE.format(t=table, c=column.name),
+            op=call,
+        )
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    yield from (_postgresql(ctx) if ctx.is_postgresql else _from_ops(ctx))
+
+
+RULE = Rule(
+    "add-column-required",
+    Severity.ERROR,
+    "NOT NULL column added without a server default",
+    ALL_DIALECTS,
+    check,
+)

@@ -1,0 +1,83 @@
+"""add-foreign-key-validated: ``ADD FOREIGN KEY`` that validates existing rows at once.
+
+On PostgreSQL this includes ``add_column(Column(..., ForeignKey(...)))``, which Alembic renders
+as a separate validated ``ADD FOREIGN KEY``. On MySQL, with ``foreign_key_checks=1`` only the
+COPY algorithm is supported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..context import RevisionContext, added_columns, added_constraints, table_of
+from ..model import Severity
+from . import ALL_DIALECTS, Hit, Rule
+
+_PG_RECIPE = """op.create_foreign_key(
+    "{n}", "{t}", "<referred table>", ["<column>"], ["id"], postgresql_not_valid=True
+)
+# in the next revision (or an autocommit_block), SHARE UPDATE EXCLUSIVE only:
+op.execute("ALTER TABLE {t} VALIDATE CONSTRAINT {n}")"""
+
+_MYSQL_RECIPE = """op.execute("SET foreign_key_checks = 0")  # only when the data is known to be valid
+op.create_foreign_key("{n}", "{t}", "<referred table>", ["<column>"], ["id"])
+op.execute("SET foreign_key_checks = 1")"""
+
+
+def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement, table, constraint in added_constraints(ctx, "FOREIGN"):
+        if constraint.skip_validation:
+            continue
+        name = constraint.conname or f"fk_{table}"
+        referred = getattr(constraint.pktable, "relname", "?")
+        yield Hit(
+            f"adding a FOREIGN KEY from {table!r} to {referred!r} validates every row while holding"
+            " SHARE ROW EXCLUSIVE locks on both tables (writes blocked on both)",
+            _PG_RECIPE.format(n=name, t=table),
+            statement=statement,
+        )
+
+
+def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
+    disabled = False
+    for call in ctx.ops:
+        if call.name == "execute":
+            sql = str(call.arg(0, "sqltext")).lower().replace(" ", "")
+            if "foreign_key_checks=0" in sql:
+                disabled = True
+            elif "foreign_key_checks=1" in sql:
+                disabled = False
+            continue
+        if disabled:
+            continue
+        table = table_of(call, 1, "source_table") if call.name == "create_foreign_key" else None
+        if call.name == "create_foreign_key" and not ctx.is_new_table(table, call.seq):
+            yield _mysql_hit(call, table, call.arg(0, "constraint_name") or f"fk_{table}")
+    for call, table, column in added_columns(ctx):
+        if column.foreign_keys and not disabled:
+            yield _mysql_hit(call, table, f"fk_{table}_{column.name}")
+
+
+def _mysql_hit(call: object, table: str, name: str) -> Hit:
+    return Hit(
+        f"adding a FOREIGN KEY on {table!r} with foreign_key_checks=1 makes MySQL copy the table:"
+        " writes on it are blocked until the copy ends",
+        _MYSQL_RECIPE.format(n=name, t=table),
+        op=call,  # type: ignore[arg-type]
+    )
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    if ctx.is_postgresql:
+        yield from _postgresql(ctx)
+    elif ctx.is_mysql:
+        yield from _mysql(ctx)
+
+
+RULE = Rule(
+    "add-foreign-key-validated",
+    Severity.ERROR,
+    "FOREIGN KEY added on an existing table, validated at once",
+    ALL_DIALECTS - {"sqlite"},
+    check,
+)

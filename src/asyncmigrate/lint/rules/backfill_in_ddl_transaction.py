@@ -1,0 +1,47 @@
+"""backfill-in-ddl-transaction: UPDATE/DELETE/INSERT..SELECT after DDL on that table, same transaction.
+
+The DDL's ACCESS EXCLUSIVE lock is held until COMMIT, so the whole backfill runs with the table
+unreadable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import pg
+from ..context import RevisionContext
+from ..model import Severity
+from . import POSTGRESQL, Hit, Rule
+
+_DDL = frozenset({"AlterTableStmt", "IndexStmt", "RenameStmt", "CreateTrigStmt"})
+_DML = frozenset({"UpdateStmt", "DeleteStmt", "InsertStmt"})
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    locked: set[tuple[int, str]] = set()
+    for statement in ctx.parsed():
+        table = pg.relation_name(statement.node)
+        if statement.transaction is None or table is None:
+            continue
+        if statement.kind in _DDL and not ctx.is_new_table(table, statement.seq):
+            locked.add((statement.transaction, table))
+        elif statement.kind in _DML and (statement.transaction, table) in locked:
+            if statement.kind == "InsertStmt" and statement.node.selectStmt is None:
+                continue
+            yield Hit(
+                f"this data change on {table!r} runs in the transaction that altered it: the DDL's"
+                " ACCESS EXCLUSIVE lock is held until the whole backfill commits",
+                "# move the backfill to its own revision, batched:\n"
+                f'op.execute("UPDATE {table} SET ... WHERE id BETWEEN :lo AND :hi")\n'
+                "# or run it inside op.get_context().autocommit_block() after the DDL",
+                statement=statement,
+            )
+
+
+RULE = Rule(
+    "backfill-in-ddl-transaction",
+    Severity.ERROR,
+    "data backfill in the transaction that altered the table",
+    POSTGRESQL,
+    check,
+)

@@ -1,0 +1,150 @@
+"""column-type-change: ``ALTER COLUMN ... TYPE`` that is not binary-coercible.
+
+Only real rewrites are flagged. PostgreSQL changes nothing on disk for varchar widening,
+varchar -> text, dropping a length limit, a numeric precision increase at the same scale, a
+time precision increase or cidr -> inet. MySQL widens VARCHAR in place while the length prefix
+stays one byte (<= 63 characters in utf8mb4) or was already two. The old type comes from
+``existing_type=`` or from the replayed history; unknown means flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from .. import pg
+from ..context import RevisionContext, column_name_of, table_of
+from ..model import Severity
+from . import ALL_DIALECTS, Hit, Rule
+
+_RECIPE = """op.add_column("{t}", sa.Column("{c}_new", <new type>, nullable=True))
+# deploy code that writes both columns, backfill {c}_new in batches,
+# switch reads to {c}_new, then drop {c} in a later release"""
+
+_WIDENABLE = frozenset(
+    {"varchar", "bpchar", "varbit", "timestamp", "timestamptz", "time", "timetz", "interval"}
+)
+
+
+def _type_node(sql_type: str) -> Any | None:
+    from pglast import parse_sql
+    from pglast.parser import ParseError
+
+    try:
+        return parse_sql(f"SELECT NULL::{sql_type}")[0].stmt.targetList[0].val.typeName
+    except (ParseError, AttributeError, IndexError):
+        return None
+
+
+def _pg_type(value: Any) -> Any | None:
+    if value is None:
+        return None
+    try:
+        return _type_node(sa.types.to_instance(value).compile(dialect=postgresql.dialect()))
+    except Exception:  # noqa: BLE001  (a type PostgreSQL cannot render: treat as unknown)
+        return None
+
+
+def _mods(type_node: Any) -> tuple[int, ...]:
+    values = []
+    for mod in getattr(type_node, "typmods", None) or ():
+        val = getattr(mod, "val", None)
+        values.append(getattr(val, "ival", 0))
+    return tuple(values)
+
+
+def pg_binary_coercible(old: Any, new: Any) -> bool:
+    old_name, new_name = pg.type_name(old), pg.type_name(new)
+    old_mods, new_mods = _mods(old), _mods(new)
+    if (old_name, old_mods) == (new_name, new_mods):
+        return True
+    if old_name == new_name and old_name in _WIDENABLE:
+        return not new_mods or (bool(old_mods) and new_mods[0] >= old_mods[0])
+    if old_name == new_name == "numeric":
+        if not new_mods:
+            return True
+        old_scale = old_mods[1] if len(old_mods) > 1 else 0
+        new_scale = new_mods[1] if len(new_mods) > 1 else 0
+        return bool(old_mods) and new_mods[0] >= old_mods[0] and new_scale == old_scale
+    if old_name == "varchar" and new_name == "text":
+        return True
+    if old_name == "text" and new_name == "varchar" and not new_mods:
+        return True
+    return (old_name, new_name) == ("cidr", "inet")
+
+
+def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement, cmd in ctx.alter_commands():
+        if not pg.is_cmd(cmd, "AT_AlterColumnType"):
+            continue
+        table, column = pg.relation_name(statement.node), cmd.name
+        call = statement.op if statement.op is not None and statement.op.name == "alter_column" else None
+        old_value = call.kwargs.get("existing_type") if call else None
+        old = _pg_type(old_value if old_value is not None else ctx.state.column_type(table, column))
+        new = cmd.def_.typeName
+        using = getattr(cmd.def_, "raw_default", None) is not None
+        if old is not None and not using and pg_binary_coercible(old, new):
+            continue
+        known = "" if old is not None else " (its current type is unknown: pass existing_type=)"
+        yield Hit(
+            f"changing the type of {table}.{column} to {pg.type_name(new)} rewrites the table and"
+            f" rebuilds its indexes under an ACCESS EXCLUSIVE lock{known}",
+            _RECIPE.format(t=table, c=column),
+            statement=statement,
+        )
+
+
+def _varchar_length(value: Any) -> int | None:
+    value = sa.types.to_instance(value)
+    if isinstance(value, sa.String) and not isinstance(value, sa.Enum | sa.Text) and value.length:
+        return value.length
+    return None
+
+
+def mysql_in_place(old: Any, new: Any) -> bool:
+    old_type, new_type = sa.types.to_instance(old), sa.types.to_instance(new)
+    if repr(old_type) == repr(new_type):
+        return True
+    old_len, new_len = _varchar_length(old_type), _varchar_length(new_type)
+    if old_len is None or new_len is None or new_len < old_len:
+        return False
+    return new_len <= 63 or old_len > 63
+
+
+def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
+    for call in ctx.calls("alter_column"):
+        new = call.kwargs.get("type_")
+        table = table_of(call)
+        if new is None or ctx.is_new_table(table, call.seq):
+            continue
+        column = column_name_of(call)
+        old = call.kwargs.get("existing_type") or ctx.state.column_type(table, column)
+        if old is not None and isinstance(sa.types.to_instance(old), sa.Enum):
+            continue  # mysql-enum-set-copy judges ENUM changes
+        if old is not None and mysql_in_place(old, new):
+            continue
+        yield Hit(
+            f"changing the type of {table}.{column} makes MySQL copy the table (ALGORITHM=COPY):"
+            " writes are blocked until the copy ends",
+            _RECIPE.format(t=table, c=column),
+            op=call,
+        )
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    if ctx.is_postgresql:
+        yield from _postgresql(ctx)
+    elif ctx.is_mysql:
+        yield from _mysql(ctx)
+
+
+RULE = Rule(
+    "column-type-change",
+    Severity.ERROR,
+    "a column type change that rewrites the table",
+    ALL_DIALECTS - {"sqlite"},
+    check,
+)

@@ -1,0 +1,51 @@
+"""concurrently-in-transaction: CONCURRENTLY (or VACUUM) inside Alembic's transaction.
+
+PostgreSQL refuses: "... cannot run inside a transaction block". Alembic wraps every revision
+in a transaction, so these need ``autocommit_block()``; ``postgresql_concurrently=True`` alone
+is not enough.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import pg
+from ..context import RevisionContext
+from ..model import Severity
+from . import POSTGRESQL, Hit, Rule
+
+
+def _concurrent(statement: object) -> bool:
+    node = statement.node  # type: ignore[attr-defined]
+    kind = statement.kind  # type: ignore[attr-defined]
+    if kind in ("IndexStmt", "DropStmt"):
+        return bool(node.concurrent)
+    if kind == "ReindexStmt":
+        return pg.has_option(node, "concurrently")
+    if kind == "VacuumStmt":
+        return bool(node.is_vacuumcmd)
+    return any(
+        pg.is_cmd(cmd, "AT_DetachPartition") and cmd.def_.concurrent for cmd in pg.alter_commands(node)
+    )
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement in ctx.parsed():
+        if statement.transaction is None or not _concurrent(statement):
+            continue
+        first_line = statement.text.splitlines()[0]
+        yield Hit(
+            f"{first_line[:60]} cannot run inside a transaction block, and Alembic runs this"
+            " revision in one: the migration fails at deploy time",
+            f"with op.get_context().autocommit_block():\n    ...  # {first_line[:60]}",
+            statement=statement,
+        )
+
+
+RULE = Rule(
+    "concurrently-in-transaction",
+    Severity.ERROR,
+    "CONCURRENTLY or VACUUM inside a transaction",
+    POSTGRESQL,
+    check,
+)

@@ -1,0 +1,37 @@
+"""drop-index-not-concurrent: ``DROP INDEX`` without ``CONCURRENTLY``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import pg
+from ..context import RevisionContext
+from ..model import Severity
+from . import POSTGRESQL, Hit, Rule
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement in ctx.parsed("DropStmt"):
+        node = statement.node
+        if pg.enum_name(node.removeType) != "OBJECT_INDEX" or node.concurrent:
+            continue
+        table = statement.op.kwargs.get("table_name") if statement.op else None
+        if table and ctx.is_new_table(table, statement.seq):
+            continue
+        names = ", ".join(".".join(pg.dotted(obj)) for obj in node.objects or ())
+        yield Hit(
+            f"DROP INDEX {names} takes an ACCESS EXCLUSIVE lock on its table: quick once granted,"
+            " but it queues behind running transactions and blocks every query behind it",
+            "with op.get_context().autocommit_block():\n"
+            f'    op.drop_index("{names}", postgresql_concurrently=True, if_exists=True)',
+            statement=statement,
+        )
+
+
+RULE = Rule(
+    "drop-index-not-concurrent",
+    Severity.WARNING,
+    "DROP INDEX without CONCURRENTLY",
+    POSTGRESQL,
+    check,
+)

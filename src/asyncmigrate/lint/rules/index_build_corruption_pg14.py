@@ -1,0 +1,33 @@
+"""index-build-corruption-pg14: CONCURRENTLY index builds on PostgreSQL 14.0 to 14.3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import pg
+from ..context import RevisionContext
+from ..model import Severity
+from . import POSTGRESQL, Hit, Rule
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    if not ((14,) <= ctx.version < (14, 4)):
+        return
+    for statement in ctx.parsed("IndexStmt", "ReindexStmt"):
+        node = statement.node
+        concurrent = node.concurrent if statement.kind == "IndexStmt" else pg.has_option(node, "concurrently")
+        if concurrent:
+            yield Hit(
+                "PostgreSQL 14.0-14.3 can silently corrupt indexes built or rebuilt CONCURRENTLY",
+                "# upgrade the server to 14.4 or later before running this migration",
+                statement=statement,
+            )
+
+
+RULE = Rule(
+    "index-build-corruption-pg14",
+    Severity.ERROR,
+    "CONCURRENTLY index build on PostgreSQL 14.0-14.3",
+    POSTGRESQL,
+    check,
+)

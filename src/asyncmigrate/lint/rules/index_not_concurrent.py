@@ -1,0 +1,37 @@
+"""index-not-concurrent: ``CREATE INDEX`` without ``CONCURRENTLY`` on an existing table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import pg
+from ..context import RevisionContext
+from ..model import Severity
+from . import POSTGRESQL, Hit, Rule
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement in ctx.parsed("IndexStmt"):
+        node = statement.node
+        table = pg.relation_name(node)
+        if node.concurrent or ctx.is_new_table(table, statement.seq):
+            continue
+        name = node.idxname or "ix_name"
+        unique = ", unique=True" if node.unique else ""
+        yield Hit(
+            f"CREATE INDEX on existing table {table!r} takes a SHARE lock: every INSERT, UPDATE and"
+            " DELETE waits until the whole index is built",
+            "with op.get_context().autocommit_block():\n"
+            f'    op.create_index("{name}", "{table}", [...]{unique},'
+            " postgresql_concurrently=True, if_not_exists=True)",
+            statement=statement,
+        )
+
+
+RULE = Rule(
+    "index-not-concurrent",
+    Severity.ERROR,
+    "CREATE INDEX without CONCURRENTLY on an existing table",
+    POSTGRESQL,
+    check,
+)

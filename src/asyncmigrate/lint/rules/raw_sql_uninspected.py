@@ -1,0 +1,42 @@
+"""raw-sql-uninspected: SQL or code the linter could not inspect; a human must review it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..context import RevisionContext
+from ..model import Severity
+from . import ALL_DIALECTS, Hit, Rule
+
+_RECIPE = (
+    "# review it by hand; when it is safe, say so next to the call:\n"
+    "# asyncmigrate: ignore[raw-sql-uninspected] <why it is safe>"
+)
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement in ctx.statements:
+        if statement.parse_error:
+            yield Hit(f"this SQL could not be parsed ({statement.parse_error})", _RECIPE, statement=statement)
+    for call in ctx.ops:
+        if call.error:
+            yield Hit(f"op.{call.name} could not be rendered offline ({call.error})", _RECIPE, op=call)
+    if ctx.capture.failure:
+        yield Hit(
+            f"the revision stopped when rendered offline ({ctx.capture.failure}); what follows was"
+            " not checked (data migrations that read through op.get_bind() do this)",
+            _RECIPE,
+            op=_FailurePoint(ctx.capture.failure_line),  # type: ignore[arg-type]
+        )
+
+
+class _FailurePoint:
+    """Carries just the line where the revision's own code raised."""
+
+    def __init__(self, line: int | None) -> None:
+        self.line = line
+
+
+RULE = Rule(
+    "raw-sql-uninspected", Severity.WARNING, "SQL or code the linter cannot inspect", ALL_DIALECTS, check
+)

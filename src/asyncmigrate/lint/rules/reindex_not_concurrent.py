@@ -1,0 +1,27 @@
+"""reindex-not-concurrent: ``REINDEX`` without ``CONCURRENTLY``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import pg
+from ..context import RevisionContext
+from ..model import Severity
+from . import POSTGRESQL, Hit, Rule
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement in ctx.parsed("ReindexStmt"):
+        if pg.has_option(statement.node, "concurrently"):
+            continue
+        target = pg.relation_name(statement.node) or statement.node.name or "..."
+        yield Hit(
+            f"REINDEX {target} takes a SHARE lock on the table (writes blocked) and blocks reads"
+            " that would use the index until the rebuild ends",
+            "with op.get_context().autocommit_block():\n"
+            f'    op.execute("REINDEX INDEX CONCURRENTLY {target}")  # PostgreSQL >= 12',
+            statement=statement,
+        )
+
+
+RULE = Rule("reindex-not-concurrent", Severity.ERROR, "REINDEX without CONCURRENTLY", POSTGRESQL, check)

@@ -1,0 +1,35 @@
+"""rename-object: renaming an enum value, a schema, a type or another object clients use."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import pg
+from ..context import RevisionContext
+from ..model import Severity
+from . import POSTGRESQL, Hit, Rule
+
+_COVERED = frozenset({"OBJECT_COLUMN", "OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_TABCONSTRAINT"})
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    for statement in ctx.parsed("RenameStmt", "AlterEnumStmt"):
+        node = statement.node
+        if statement.kind == "AlterEnumStmt":
+            if not node.oldVal:
+                continue
+            what = f"enum value {node.oldVal!r} of {'.'.join(pg.dotted(node.typeName))}"
+        else:
+            kind = pg.enum_name(node.renameType)
+            if kind in _COVERED:
+                continue
+            what = kind.removeprefix("OBJECT_").lower()
+        yield Hit(
+            f"renaming the {what} breaks running code that still writes or compares the old name",
+            "# add the new name alongside the old one, handle both in code, backfill,\n"
+            "# and remove the old name in a later release",
+            statement=statement,
+        )
+
+
+RULE = Rule("rename-object", Severity.WARNING, "RENAME of an enum value, schema or type", POSTGRESQL, check)

@@ -1,0 +1,83 @@
+"""set-not-null: making an existing column NOT NULL.
+
+PostgreSQL scans the whole table under ACCESS EXCLUSIVE, unless (12+) a validated
+``CHECK (col IS NOT NULL)`` already proves it, from an earlier revision or an earlier
+statement of this one. On SQLite, batch mode copies the table and the copy fails on NULLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .. import pg
+from ..context import RevisionContext, column_name_of, table_of
+from ..model import Severity
+from . import ALL_DIALECTS, SQLITE, Hit, Rule
+
+_PG_RECIPE = """op.create_check_constraint(
+    "ck_{t}_{c}_not_null", "{t}", "{c} IS NOT NULL", postgresql_not_valid=True
+)
+with op.get_context().autocommit_block():
+    op.execute("ALTER TABLE {t} VALIDATE CONSTRAINT ck_{t}_{c}_not_null")
+op.alter_column("{t}", "{c}", nullable=False)  # PostgreSQL >= 12: no scan now
+op.drop_constraint("ck_{t}_{c}_not_null", "{t}", type_="check")"""
+
+_SQLITE_RECIPE = """op.execute("UPDATE {t} SET {c} = <value> WHERE {c} IS NULL")  # backfill first
+with op.batch_alter_table("{t}") as batch_op:
+    batch_op.alter_column("{c}", nullable=False)"""
+
+
+def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
+    proven = set(ctx.state.not_null_checks)
+    pending = dict(ctx.state.unvalidated_checks)
+    for statement in ctx.parsed("AlterTableStmt"):
+        table = pg.relation_name(statement.node)
+        for cmd in pg.alter_commands(statement.node):
+            constraint = pg.added_constraint(cmd)
+            if constraint is not None and pg.is_check(constraint):
+                column = pg.not_null_check_column(constraint)
+                if column and constraint.skip_validation:
+                    pending[(table, constraint.conname or "")] = column
+                elif column:
+                    proven.add((table, column))
+            elif pg.is_cmd(cmd, "AT_ValidateConstraint") and (table, cmd.name) in pending:
+                proven.add((table, pending.pop((table, cmd.name))))
+            elif pg.is_cmd(cmd, "AT_SetNotNull") and not ctx.is_new_table(table, statement.seq):
+                if ctx.version_at_least(12) and (table, cmd.name) in proven:
+                    continue
+                yield Hit(
+                    f"SET NOT NULL on {table}.{cmd.name} scans the whole table under an ACCESS"
+                    " EXCLUSIVE lock (reads and writes blocked)",
+                    _PG_RECIPE.format(t=table, c=cmd.name),
+                    statement=statement,
+                )
+
+
+def _sqlite(ctx: RevisionContext) -> Iterator[Hit]:
+    for call in ctx.calls("alter_column"):
+        table = table_of(call)
+        if call.kwargs.get("nullable") is not False or ctx.is_new_table(table, call.seq):
+            continue
+        column = column_name_of(call)
+        yield Hit(
+            f"making {table}.{column} NOT NULL in batch mode copies the table; the copy fails on"
+            " any NULL already there and the migration stops half-way through the batch",
+            _SQLITE_RECIPE.format(t=table, c=column),
+            op=call,
+        )
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    if ctx.is_postgresql:
+        yield from _postgresql(ctx)
+    elif ctx.dialect in SQLITE:
+        yield from _sqlite(ctx)
+
+
+RULE = Rule(
+    "set-not-null",
+    Severity.ERROR,
+    "SET NOT NULL on an existing column",
+    ALL_DIALECTS - {"mysql", "mariadb"},
+    check,
+)

@@ -1,0 +1,68 @@
+"""sqlite-batch-referenced-table: batch mode recreating a table that other tables reference.
+
+The move-and-copy drops the old table. With ``PRAGMA foreign_keys=ON`` that DROP runs an implicit
+DELETE: ON DELETE CASCADE children are silently wiped, other children make it fail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import sqlalchemy as sa
+
+from ..context import RevisionContext
+from ..model import Severity
+from ..state import column_argument
+from . import SQLITE, Hit, Rule
+
+#: Batch operations SQLite can do with a plain ALTER, without recreating the table.
+_NO_RECREATE = frozenset({"add_column", "create_index", "drop_index"})
+
+
+def _referencing_in_revision(ctx: RevisionContext, table: str, before: int) -> set[str]:
+    children = set()
+    for call in ctx.calls("create_table", "add_column", "create_foreign_key"):
+        if call.seq > before:
+            continue
+        items = call.args[1:] if call.name == "create_table" else [column_argument(call)]
+        for item in items:
+            targets = {fk.target_fullname.split(".")[0] for fk in getattr(item, "foreign_keys", ())}
+            if isinstance(item, sa.ForeignKeyConstraint):
+                targets |= {e.target_fullname.split(".")[0] for e in item.elements}
+            if table in targets:
+                children.add(call.arg(0, "table_name"))
+        if call.name == "create_foreign_key" and call.arg(2, "referent_table") == table:
+            children.add(call.arg(1, "source_table"))
+    return children - {table}
+
+
+def check(ctx: RevisionContext) -> Iterator[Hit]:
+    for batch in ctx.calls("batch_alter_table"):
+        table = batch.arg(0, "table_name")
+        inner = [c for c in ctx.ops if c.batch_table == table and c.seq > batch.seq]
+        recreate = batch.kwargs.get("recreate", "auto")
+        if recreate == "never" or (recreate == "auto" and all(c.name in _NO_RECREATE for c in inner)):
+            continue
+        if ctx.is_new_table(table, batch.seq):
+            continue
+        children = ctx.state.referencing(table) | _referencing_in_revision(ctx, table, batch.seq)
+        if not children:
+            continue
+        yield Hit(
+            f"batch mode recreates {table!r}, which {', '.join(sorted(children))} reference: with"
+            " PRAGMA foreign_keys=ON the DROP of the old table deletes (ON DELETE CASCADE) or fails",
+            'op.execute("PRAGMA foreign_keys=OFF")  # outside the transaction: set it in env.py\n'
+            f'with op.batch_alter_table("{table}") as batch_op:\n'
+            "    ...\n"
+            'op.execute("PRAGMA foreign_keys=ON")',
+            op=batch,
+        )
+
+
+RULE = Rule(
+    "sqlite-batch-referenced-table",
+    Severity.ERROR,
+    "batch mode recreating a referenced table",
+    SQLITE,
+    check,
+)
