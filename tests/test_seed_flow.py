@@ -30,6 +30,7 @@ async def test_seed_workflow(seed_project: Path, db_url: str) -> None:
 
     result = run_cli("revision", "--autogenerate", "-m", "Create users table", cwd=seed_project, env=env)
     assert result.returncode == 0, result.output
+    assert "Lint: no findings in the new revision." in result.stdout
     [first] = _revision_files(seed_project)
     assert "op.create_table('users'" in first.read_text()
     assert "op.drop_table('users')" in first.read_text()
@@ -44,6 +45,7 @@ async def test_seed_workflow(seed_project: Path, db_url: str) -> None:
         "revision", "--autogenerate", "-m", "Add full_name to User model", cwd=seed_project, env=env
     )
     assert result.returncode == 0, result.output
+    assert "Lint: no findings in the new revision." in result.stdout
     second = _revision_files(seed_project)[-1]
     text = second.read_text()
     assert second.name.endswith("_add_full_name_to_user_model.py")

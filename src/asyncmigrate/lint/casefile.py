@@ -22,6 +22,91 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite")
 
+#: The rule ids a case may expect, per database family, with their severity. Advisory rules are
+#: absent on purpose: they never decide a verdict, so listing one in ``expect`` is a mistake.
+RULE_SEVERITIES: dict[str, dict[str, str]] = {
+    "postgresql": {
+        **dict.fromkeys(
+            (
+                "index-not-concurrent",
+                "reindex-not-concurrent",
+                "add-column-default-rewrite",
+                "add-column-generated-stored",
+                "add-column-auto-increment",
+                "add-column-domain-with-check",
+                "set-not-null",
+                "column-type-change",
+                "add-check-validated",
+                "add-foreign-key-validated",
+                "validate-in-same-transaction",
+                "add-unique-constraint",
+                "add-primary-key",
+                "add-exclusion-constraint",
+                "detach-partition-not-concurrent",
+                "table-rewrite-maintenance",
+                "index-concurrently-on-partitioned",
+                "backfill-in-ddl-transaction",
+                "enum-value-used-same-transaction",
+                "concurrently-in-transaction",
+                "nested-or-unclosed-transaction",
+                "index-build-corruption-pg14",
+                "add-column-required",
+                "drop-column-still-mapped",
+                "truncate-cascade",
+            ),
+            "error",
+        ),
+        **dict.fromkeys(
+            (
+                "drop-index-not-concurrent",
+                "drop-column",
+                "drop-table",
+                "drop-schema",
+                "rename-column",
+                "rename-table",
+                "rename-object",
+                "trigger-creation-lock",
+                "non-idempotent-ddl",
+                "raw-sql-uninspected",
+                "missing-lock-timeout",
+                "missing-statement-timeout",
+                "non-linear-history",
+            ),
+            "warning",
+        ),
+    },
+    "mysql": {
+        **dict.fromkeys(
+            (
+                "mysql-copy-algorithm",
+                "mysql-lock-option",
+                "add-column-default-rewrite",
+                "column-type-change",
+                "add-foreign-key-validated",
+                "mysql-inline-references-ignored",
+                "mysql-enum-set-copy",
+                "mysql-rebuild-ops",
+                "add-column-required",
+            ),
+            "error",
+        ),
+        **dict.fromkeys(
+            ("mysql-set-not-null-non-strict", "drop-column", "drop-table", "rename-column", "rename-table"),
+            "warning",
+        ),
+    },
+    "sqlite": {
+        **dict.fromkeys(("set-not-null", "sqlite-batch-referenced-table"), "error"),
+        **dict.fromkeys(("drop-column", "drop-table", "rename-column", "rename-table"), "warning"),
+    },
+}
+
+
+def family(dialect: str) -> str:
+    """MariaDB cases share MySQL's rules."""
+    return "mysql" if dialect == "mariadb" else dialect
+
+
 _REQUIRED = ("name", "dialect", "version", "upgrade", "expect")
 _OPTIONAL = ("history", "models", "timeouts", "note")
 
@@ -104,6 +189,13 @@ def _parse_case(table: dict[str, Any], source: str, index: int) -> LintCase:
         raise fail("'expect' must be a list of rule ids ([] for a safe migration)")
     if len(set(expect)) != len(expect):
         raise fail("'expect' lists a rule id twice")
+    known = RULE_SEVERITIES[family(table["dialect"])]
+    unknown_rules = sorted(set(expect) - set(known))
+    if unknown_rules:
+        raise fail(
+            f"'expect' has rule id(s) {', '.join(unknown_rules)} that are not error or warning rules "
+            f"for {table['dialect']} (advisory rules never go in 'expect')"
+        )
     history = table.get("history", [])
     if not isinstance(history, list) or not all(isinstance(body, str) for body in history):
         raise fail("'history' must be a list of upgrade bodies, oldest first")

@@ -73,6 +73,22 @@ class RevisionContext:
             if call.name in names:
                 yield call
 
+    def model_column(self, table: str, column: str) -> sa.Column[Any] | None:
+        """The current models' definition of ``table.column``, if they map it."""
+        if self.metadata is None:
+            return None
+        for mapped in self.metadata.tables.values():
+            if mapped.name == table and column in mapped.columns:
+                return mapped.columns[column]
+        return None
+
+    def python_default_only(self, table: str, column: sa.Column[Any] | str) -> bool:
+        """A ``default=`` that lives only in Python (the op's Column or the model's)."""
+        name = column if isinstance(column, str) else column.name
+        candidates = [] if isinstance(column, str) else [column]
+        candidates.append(self.model_column(table, name))
+        return any(c is not None and c.default is not None and c.server_default is None for c in candidates)
+
     def mapped_columns(self, table: str) -> set[str] | None:
         """Column names the project's current models map on ``table`` (None: not mapped)."""
         if self.metadata is None:

@@ -37,9 +37,9 @@ def _message(table: str, column: str, python_default: bool, dialect: str) -> str
     )
 
 
-def _python_default(call: Any) -> bool:
+def _python_default(ctx: RevisionContext, table: str, name: str, call: Any) -> bool:
     column = column_argument(call) if call is not None and call.name == "add_column" else None
-    return isinstance(column, sa.Column) and column.default is not None
+    return ctx.python_default_only(table, column if isinstance(column, sa.Column) else name)
 
 
 def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
@@ -53,7 +53,9 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
             continue
         table = pg.relation_name(statement.node) or ""
         yield Hit(
-            _message(table, column.colname, _python_default(statement.op), ctx.dialect),
+            _message(
+                table, column.colname, _python_default(ctx, table, column.colname, statement.op), ctx.dialect
+            ),
             _RECIPE.format(t=table, c=column.colname),
             statement=statement,
         )
@@ -66,7 +68,7 @@ def _from_ops(ctx: RevisionContext) -> Iterator[Hit]:
         if column.primary_key and column.autoincrement is not False:
             continue
         yield Hit(
-            _message(table, column.name, column.default is not None, ctx.dialect),
+            _message(table, column.name, ctx.python_default_only(table, column), ctx.dialect),
             _RECIPE.format(t=table, c=column.name),
             op=call,
         )
