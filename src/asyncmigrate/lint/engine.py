@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 import textwrap
+import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,9 +185,14 @@ def metadata_from_source(models: str | None) -> sa.MetaData | None:
     """Run model source text and find its MetaData (``Base.metadata`` or ``metadata``)."""
     if not models:
         return None
-    namespace: dict[str, Any] = {}
-    exec(compile(textwrap.dedent(models), "<models>", "exec"), namespace)  # noqa: S102
-    for value in namespace.values():
+    module = types.ModuleType("asyncmigrate_lint_models")
+    # SQLAlchemy resolves Mapped[...] annotations through sys.modules[cls.__module__]
+    sys.modules[module.__name__] = module
+    try:
+        exec(compile(textwrap.dedent(models), "<models>", "exec"), module.__dict__)  # noqa: S102
+    finally:
+        sys.modules.pop(module.__name__, None)
+    for value in list(module.__dict__.values()):
         if isinstance(value, sa.MetaData):
             return value
         metadata = getattr(value, "metadata", None)

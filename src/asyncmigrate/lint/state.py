@@ -85,8 +85,15 @@ class SchemaState:
 
         node = statement.node
         kind = statement.kind
-        if kind == "CreateStmt" and node.partspec is not None:
-            self.partitioned.add(node.relation.relname)
+        if kind == "CreateStmt":
+            if node.partspec is not None:
+                self.partitioned.add(node.relation.relname)
+            for element in node.tableElts or ():
+                constraints = [element] if type(element).__name__ == "Constraint" else []
+                for constraint in constraints:
+                    column = pg.is_check(constraint) and pg.not_null_check_column(constraint)
+                    if column:
+                        self.not_null_checks.add((node.relation.relname, column))
         elif kind == "CreateDomainStmt" and any(pg.is_check(c) for c in node.constraints or ()):
             self.domains_with_check.add(pg.dotted(node.domainname)[-1])
         elif kind == "AlterTableStmt":

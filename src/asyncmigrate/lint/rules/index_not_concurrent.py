@@ -16,6 +16,9 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         table = pg.relation_name(node)
         if node.concurrent or ctx.is_new_table(table, statement.seq):
             continue
+        if node.relation is not None and node.relation.inh is False:
+            # ON ONLY a partitioned parent: builds nothing, the index stays invalid until attached
+            continue
         name = node.idxname or "ix_name"
         unique = ", unique=True" if node.unique else ""
         yield Hit(

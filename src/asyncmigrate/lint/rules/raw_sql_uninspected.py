@@ -18,6 +18,12 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
     for statement in ctx.statements:
         if statement.parse_error:
             yield Hit(f"this SQL could not be parsed ({statement.parse_error})", _RECIPE, statement=statement)
+        elif statement.kind == "DoStmt":
+            yield Hit(
+                "a DO block runs procedural code whose statements cannot be checked before it runs",
+                _RECIPE,
+                statement=statement,
+            )
     for call in ctx.ops:
         if call.error:
             yield Hit(f"op.{call.name} could not be rendered offline ({call.error})", _RECIPE, op=call)

@@ -15,8 +15,20 @@ from ..model import Severity
 from ..state import column_argument
 from . import SQLITE, Hit, Rule
 
-#: Batch operations SQLite can do with a plain ALTER, without recreating the table.
-_NO_RECREATE = frozenset({"add_column", "create_index", "drop_index"})
+
+def _needs_recreate(call: object) -> bool:
+    """Alembic's own test (SQLiteImpl.requires_recreate_in_batch): only index changes and
+    add_column with a constant (or no) server default avoid the move-and-copy."""
+    name = call.name  # type: ignore[attr-defined]
+    if name in ("create_index", "drop_index"):
+        return False
+    if name != "add_column":
+        return True
+    column = column_argument(call)  # type: ignore[arg-type]
+    default = getattr(column, "server_default", None)
+    if isinstance(default, sa.DefaultClause) and isinstance(default.arg, sa.sql.ClauseElement):
+        return True
+    return isinstance(default, sa.Computed) and bool(default.persisted)
 
 
 def _referencing_in_revision(ctx: RevisionContext, table: str, before: int) -> set[str]:
@@ -41,7 +53,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         table = batch.arg(0, "table_name")
         inner = [c for c in ctx.ops if c.batch_table == table and c.seq > batch.seq]
         recreate = batch.kwargs.get("recreate", "auto")
-        if recreate == "never" or (recreate == "auto" and all(c.name in _NO_RECREATE for c in inner)):
+        if recreate == "never" or (recreate == "auto" and not any(_needs_recreate(c) for c in inner)):
             continue
         if ctx.is_new_table(table, batch.seq):
             continue
