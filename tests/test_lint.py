@@ -4,6 +4,7 @@ server version detection, and the lint that follows ``revision --autogenerate``.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import textwrap
 from pathlib import Path
@@ -184,8 +185,8 @@ def test_models_intent_drop_of_a_mapped_column(project: Path) -> None:
     )
     write_rev(project, "d4", "c3", 'op.drop_column("users", "email")')
     found = findings(project, "d4:head")
-    assert rules_of(found) == ["drop-column-still-mapped", "destructive-without-check"]
-    assert found[0]["severity"] == "error"
+    assert rules_of(found) == ["drop-column", "drop-column-still-mapped", "destructive-without-check"]
+    assert found[1]["severity"] == "error"
 
 
 def test_models_that_fail_to_import_do_not_stop_the_lint(project: Path) -> None:
@@ -253,3 +254,21 @@ def test_autogenerate_prints_the_lint_of_the_new_file_and_still_writes_it(seed_p
     assert "Python-side" in result.stdout
     assert "server_default" in result.stdout  # the recipe
     assert len(list((seed_project / "migrations" / "versions").glob("*_age.py"))) == 1
+
+
+def test_mariadb_is_recognised_from_the_live_server(project: Path) -> None:
+    admin = os.environ.get("ASYNCMIGRATE_TEST_MYSQL_URL")
+    if not admin:
+        pytest.skip("MariaDB is not configured: run the tests with scripts/test")
+    write_rev(
+        project,
+        "b2",
+        "a1",
+        'op.add_column("orders", sa.Column("state", sa.String(10), server_default="new"))',
+    )
+    # MariaDB >= 10.3.2 adds a column with a literal default INSTANTly
+    live = run_cli("lint", "--format", "json", cwd=project, env={"DATABASE_URL": admin})
+    assert live.returncode == 0, live.output
+    assert json.loads(live.stdout)["findings"] == []
+    old = run_cli("lint", "--dialect", "mysql", "--mysql-version", "8.0.11", "--format", "json", cwd=project)
+    assert rules_of(json.loads(old.stdout)["findings"]) == ["add-column-default-rewrite"]

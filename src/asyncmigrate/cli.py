@@ -630,12 +630,21 @@ async def test_all(state: State, output_format: str) -> None:
 async def _lint(state: State, request: Any) -> Any:
     """Load the models (for intent), find the server version, and lint the chosen revisions."""
     from .discovery import discover_metadata
-    from .lint.project import build_config, combined_metadata, lint_project, live_server_version
+    from .lint.project import (
+        build_config,
+        combined_metadata,
+        has_live_server,
+        lint_project,
+        live_server,
+    )
 
     settings = state.settings()
     versions_given = request.pg_version or request.mysql_version or request.dialect
-    live = None if versions_given else await live_server_version(settings)
+    live = None if versions_given else await live_server(settings)
     config = build_config(settings, request, live)
+    if live is None and not versions_given and has_live_server(settings) and not state.quiet:
+        shown = ".".join(map(str, config.server_version))
+        stderr.print(f"[dim]The database did not answer: linting for {config.dialect} {shown}.[/dim]")
     metadata = None
     if settings.models or settings.metadata:
         try:

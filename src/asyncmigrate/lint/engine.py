@@ -177,7 +177,7 @@ def source_revision(name: str, upgrade_body: str) -> RevisionSource:
     source = _CASE_HEADER + body + "\n"
     filename = f"<revision {name}>"
     namespace: dict[str, Any] = {"__name__": f"asyncmigrate_lint_{name}"}
-    exec(compile(source, filename, "exec"), namespace)  # noqa: S102  (the caller's own migration code)
+    exec(compile(source, filename, "exec", dont_inherit=True), namespace)  # noqa: S102  (the caller's own migration code)
     return RevisionSource(name, namespace["upgrade"], filename, source)
 
 
@@ -189,7 +189,7 @@ def metadata_from_source(models: str | None) -> sa.MetaData | None:
     # SQLAlchemy resolves Mapped[...] annotations through sys.modules[cls.__module__]
     sys.modules[module.__name__] = module
     try:
-        exec(compile(textwrap.dedent(models), "<models>", "exec"), module.__dict__)  # noqa: S102
+        exec(compile(textwrap.dedent(models), "<models>", "exec", dont_inherit=True), module.__dict__)  # noqa: S102
     finally:
         sys.modules.pop(module.__name__, None)
     for value in list(module.__dict__.values()):

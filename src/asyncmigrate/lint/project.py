@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.script import Script, ScriptDirectory
+from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
 
 from ..config import URL_EMBEDDED, Settings
@@ -39,10 +40,19 @@ def dialect_of(url: str) -> str:
     return {"postgres": "postgresql", "mariadb": "mariadb"}.get(backend, backend)
 
 
-def build_config(settings: Settings, request: LintRequest, live_version: str | None) -> LintConfig:
+@dataclass(frozen=True)
+class LiveServer:
+    """What the configured database said it is."""
+
+    dialect: str
+    version: str
+
+
+def build_config(settings: Settings, request: LintRequest, live: LiveServer | None) -> LintConfig:
     """Command line over live server over ``[tool.asyncmigrate.lint]`` over the newest version."""
     table = settings.lint
-    dialect = request.dialect or table.get("dialect") or dialect_of(settings.url)
+    dialect = request.dialect or table.get("dialect") or (live.dialect if live else dialect_of(settings.url))
+    live_version = live.version if live is not None and live.dialect == dialect else None
     if dialect not in DIALECTS:
         raise LintConfigError(f"cannot lint for the {dialect!r} dialect; use --dialect {'/'.join(DIALECTS)}")
     if dialect == "postgresql":
@@ -69,9 +79,13 @@ def build_config(settings: Settings, request: LintRequest, live_version: str | N
     )
 
 
-async def live_server_version(settings: Settings, timeout: float = 5.0) -> str | None:
+def has_live_server(settings: Settings) -> bool:
+    return settings.url_source != URL_EMBEDDED and dialect_of(settings.url) != "sqlite"
+
+
+async def live_server(settings: Settings, timeout: float = 5.0) -> LiveServer | None:
     """The configured server's version, when a real (non-embedded) URL is set and reachable."""
-    if settings.url_source == URL_EMBEDDED or dialect_of(settings.url) == "sqlite":
+    if not has_live_server(settings):
         return None
     from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -80,7 +94,11 @@ async def live_server_version(settings: Settings, timeout: float = 5.0) -> str |
         async with asyncio.timeout(timeout) if hasattr(asyncio, "timeout") else _no_timeout():
             async with engine.connect() as connection:
                 info = connection.dialect.server_version_info
-        return ".".join(str(part) for part in info) if info else None
+                mariadb = bool(getattr(connection.dialect, "is_mariadb", False))
+        if not info:
+            return None
+        dialect = "mariadb" if mariadb else dialect_of(settings.url)
+        return LiveServer(dialect, ".".join(str(part) for part in info if isinstance(part, int)))
     except Exception:  # noqa: BLE001  (unreachable server: fall back to config / newest)
         return None
     finally:
@@ -104,9 +122,9 @@ def _selected(script: ScriptDirectory, ordered: list[Script], request: LintReque
     if request.rev_range:
         lower, _, upper = request.rev_range.partition(":")
         try:
-            picked = script.iterate_revisions(upper or "heads", lower or "base", inclusive=True)
+            picked = list(script.iterate_revisions(upper or "heads", lower or "base", inclusive=True))
             return {s.revision for s in picked}
-        except CommandError as exc:
+        except (CommandError, RevisionError) as exc:
             raise AsyncMigrateError(f"bad revision range {request.rev_range!r}: {exc}") from exc
     if request.since_ref:
         changed = _changed_files(script, request.since_ref)
@@ -141,7 +159,8 @@ def _git(command: list[str], cwd: Path) -> str:
     except FileNotFoundError:
         raise AsyncMigrateError("--since-ref needs git on PATH") from None
     if done.returncode != 0:
-        raise AsyncMigrateError(f"{' '.join(command[:3])} failed: {done.stderr.strip().splitlines()[-1:]}")
+        reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise AsyncMigrateError(f"{' '.join(command[:3])} failed: {reason}")
     return done.stdout
 
 

@@ -9,6 +9,7 @@ stays one byte (<= 63 characters in utf8mb4) or was already two. The old type co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -134,11 +135,28 @@ def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
+_RAW_MODIFY = re.compile(r"^\s*ALTER\s+TABLE\s+`?(\w+)`?\s.*\b(MODIFY|CHANGE)\b", re.IGNORECASE | re.DOTALL)
+
+
+def _mysql_raw(ctx: RevisionContext) -> Iterator[Hit]:
+    """``op.execute("ALTER TABLE t MODIFY ...")``: the old type is not stated, so it is flagged."""
+    for statement in ctx.statements:
+        match = _RAW_MODIFY.match(statement.text) if statement.op and statement.op.name == "execute" else None
+        if match and not ctx.is_new_table(match.group(1), statement.seq):
+            yield Hit(
+                f"ALTER TABLE {match.group(1)} {match.group(2).upper()} changes a column definition;"
+                " unless it only widens a VARCHAR within its length prefix, MySQL copies the table",
+                _RECIPE.format(t=match.group(1), c="<column>"),
+                statement=statement,
+            )
+
+
 def check(ctx: RevisionContext) -> Iterator[Hit]:
     if ctx.is_postgresql:
         yield from _postgresql(ctx)
     elif ctx.is_mysql:
         yield from _mysql(ctx)
+        yield from _mysql_raw(ctx)
 
 
 RULE = Rule(
