@@ -629,7 +629,7 @@ async def test_all(state: State, output_format: str) -> None:
 
 async def _lint(state: State, request: Any) -> Any:
     """Load the models (for intent), find the server version, and lint the chosen revisions."""
-    from .discovery import discover_metadata
+    from .discovery import discover_metadata, ensure_import_path
     from .lint.project import (
         build_config,
         combined_metadata,
@@ -654,6 +654,7 @@ async def _lint(state: State, request: Any) -> Any:
                 f"[yellow]warning:[/yellow] models not loaded, model-intent rules skipped:"
                 f" {escape(describe(exc, None))}"
             )
+    ensure_import_path(settings.project_dir)  # revisions may import the project's own modules
     script = state.migrator(database=False).script_directory()
     return await asyncio.to_thread(lint_project, script, config, request, metadata)
 
