@@ -128,6 +128,16 @@ def is_literal_sql(text: str) -> bool:
     return bool(_LITERAL.match(text))
 
 
+def type_code(value: Any) -> str:
+    """A column type as Alembic code (``sa.String(length=255)``), for recipes; ``...`` if unknown."""
+    if value is None:
+        return "..."
+    value = sa.types.to_instance(value)
+    module = type(value).__module__
+    prefix = "postgresql." if ".postgresql" in module else "mysql." if ".mysql" in module else "sa."
+    return prefix + repr(value)
+
+
 def added_columns(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, sa.Column[Any]]]:
     """``add_column`` calls on tables that existed before this revision, with their Column."""
     from .state import column_argument

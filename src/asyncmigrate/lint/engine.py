@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from ..errors import AsyncMigrateError
 from .capture import Capture, capture
 from .context import RevisionContext
-from .model import Finding, LintReport, Severity
+from .model import SOURCE_LINE, Finding, LintReport, Severity
 from .rules import Rule, all_rules, rule_by_id
 from .state import SchemaState
 from .statements import split_statements
@@ -119,7 +119,7 @@ class Linter:
             self.config.statement_timeout_configured,
         )
         suppressions = parse_suppressions(revision.source)
-        findings = list(self._findings(context, revision, suppressions))
+        findings = sorted(self._findings(context, revision, suppressions), key=lambda f: f.line or 0)
         self.state.apply(rendered.ops, statements)
         self.report.findings.extend(findings)
         self.report.sql[revision.revision] = rendered.sql
@@ -151,7 +151,7 @@ class Linter:
                     rule=rule.id,
                     severity=self.config.severity_of(rule),
                     message=hit.message,
-                    recipe=hit.recipe,
+                    recipe=hit.recipe.replace(SOURCE_LINE, source_line or "..."),
                     revision=revision.revision,
                     path=revision.path,
                     line=line,

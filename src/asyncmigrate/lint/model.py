@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+#: Written in a recipe where the offending line itself belongs (moved into a block, say).
+SOURCE_LINE = "<<source line>>"
+
 
 class Severity(str, Enum):
     """Error blocks a deploy (exit 1); warning and advisory only inform."""

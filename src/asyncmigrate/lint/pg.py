@@ -113,6 +113,14 @@ def is_volatile(expr: Any) -> bool:
     return any(name not in NON_VOLATILE_FUNCTIONS for name in function_names(expr))
 
 
+def index_columns(node: Any) -> str:
+    """An IndexStmt's columns as Alembic code: ``["a", "b"]`` (``[...]`` for expressions)."""
+    names = [getattr(elem, "name", None) for elem in getattr(node, "indexParams", None) or ()]
+    if not names or None in names:
+        return "[...]"
+    return "[" + ", ".join(f'"{name}"' for name in names) + "]"
+
+
 def relation_name(node: Any) -> str | None:
     relation = getattr(node, "relation", None)
     return getattr(relation, "relname", None)

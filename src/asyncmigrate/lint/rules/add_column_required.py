@@ -12,16 +12,16 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import pg
-from ..context import RevisionContext, added_columns
+from ..context import RevisionContext, added_columns, type_code
 from ..model import Severity
 from ..state import column_argument
 from . import ALL_DIALECTS, Hit, Rule
 from .add_column_auto_increment import SERIAL_TYPES
 
-_RECIPE = """op.add_column("{t}", sa.Column("{c}", ..., nullable=True))
+_RECIPE = """op.add_column("{t}", sa.Column("{c}", {type}, nullable=True))
 # backfill in batches, then make it NOT NULL (see set-not-null);
 # or, if one constant fits every row, keep it as the server default:
-op.add_column("{t}", sa.Column("{c}", ..., nullable=False, server_default=<constant>))"""
+op.add_column("{t}", sa.Column("{c}", {type}, nullable=False, server_default=<constant>))"""
 
 
 def _message(table: str, column: str, python_default: bool, dialect: str) -> str:
@@ -42,6 +42,11 @@ def _python_default(ctx: RevisionContext, table: str, name: str, call: Any) -> b
     return ctx.python_default_only(table, column if isinstance(column, sa.Column) else name)
 
 
+def _op_type(call: Any) -> Any:
+    column = column_argument(call) if call is not None and call.name == "add_column" else None
+    return column.type if isinstance(column, sa.Column) else None
+
+
 def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
     for statement, cmd in ctx.alter_commands():
         column = pg.added_column(cmd)
@@ -56,7 +61,7 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
             _message(
                 table, column.colname, _python_default(ctx, table, column.colname, statement.op), ctx.dialect
             ),
-            _RECIPE.format(t=table, c=column.colname),
+            _RECIPE.format(t=table, c=column.colname, type=type_code(_op_type(statement.op))),
             statement=statement,
         )
 
@@ -69,7 +74,7 @@ def _from_ops(ctx: RevisionContext) -> Iterator[Hit]:
             continue
         yield Hit(
             _message(table, column.name, ctx.python_default_only(table, column), ctx.dialect),
-            _RECIPE.format(t=table, c=column.name),
+            _RECIPE.format(t=table, c=column.name, type=type_code(column.type)),
             op=call,
         )
 

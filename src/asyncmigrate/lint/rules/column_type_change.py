@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from .. import pg
-from ..context import RevisionContext, column_name_of, table_of
+from ..context import RevisionContext, column_name_of, table_of, type_code
 from ..model import Severity
 from . import ALL_DIALECTS, Hit, Rule
 
-_RECIPE = """op.add_column("{t}", sa.Column("{c}_new", <new type>, nullable=True))
+_RECIPE = """op.add_column("{t}", sa.Column("{c}_new", {type}, nullable=True))
 # deploy code that writes both columns, backfill {c}_new in batches,
 # switch reads to {c}_new, then drop {c} in a later release"""
 
@@ -93,7 +93,7 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
         yield Hit(
             f"changing the type of {table}.{column} to {pg.type_name(new)} rewrites the table and"
             f" rebuilds its indexes under an ACCESS EXCLUSIVE lock{known}",
-            _RECIPE.format(t=table, c=column),
+            _RECIPE.format(t=table, c=column, type=type_code(call.kwargs.get("type_") if call else None)),
             statement=statement,
         )
 
@@ -130,7 +130,7 @@ def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
         yield Hit(
             f"changing the type of {table}.{column} makes MySQL copy the table (ALGORITHM=COPY):"
             " writes are blocked until the copy ends",
-            _RECIPE.format(t=table, c=column),
+            _RECIPE.format(t=table, c=column, type=type_code(new)),
             op=call,
         )
 
@@ -146,7 +146,7 @@ def _mysql_raw(ctx: RevisionContext) -> Iterator[Hit]:
             yield Hit(
                 f"ALTER TABLE {match.group(1)} {match.group(2).upper()} changes a column definition;"
                 " unless it only widens a VARCHAR within its length prefix, MySQL copies the table",
-                _RECIPE.format(t=match.group(1), c="<column>"),
+                _RECIPE.format(t=match.group(1), c="<column>", type="..."),
                 statement=statement,
             )
 

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from .. import pg
 from ..context import RevisionContext
-from ..model import Severity
+from ..model import SOURCE_LINE, Severity
 from . import POSTGRESQL, Hit, Rule
 
 
@@ -37,7 +37,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         yield Hit(
             f"{first_line[:60]} cannot run inside a transaction block, and Alembic runs this"
             " revision in one: the migration fails at deploy time",
-            f"with op.get_context().autocommit_block():\n    ...  # {first_line[:60]}",
+            f"with op.get_context().autocommit_block():\n    {SOURCE_LINE}",
             statement=statement,
         )
 

@@ -25,7 +25,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             f"CREATE INDEX on existing table {table!r} takes a SHARE lock: every INSERT, UPDATE and"
             " DELETE waits until the whole index is built",
             "with op.get_context().autocommit_block():\n"
-            f'    op.create_index("{name}", "{table}", [...]{unique},'
+            f'    op.create_index("{name}", "{table}", {pg.index_columns(node)}{unique},'
             " postgresql_concurrently=True, if_not_exists=True)",
             statement=statement,
         )
