@@ -272,3 +272,14 @@ def test_mariadb_is_recognised_from_the_live_server(project: Path) -> None:
     assert json.loads(live.stdout)["findings"] == []
     old = run_cli("lint", "--dialect", "mysql", "--mysql-version", "8.0.11", "--format", "json", cwd=project)
     assert rules_of(json.loads(old.stdout)["findings"]) == ["add-column-default-rewrite"]
+
+
+async def test_lint_from_a_running_event_loop(project: Path) -> None:
+    from asyncmigrate import Migrator
+    from asyncmigrate.lint import LintRequest
+
+    migrator = Migrator.from_pyproject(project / "pyproject.toml")
+    report = await migrator.lint(LintRequest(dialect="postgresql", pg_version="15"))
+    assert [(f.revision, f.rule) for f in report.findings] == [("b2", "index-not-concurrent")]
+    assert report.revisions == ["a1", "b2"]
+    assert "CREATE INDEX ix_orders_id_total ON orders (id, total)" in report.sql["b2"]

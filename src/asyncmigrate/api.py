@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alembic import command
 from alembic.autogenerate import render_python_code
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .config import Settings, load_settings
 from .discovery import discover_metadata
 from .environment import ApplyOptions, MetadataTarget, revision_options
-from .errors import AsyncMigrateError, ConfigError
+from .errors import AsyncMigrateError, ConfigError, describe
 from .history import RevisionInfo, Status, build_status
 from .integrity import (
     FAILED,
@@ -44,6 +44,10 @@ from .integrity import (
 )
 from .locking import LockHolder
 from .runner import Runner
+
+if TYPE_CHECKING:
+    from .lint.model import LintReport
+    from .lint.project import LintRequest
 
 log = logging.getLogger("asyncmigrate")
 T = TypeVar("T")
@@ -579,6 +583,43 @@ class Migrator:
         except CommandError as exc:
             raise await self._explain_not_up_to_date(exc) from exc
         return CheckResult()
+
+    async def lint(self, request: LintRequest | None = None) -> LintReport:
+        """Lint revisions (all by default) for dangerous DDL; see ``asyncmigrate lint``.
+
+        The server version is asked of the live database when a URL is configured; the models
+        are loaded for intent. Neither failing stops the lint: the report's notes say so.
+        """
+        from .discovery import ensure_import_path
+        from .lint.project import (
+            LintRequest,
+            build_config,
+            combined_metadata,
+            has_live_server,
+            lint_project,
+            live_server,
+        )
+
+        request = request or LintRequest()
+        settings = self.settings
+        notes: list[str] = []
+        versions_given = request.pg_version or request.mysql_version or request.dialect
+        live = None if versions_given else await live_server(settings)
+        config = build_config(settings, request, live)
+        if live is None and not versions_given and has_live_server(settings):
+            shown = ".".join(map(str, config.server_version))
+            notes.append(f"the database did not answer: linting for {config.dialect} {shown}")
+        metadata = None
+        if settings.models or settings.metadata:
+            try:
+                metadata = combined_metadata(discover_metadata(settings))
+            except Exception as exc:  # noqa: BLE001  (lint on without model intent, but say so)
+                notes.append(f"models not loaded, model-intent rules skipped: {describe(exc, None)}")
+        ensure_import_path(settings.project_dir)  # revisions may import the project's own modules
+        script = self.script_directory()
+        report = await asyncio.to_thread(lint_project, script, config, request, metadata)
+        report.notes.extend(notes)
+        return report
 
     async def _explain_not_up_to_date(self, exc: CommandError) -> Exception:
         """Alembic compares models only with a database at head; say what is pending."""

@@ -628,35 +628,12 @@ async def test_all(state: State, output_format: str) -> None:
 
 
 async def _lint(state: State, request: Any) -> Any:
-    """Load the models (for intent), find the server version, and lint the chosen revisions."""
-    from .discovery import discover_metadata, ensure_import_path
-    from .lint.project import (
-        build_config,
-        combined_metadata,
-        has_live_server,
-        lint_project,
-        live_server,
-    )
-
-    settings = state.settings()
-    versions_given = request.pg_version or request.mysql_version or request.dialect
-    live = None if versions_given else await live_server(settings)
-    config = build_config(settings, request, live)
-    if live is None and not versions_given and has_live_server(settings) and not state.quiet:
-        shown = ".".join(map(str, config.server_version))
-        stderr.print(f"[dim]The database did not answer: linting for {config.dialect} {shown}.[/dim]")
-    metadata = None
-    if settings.models or settings.metadata:
-        try:
-            metadata = combined_metadata(discover_metadata(settings))
-        except Exception as exc:  # noqa: BLE001  (lint on without model intent, but say so)
-            stderr.print(
-                f"[yellow]warning:[/yellow] models not loaded, model-intent rules skipped:"
-                f" {escape(describe(exc, None))}"
-            )
-    ensure_import_path(settings.project_dir)  # revisions may import the project's own modules
-    script = state.migrator(database=False).script_directory()
-    return await asyncio.to_thread(lint_project, script, config, request, metadata)
+    """Lint through the Migrator; its notes (models not loaded, server silent) go to stderr."""
+    report = await state.migrator(database=False).lint(request)
+    if not state.quiet:
+        for note in report.notes:
+            stderr.print(f"[yellow]warning:[/yellow] {escape(note)}")
+    return report
 
 
 @cli.command()

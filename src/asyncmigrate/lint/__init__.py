@@ -9,5 +9,15 @@ from __future__ import annotations
 
 from .engine import LintConfig, Linter, lint_source, parse_version
 from .model import Finding, LintReport, Severity
+from .project import LintRequest
 
-__all__ = ["Finding", "LintConfig", "LintReport", "Linter", "Severity", "lint_source", "parse_version"]
+__all__ = [
+    "Finding",
+    "LintConfig",
+    "LintReport",
+    "LintRequest",
+    "Linter",
+    "Severity",
+    "lint_source",
+    "parse_version",
+]

@@ -43,6 +43,8 @@ class LintReport:
     findings: list[Finding] = field(default_factory=list)
     sql: dict[str, str] = field(default_factory=dict)
     revisions: list[str] = field(default_factory=list)
+    #: Things the user should know that are not findings (models not loaded, server silent).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
