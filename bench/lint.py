@@ -144,45 +144,25 @@ class Score:
 # --- asyncmigrate ---------------------------------------------------------------------------------
 
 
-def engine():
-    """The linter's entry point, or None while the engine is not importable (squawk still runs)."""
-    try:
-        from asyncmigrate.lint import lint_source
-    except ImportError:
-        return None
-    return lint_source
-
-
-def lint_case(lint_source, case: LintCase):
-    return lint_source(
-        case.upgrade,
-        dialect=case.dialect,
-        server_version=case.version,
-        models=case.models,
-        history=case.history,
-        timeouts=case.timeouts,
-    )
-
-
-def time_all_cases(lint_source, cases: list[LintCase], rounds: int) -> list[float]:
+def time_all_cases(cases: list[LintCase], rounds: int) -> list[float]:
     """Whole-set lint time per round, after one warm-up case (imports, parser start-up)."""
-    lint_case(lint_source, cases[0])
+    cases[0].lint()
     totals = []
     for _ in range(rounds):
         started = time.perf_counter()
         for case in cases:
-            lint_case(lint_source, case)
+            case.lint()
         totals.append(time.perf_counter() - started)
     return totals
 
 
-def ours(lint_source, cases: list[LintCase]) -> tuple[Verdicts, dict[str, str]]:
+def ours(cases: list[LintCase]) -> tuple[Verdicts, dict[str, str]]:
     """Our error-level findings per case, and the SQL each case rendered to (squawk's input)."""
     verdicts = Verdicts("asyncmigrate")
     sql: dict[str, str] = {}
     started = time.perf_counter()
     for case in cases:
-        report = lint_case(lint_source, case)
+        report = case.lint()
         verdicts.by_case[case.name] = {f.rule for f in report.findings if f.severity.value == "error"}
         sql[case.name] = report.sql.get("case", "")
     verdicts.seconds = time.perf_counter() - started
@@ -440,16 +420,10 @@ def main() -> None:
 
     all_cases = load_cases(CASE_DIR)
     cases = [case for case in all_cases if case.dialect == "postgresql"]
-    lint_source = engine()
-    tools: list[Verdicts] = []
-    timing = None
-    if lint_source is not None:
-        mine, sql = ours(lint_source, cases)
-        tools.append(mine)
-        timing = time_all_cases(lint_source, all_cases, options.rounds)
-    else:
-        print("asyncmigrate.lint.lint_source is not importable: scoring squawk only", file=sys.stderr)
-    if lint_source is None or options.render == "alembic":
+    mine, sql = ours(cases)
+    tools: list[Verdicts] = [mine]
+    timing = time_all_cases(all_cases, options.rounds)
+    if options.render == "alembic":
         sql = {case.name: render_offline(case) for case in cases}
     tools.append(squawk(squawk_binary(), cases, sql))
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .model import LintReport
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,6 +70,19 @@ class LintCase:
     @property
     def safe(self) -> bool:
         return not self.expect
+
+    def lint(self) -> LintReport:
+        """Run the linter on this case, with its history, models and timeout setting."""
+        from .engine import lint_source
+
+        return lint_source(
+            self.upgrade,
+            dialect=self.dialect,
+            server_version=self.version,
+            models=self.models,
+            history=self.history,
+            timeouts=self.timeouts,
+        )
 
 
 def load_cases(directory: str | Path) -> list[LintCase]:

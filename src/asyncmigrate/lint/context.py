@@ -138,6 +138,14 @@ def type_code(value: Any) -> str:
     return prefix + repr(value)
 
 
+def columns_made_not_null(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, str]]:
+    """``alter_column(..., nullable=False)`` calls on existing tables: (call, table, column)."""
+    for call in ctx.calls("alter_column"):
+        table = table_of(call)
+        if call.kwargs.get("nullable") is False and not ctx.is_new_table(table, call.seq):
+            yield call, table, column_name_of(call)
+
+
 def added_columns(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, sa.Column[Any]]]:
     """``add_column`` calls on tables that existed before this revision, with their Column."""
     from .state import column_argument

@@ -49,6 +49,23 @@ class Rule:
     enabled_by_default: bool = True
 
 
+def per_dialect(
+    *,
+    postgresql: Callable[[RevisionContext], Iterable[Hit]] | None = None,
+    mysql: Callable[[RevisionContext], Iterable[Hit]] | None = None,
+    sqlite: Callable[[RevisionContext], Iterable[Hit]] | None = None,
+) -> tuple[frozenset[str], Callable[[RevisionContext], Iterable[Hit]]]:
+    """The dialects and check of a rule judged differently per database (MariaDB as MySQL)."""
+    checks = {"postgresql": postgresql, "mysql": mysql, "mariadb": mysql, "sqlite": sqlite}
+    dialects = frozenset(name for name, function in checks.items() if function is not None)
+
+    def check(ctx: RevisionContext) -> Iterable[Hit]:
+        function = checks.get(ctx.dialect)
+        return function(ctx) if function is not None else ()
+
+    return dialects, check
+
+
 RULE_MODULES = (
     # A. PostgreSQL: locks and rewrites
     "index_not_concurrent",

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from .. import pg
 from ..context import RevisionContext, added_columns, is_literal_sql, server_default_sql
 from ..model import Severity
-from . import ALL_DIALECTS, Hit, Rule
+from . import Hit, Rule, per_dialect
 
 
 def _recipe(table: str, column: str) -> str:
@@ -67,17 +67,9 @@ def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-def check(ctx: RevisionContext) -> Iterator[Hit]:
-    if ctx.is_postgresql:
-        yield from _postgresql(ctx)
-    elif ctx.is_mysql:
-        yield from _mysql(ctx)
-
-
 RULE = Rule(
     "add-column-default-rewrite",
     Severity.ERROR,
     "a column default that rewrites the table",
-    ALL_DIALECTS - {"sqlite"},
-    check,
+    *per_dialect(postgresql=_postgresql, mysql=_mysql),
 )

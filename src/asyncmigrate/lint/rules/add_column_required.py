@@ -15,7 +15,7 @@ from .. import pg
 from ..context import RevisionContext, added_columns, type_code
 from ..model import Severity
 from ..state import column_argument
-from . import ALL_DIALECTS, Hit, Rule
+from . import Hit, Rule, per_dialect
 from .add_column_auto_increment import SERIAL_TYPES
 
 _RECIPE = """op.add_column("{t}", sa.Column("{c}", {type}, nullable=True))
@@ -79,14 +79,9 @@ def _from_ops(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-def check(ctx: RevisionContext) -> Iterator[Hit]:
-    yield from (_postgresql(ctx) if ctx.is_postgresql else _from_ops(ctx))
-
-
 RULE = Rule(
     "add-column-required",
     Severity.ERROR,
     "NOT NULL column added without a server default",
-    ALL_DIALECTS,
-    check,
+    *per_dialect(postgresql=_postgresql, mysql=_from_ops, sqlite=_from_ops),
 )

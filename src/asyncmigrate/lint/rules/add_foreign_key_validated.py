@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from ..context import RevisionContext, added_columns, added_constraints, table_of
 from ..model import Severity
-from . import ALL_DIALECTS, Hit, Rule
+from . import Hit, Rule, per_dialect
 
 _PG_RECIPE = """op.create_foreign_key(
     "{n}", "{t}", "<referred table>", ["<column>"], ["id"], postgresql_not_valid=True
@@ -67,17 +67,9 @@ def _mysql_hit(call: object, table: str, name: str) -> Hit:
     )
 
 
-def check(ctx: RevisionContext) -> Iterator[Hit]:
-    if ctx.is_postgresql:
-        yield from _postgresql(ctx)
-    elif ctx.is_mysql:
-        yield from _mysql(ctx)
-
-
 RULE = Rule(
     "add-foreign-key-validated",
     Severity.ERROR,
     "FOREIGN KEY added on an existing table, validated at once",
-    ALL_DIALECTS - {"sqlite"},
-    check,
+    *per_dialect(postgresql=_postgresql, mysql=_mysql),
 )

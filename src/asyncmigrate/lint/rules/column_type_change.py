@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from .. import pg
 from ..context import RevisionContext, column_name_of, table_of, type_code
 from ..model import Severity
-from . import ALL_DIALECTS, Hit, Rule
+from . import Hit, Rule, per_dialect
 
 _RECIPE = """op.add_column("{t}", sa.Column("{c}_new", {type}, nullable=True))
 # deploy code that writes both columns, backfill {c}_new in batches,
@@ -116,6 +116,7 @@ def mysql_in_place(old: Any, new: Any) -> bool:
 
 
 def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
+    yield from _mysql_raw(ctx)
     for call in ctx.calls("alter_column"):
         new = call.kwargs.get("type_")
         table = table_of(call)
@@ -151,18 +152,9 @@ def _mysql_raw(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-def check(ctx: RevisionContext) -> Iterator[Hit]:
-    if ctx.is_postgresql:
-        yield from _postgresql(ctx)
-    elif ctx.is_mysql:
-        yield from _mysql(ctx)
-        yield from _mysql_raw(ctx)
-
-
 RULE = Rule(
     "column-type-change",
     Severity.ERROR,
     "a column type change that rewrites the table",
-    ALL_DIALECTS - {"sqlite"},
-    check,
+    *per_dialect(postgresql=_postgresql, mysql=_mysql),
 )

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..context import RevisionContext, column_name_of, table_of
+from ..context import RevisionContext, columns_made_not_null
 from ..model import Severity
 from . import MYSQL, Hit, Rule
 
 
 def check(ctx: RevisionContext) -> Iterator[Hit]:
-    for call in ctx.calls("alter_column"):
-        table = table_of(call)
-        if call.kwargs.get("nullable") is not False or ctx.is_new_table(table, call.seq):
-            continue
-        column = column_name_of(call)
+    for call, table, column in columns_made_not_null(ctx):
         yield Hit(
             f"making {table}.{column} NOT NULL without strict sql_mode silently turns existing NULLs"
             " into zero values (and copies the table)",

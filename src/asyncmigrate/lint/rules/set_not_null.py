@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import pg
-from ..context import RevisionContext, column_name_of, table_of
+from ..context import RevisionContext, columns_made_not_null
 from ..model import Severity
-from . import ALL_DIALECTS, SQLITE, Hit, Rule
+from . import Hit, Rule, per_dialect
 
 _PG_RECIPE = """op.create_check_constraint(
     "ck_{t}_{c}_not_null", "{t}", "{c} IS NOT NULL", postgresql_not_valid=True
@@ -54,11 +54,7 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
 
 
 def _sqlite(ctx: RevisionContext) -> Iterator[Hit]:
-    for call in ctx.calls("alter_column"):
-        table = table_of(call)
-        if call.kwargs.get("nullable") is not False or ctx.is_new_table(table, call.seq):
-            continue
-        column = column_name_of(call)
+    for call, table, column in columns_made_not_null(ctx):
         yield Hit(
             f"making {table}.{column} NOT NULL in batch mode copies the table; the copy fails on"
             " any NULL already there and the migration stops half-way through the batch",
@@ -67,17 +63,9 @@ def _sqlite(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-def check(ctx: RevisionContext) -> Iterator[Hit]:
-    if ctx.is_postgresql:
-        yield from _postgresql(ctx)
-    elif ctx.dialect in SQLITE:
-        yield from _sqlite(ctx)
-
-
 RULE = Rule(
     "set-not-null",
     Severity.ERROR,
     "SET NOT NULL on an existing column",
-    ALL_DIALECTS - {"mysql", "mariadb"},
-    check,
+    *per_dialect(postgresql=_postgresql, sqlite=_sqlite),
 )
