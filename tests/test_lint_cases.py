@@ -17,10 +17,6 @@ CASES = load_cases(CASE_DIR)
 VERDICT_SEVERITIES = {"error", "warning"}
 
 
-def _lint(case: LintCase):
-    return case.lint()
-
-
 def _explain(case: LintCase, report, got: set[str]) -> str:
     """Everything needed to judge a mismatch without re-running it: the diff, the why, the SQL."""
     lines = [
@@ -38,7 +34,7 @@ def _explain(case: LintCase, report, got: set[str]) -> str:
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 def test_lint_case(case: LintCase) -> None:
-    report = _lint(case)
+    report = case.lint()
     got = {finding.rule for finding in report.findings if finding.severity.value in VERDICT_SEVERITIES}
     assert got == set(case.expect), _explain(case, report, got)
     for finding in report.findings:
