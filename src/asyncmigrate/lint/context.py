@@ -32,10 +32,21 @@ class RevisionContext:
     def __post_init__(self) -> None:
         for call in self.capture.ops:
             if call.name == "create_table" and call.batch_table is None:
-                self.created.setdefault(call.arg(0, "table_name"), call.seq)
+                key = self._key(call.arg(0, "table_name"), call.kwargs.get("schema"))
+                self.created.setdefault(key, call.seq)
         for statement in self.statements:
-            if statement.kind == "CreateStmt":
-                self.created.setdefault(statement.node.relation.relname, statement.seq)
+            relation = pg.created_relation(statement.node)
+            if relation is not None:
+                self.created.setdefault(self._key(relation, None), statement.seq)
+
+    def _key(self, table: Any, schema: str | None) -> str:
+        """``schema.table`` with the default schema filled in, so app.users != public.users."""
+        if hasattr(table, "relname"):
+            schema, table = table.schemaname or schema, table.relname
+        elif isinstance(table, str) and "." in table and schema is None:
+            schema, table = table.split(".", 1)
+        default = "public" if self.dialect == "postgresql" else ""
+        return f"{schema or default}.{table}"
 
     @property
     def ops(self) -> list[OpCall]:
@@ -52,9 +63,14 @@ class RevisionContext:
     def version_at_least(self, *version: int) -> bool:
         return self.version >= version
 
-    def is_new_table(self, table: str | None, seq: int) -> bool:
-        """Created earlier in this same revision (so empty and unused: no lock matters)."""
-        return table is not None and table in self.created and self.created[table] <= seq
+    def is_new_table(self, table: Any, seq: int, schema: str | None = None) -> bool:
+        """Created earlier in this same revision (so empty and unused: no lock matters).
+
+        ``table`` is a name (``"users"``, ``"app.users"``) or a parsed relation (RangeVar)."""
+        if table is None:
+            return False
+        key = self._key(table, schema)
+        return key in self.created and self.created[key] <= seq
 
     def parsed(self, *kinds: str) -> Iterator[Statement]:
         for statement in self.statements:
@@ -64,7 +80,7 @@ class RevisionContext:
     def alter_commands(self) -> Iterator[tuple[Statement, Any]]:
         """Each ``ALTER TABLE`` sub-command of a table that existed before this revision."""
         for statement in self.parsed("AlterTableStmt"):
-            if not self.is_new_table(pg.relation_name(statement.node), statement.seq):
+            if not self.is_new_table(statement.node.relation, statement.seq):
                 for cmd in pg.alter_commands(statement.node):
                     yield statement, cmd
 
@@ -142,7 +158,9 @@ def columns_made_not_null(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, s
     """``alter_column(..., nullable=False)`` calls on existing tables: (call, table, column)."""
     for call in ctx.calls("alter_column"):
         table = table_of(call)
-        if call.kwargs.get("nullable") is False and not ctx.is_new_table(table, call.seq):
+        if call.kwargs.get("nullable") is False and not ctx.is_new_table(
+            table, call.seq, call.kwargs.get("schema")
+        ):
             yield call, table, column_name_of(call)
 
 
@@ -153,7 +171,7 @@ def added_columns(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, sa.Column
     for call in ctx.calls("add_column"):
         table = table_of(call)
         column = column_argument(call)
-        if isinstance(column, sa.Column) and not ctx.is_new_table(table, call.seq):
+        if isinstance(column, sa.Column) and not ctx.is_new_table(table, call.seq, call.kwargs.get("schema")):
             yield call, table, column
 
 
@@ -189,7 +207,7 @@ def _changes_from_sql(ctx: RevisionContext) -> Iterator[SchemaChange]:
         node, op = statement.node, statement.op
         if statement.kind == "AlterTableStmt":
             table = pg.relation_name(node) or ""
-            if ctx.is_new_table(table, statement.seq):
+            if ctx.is_new_table(node.relation, statement.seq):
                 continue
             for cmd in pg.alter_commands(node):
                 if pg.is_cmd(cmd, "AT_DropColumn"):
@@ -197,14 +215,14 @@ def _changes_from_sql(ctx: RevisionContext) -> Iterator[SchemaChange]:
         elif statement.kind == "DropStmt" and pg.enum_name(node.removeType) == "OBJECT_TABLE":
             for names in node.objects or ():
                 table = pg.dotted(names)[-1]
-                if not ctx.is_new_table(table, statement.seq):
+                if not ctx.is_new_table(".".join(pg.dotted(names)), statement.seq):
                     yield SchemaChange("drop_table", table, None, None, statement, op)
         elif statement.kind == "RenameStmt":
             kind = pg.enum_name(node.renameType)
             table = pg.relation_name(node) or ""
-            if kind == "OBJECT_COLUMN" and not ctx.is_new_table(table, statement.seq):
+            if kind == "OBJECT_COLUMN" and not ctx.is_new_table(node.relation, statement.seq):
                 yield SchemaChange("rename_column", table, node.subname, node.newname, statement, op)
-            elif kind == "OBJECT_TABLE" and not ctx.is_new_table(table, statement.seq):
+            elif kind == "OBJECT_TABLE" and not ctx.is_new_table(node.relation, statement.seq):
                 yield SchemaChange("rename_table", table, None, node.newname, statement, op)
 
 

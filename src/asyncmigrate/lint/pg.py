@@ -121,6 +121,19 @@ def index_columns(node: Any) -> str:
     return "[" + ", ".join(f'"{name}"' for name in names) + "]"
 
 
+def created_relation(node: Any) -> Any | None:
+    """The relation a statement creates: CREATE TABLE, CREATE TABLE AS, CREATE MATERIALIZED
+    VIEW, SELECT ... INTO. Nobody else can see it before COMMIT, so its locks harm no one."""
+    kind = type(node).__name__
+    if kind == "CreateStmt":
+        return node.relation
+    if kind == "CreateTableAsStmt":
+        return node.into.rel
+    if kind == "SelectStmt" and node.intoClause is not None:
+        return node.intoClause.rel
+    return None
+
+
 def relation_name(node: Any) -> str | None:
     relation = getattr(node, "relation", None)
     return getattr(relation, "relname", None)

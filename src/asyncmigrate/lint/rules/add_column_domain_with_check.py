@@ -20,7 +20,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         if statement.kind != "AlterTableStmt":
             continue
         table = pg.relation_name(statement.node)
-        if ctx.is_new_table(table, statement.seq):
+        if ctx.is_new_table(statement.node.relation, statement.seq):
             continue
         for cmd in pg.alter_commands(statement.node):
             column = pg.added_column(cmd)

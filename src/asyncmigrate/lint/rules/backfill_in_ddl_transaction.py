@@ -23,7 +23,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         table = pg.relation_name(statement.node)
         if statement.transaction is None or table is None:
             continue
-        if statement.kind in _DDL and not ctx.is_new_table(table, statement.seq):
+        if statement.kind in _DDL and not ctx.is_new_table(statement.node.relation, statement.seq):
             locked.add((statement.transaction, table))
         elif statement.kind in _DML and (statement.transaction, table) in locked:
             if statement.kind == "InsertStmt" and statement.node.selectStmt is None:

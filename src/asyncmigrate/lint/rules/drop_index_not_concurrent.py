@@ -16,7 +16,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         if pg.enum_name(node.removeType) != "OBJECT_INDEX" or node.concurrent:
             continue
         table = statement.op.kwargs.get("table_name") if statement.op else None
-        if table and ctx.is_new_table(table, statement.seq):
+        if table and ctx.is_new_table(table, statement.seq, statement.op.kwargs.get("schema")):
             continue
         names = ", ".join(".".join(pg.dotted(obj)) for obj in node.objects or ())
         yield Hit(

@@ -14,7 +14,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
     for statement in ctx.parsed("IndexStmt"):
         node = statement.node
         table = pg.relation_name(node)
-        if node.concurrent or ctx.is_new_table(table, statement.seq):
+        if node.concurrent or ctx.is_new_table(node.relation, statement.seq):
             continue
         if node.relation is not None and node.relation.inh is False:
             # ON ONLY a partitioned parent: builds nothing, the index stays invalid until attached

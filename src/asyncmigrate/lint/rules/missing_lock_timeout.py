@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .. import pg
 from ..context import RevisionContext
 from ..model import Severity
 from . import POSTGRESQL, Hit, Rule
@@ -28,8 +27,8 @@ def first_unguarded_lock(ctx: RevisionContext, setting: str) -> object | None:
             continue
         if statement.kind == "IndexStmt" and statement.node.concurrent:
             continue
-        table = pg.relation_name(statement.node)
-        if table is None or not ctx.is_new_table(table, statement.seq):
+        relation = getattr(statement.node, "relation", None)
+        if relation is None or not ctx.is_new_table(relation, statement.seq):
             return statement
     return None
 

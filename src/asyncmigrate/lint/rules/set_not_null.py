@@ -42,7 +42,9 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
                     proven.add((table, column))
             elif pg.is_cmd(cmd, "AT_ValidateConstraint") and (table, cmd.name) in pending:
                 proven.add((table, pending.pop((table, cmd.name))))
-            elif pg.is_cmd(cmd, "AT_SetNotNull") and not ctx.is_new_table(table, statement.seq):
+            elif pg.is_cmd(cmd, "AT_SetNotNull") and not ctx.is_new_table(
+                statement.node.relation, statement.seq
+            ):
                 if ctx.version_at_least(12) and (table, cmd.name) in proven:
                     continue
                 yield Hit(

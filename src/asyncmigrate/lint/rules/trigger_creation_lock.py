@@ -13,7 +13,7 @@ from . import POSTGRESQL, Hit, Rule
 def check(ctx: RevisionContext) -> Iterator[Hit]:
     for statement in ctx.parsed("CreateTrigStmt"):
         table = pg.relation_name(statement.node)
-        if ctx.is_new_table(table, statement.seq):
+        if ctx.is_new_table(statement.node.relation, statement.seq):
             continue
         yield Hit(
             f"CREATE TRIGGER takes a SHARE ROW EXCLUSIVE lock on {table!r}: writes wait, and the"

@@ -18,7 +18,7 @@ _RECIPE = (
 def check(ctx: RevisionContext) -> Iterator[Hit]:
     for statement in ctx.parsed("IndexStmt"):
         table = pg.relation_name(statement.node)
-        if statement.node.unique and not ctx.is_new_table(table, statement.seq):
+        if statement.node.unique and not ctx.is_new_table(statement.node.relation, statement.seq):
             yield Hit(
                 f"the unique index on {table!r} fails if existing rows have duplicates", _RECIPE, statement
             )
