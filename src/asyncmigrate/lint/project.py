@@ -19,7 +19,7 @@ from ..config import URL_EMBEDDED, Settings
 from ..errors import AsyncMigrateError
 from .engine import DIALECTS, LintConfig, LintConfigError, Linter, RevisionSource, parse_version
 from .model import Finding, LintReport, Severity
-from .rules import NON_LINEAR_HISTORY
+from .rules.non_linear_history import RULE as NON_LINEAR_HISTORY
 
 
 @dataclass

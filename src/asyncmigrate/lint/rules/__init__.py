@@ -124,29 +124,15 @@ RULE_MODULES = (
     "non_idempotent_ddl",
     "raw_sql_uninspected",
     # I. history
+    "non_linear_history",
     "destructive_without_check",
 )
 
 
 @cache
 def all_rules() -> tuple[Rule, ...]:
-    rules = tuple(importlib.import_module(f"{__name__}.{name}").RULE for name in RULE_MODULES)
-    return rules + (NON_LINEAR_HISTORY,)
+    return tuple(importlib.import_module(f"{__name__}.{name}").RULE for name in RULE_MODULES)
 
 
 def rule_by_id() -> dict[str, Rule]:
     return {rule.id: rule for rule in all_rules()}
-
-
-def _graph_rule(_: RevisionContext) -> Iterable[Hit]:
-    return ()
-
-
-#: Judged on the revision graph, not on one revision (see ``project.py``).
-NON_LINEAR_HISTORY = Rule(
-    "non-linear-history",
-    Severity.WARNING,
-    "the history has several heads",
-    ALL_DIALECTS,
-    _graph_rule,
-)
