@@ -23,6 +23,18 @@ def to_tuple(value: Any, default: tuple[str, ...] | None = None) -> Any:
     return (value,)
 
 
+def parse_rev_range(rev_range: str | None) -> tuple[str, str]:
+    """``history -r start:end`` as (base, head); an empty side means base or heads."""
+    if not rev_range:
+        return "base", "heads"
+    if ":" not in rev_range:
+        from .errors import ConfigError
+
+        raise ConfigError(f"history range must look like 'start:end', got {rev_range!r}")
+    start, end = rev_range.split(":", 1)
+    return start or "base", end or "heads"
+
+
 class RevisionSource(Protocol):
     """What the functions below need from a revision graph (``ScriptDirectory`` has it)."""
 
