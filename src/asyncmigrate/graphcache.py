@@ -22,7 +22,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +66,11 @@ def load_graph(settings: Settings) -> RevisionGraph:
         raise GraphUnavailable(f"{DISABLE_ENV} is set")
     if sys.flags.optimize >= 2:
         raise GraphUnavailable("python -OO strips the docstrings Alembic shows")
-    locations = graph_locations(settings)
+    return build_graph(graph_locations(settings))
+
+
+def build_graph(locations: GraphLocations) -> RevisionGraph:
+    """The graph of the revision files at ``locations``, through the cache."""
     files = list_revision_files(locations)
     cache = RevisionCache(locations.cache_file)
     nodes = []
@@ -244,6 +247,7 @@ class RevisionCache:
         self.dirty = False
         self.entries: dict[str, Entry] = {}
         self.written_ns = 0
+        self._checksums: dict[str, Entry] | None = None
         self._load()
 
     def _header(self) -> dict[str, Any]:
@@ -280,8 +284,9 @@ class RevisionCache:
         except OSError as exc:
             raise GraphUnavailable(f"{path}: {exc}") from exc
         digest = checksum(data)
-        if cached is not None and cached.checksum == digest:
-            fresh = Entry(stat, digest, cached.parsed, cached.reason)
+        known = cached if cached is not None and cached.checksum == digest else self._by_checksum(digest)
+        if known is not None:  # touched, renamed or copied: same content, same answer
+            fresh = Entry(stat, digest, known.parsed, known.reason)
         else:
             try:
                 fresh = Entry(stat, digest, parse_revision(data, key))
@@ -290,6 +295,11 @@ class RevisionCache:
         self.entries[key] = fresh
         self.dirty = True
         return fresh
+
+    def _by_checksum(self, digest: str) -> Entry | None:
+        if self._checksums is None:
+            self._checksums = {entry.checksum: entry for entry in self.entries.values()}
+        return self._checksums.get(digest)
 
     def save(self, keep: list[Path]) -> None:
         """Drop entries of files that are gone, then write the file if anything changed."""
@@ -304,6 +314,8 @@ class RevisionCache:
             "written_ns": self.started_ns,
             "files": {key: entry.as_json() for key, entry in self.entries.items()},
         }
+        import tempfile
+
         try:
             self.path.parent.mkdir(exist_ok=True)
             handle, temporary = tempfile.mkstemp(prefix=CACHE_NAME, suffix=".tmp", dir=self.path.parent)

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-_EMOJI_CODE = re.compile(r":\S*?:")
+#: rich's emoji-code pattern; a match is replaced when its name is one of rich's emoji names.
+_EMOJI_CODE = re.compile(r"(:(\S*?)(?:(?:\-)(emoji|text))?:)")
 RAW, ESCAPED, STYLE = "raw", "escaped", "style"
 
 
@@ -54,8 +55,17 @@ class Line:
         return "".join(escape(text) if kind == ESCAPED else text for text, kind in self.parts)
 
 
+def _has_emoji_code(text: str) -> bool:
+    matches = list(_EMOJI_CODE.finditer(text))
+    if not matches:
+        return False
+    from rich._emoji_codes import EMOJI  # the table alone: a few ms, not the whole of rich
+
+    return any(match.group(2).lower() in EMOJI for match in matches)
+
+
 def _unchanged_by_rich(text: str, encoding: str) -> bool:
-    if "[" in text or "\\" in text or _EMOJI_CODE.search(text):
+    if "[" in text or "\\" in text or _has_emoji_code(text):
         return False
     if not text.isascii() and encoding.replace("-", "").lower() != "utf8":
         return False
