@@ -479,11 +479,13 @@ PROBE = (
 )
 
 
-def run(project: Path, *args: str, fast: bool) -> tuple[int, str, str, str]:
+def run(project: Path, *args: str, fast: bool, url: str | None = None) -> tuple[int, str, str, str]:
     probe = project.parent / "probe.txt"
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", graphcache.DISABLE_ENV)}
     env.update(
-        PYTHONHASHSEED="0", PROBE_FILE=str(probe), DATABASE_URL=f"sqlite+aiosqlite:///{project / 'app.db'}"
+        PYTHONHASHSEED="0",
+        PROBE_FILE=str(probe),
+        DATABASE_URL=url or f"sqlite+aiosqlite:///{project / 'app.db'}",
     )
     if not fast:
         env[graphcache.DISABLE_ENV] = "1"
@@ -498,10 +500,11 @@ def run(project: Path, *args: str, fast: bool) -> tuple[int, str, str, str]:
     return completed.returncode, completed.stdout, completed.stderr, probe.read_text()
 
 
-def assert_same_output(project: Path, *args: str, light: bool = True) -> str:
-    """Same exit code, stdout and stderr with and without the cache; the fast run stayed light."""
-    code, out, err, heavy = run(project, *args, fast=True)
-    assert (code, out, err) == run(project, *args, fast=False)[:3], args
+def assert_same_output(project: Path, *args: str, light: bool = True, url: str | None = None) -> str:
+    """Same exit code, stdout and stderr with and without the cache; the fast run stayed light
+    (no SQLAlchemy, Alembic or rich)."""
+    code, out, err, heavy = run(project, *args, fast=True, url=url)
+    assert (code, out, err) == run(project, *args, fast=False, url=url)[:3], args
     if light:
         assert heavy == "", (args, heavy)
     return out
@@ -626,3 +629,19 @@ def test_fast_commands_import_neither_sqlalchemy_nor_alembic(project: Path) -> N
         assert completed.returncode == 0, completed.stderr
         imported = {line.split("|")[-1].strip().split(".")[0] for line in completed.stderr.splitlines()}
         assert not imported & {"sqlalchemy", "alembic", "rich", "asyncio"}, args
+
+
+def test_current_and_status_on_postgresql(project: Path, pg_url: str) -> None:
+    """Other databases are read through SQLAlchemy, still without Alembic; errors read the same."""
+    for args in [("current",), ("status",)]:
+        assert_same_output(project, *args, light=False, url=pg_url)
+    assert run(project, "upgrade", "4d5e6f708192", fast=True, url=pg_url)[0] == 0
+    for args in [("current",), ("current", "-v"), ("status",)]:
+        assert_same_output(project, *args, light=False, url=pg_url)
+        assert "alembic" not in run(project, *args, fast=True, url=pg_url)[3].split(","), args
+    wrong_password = make_url(pg_url).set(password="wrong").render_as_string(hide_password=False)
+    missing = make_url(pg_url).set(database="no_such_db").render_as_string(hide_password=False)
+    refused = make_url(pg_url).set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
+    for url in [wrong_password, missing, refused, "mysql+aiomysql://u:p@127.0.0.1/app"]:
+        for args in [("current",), ("status",)]:
+            assert_same_output(project, *args, light=False, url=url)

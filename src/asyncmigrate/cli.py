@@ -371,17 +371,43 @@ async def stamp(state: State, revisions: tuple[str, ...], sql: bool, purge: bool
 
 def _fast(state: State, answer: Callable[[Settings], T]) -> T | None:
     """``answer(settings)`` on the fast path, or None when it cannot answer exactly as Alembic
-    would (or fails in any way: the Alembic path then reports the error in its own words)."""
+    would (or fails in any way: the Alembic path then reports the error in its own words).
+    A database error (:class:`DatabaseFailed`) is reported as the Migrator would report it."""
     from .revgraph import GraphUnavailable
 
     try:
         return answer(state.settings())
     except GraphUnavailable:
         return None
+    except DatabaseFailed as failed:
+        if state.debug:
+            raise failed.error from None
+        raise CommandFailed(describe(failed.error, failed.url)) from failed.error
     except Exception:
         if state.debug:
             raise
         return None
+
+
+class DatabaseFailed(Exception):
+    """Reading the database failed on the fast path: the same error the Migrator would meet."""
+
+    def __init__(self, error: Exception, url: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.url = url
+
+
+def _read_database(settings: Settings, *, events: bool) -> Any:
+    from .quickdb import read_state
+    from .revgraph import GraphUnavailable
+
+    try:
+        return read_state(settings, events=events)
+    except GraphUnavailable:
+        raise
+    except Exception as exc:
+        raise DatabaseFailed(exc, settings.url) from exc
 
 
 def _print(state: State, lines: list[Line]) -> None:
@@ -426,14 +452,8 @@ def current(state: State, verbose: bool) -> None:
 
 
 def _fast_current(state: State, settings: Settings, verbose: bool) -> list[Line]:
-    from .quickdb import read_state, sqlite_file
-
-    if sqlite_file(settings.url) is None:
-        from .revgraph import GraphUnavailable
-
-        raise GraphUnavailable("not a plain SQLite URL")
     state.announce_database(settings)
-    revisions = read_state(settings, events=False).current
+    revisions = _read_database(settings, events=False).current
     if not revisions:
         return [Line.text("base (no revision applied)")]
     graph = _graph(settings)
@@ -575,15 +595,10 @@ def status(state: State) -> None:
 def _fast_status(state: State, settings: Settings) -> Status:
     from .history import build_status
     from .integrity import verify_history
-    from .quickdb import read_state, sqlite_file
 
-    if sqlite_file(settings.url) is None:
-        from .revgraph import GraphUnavailable
-
-        raise GraphUnavailable("not a plain SQLite URL")
     graph = _graph(settings)
     state.announce_database(settings)
-    database = read_state(settings, events=True)
+    database = _read_database(settings, events=True)
     return build_status(graph, database.current, verify_history(graph, database.current, database.events))
 
 

@@ -1,12 +1,13 @@
-"""Read the version table and the history table of an SQLite database through the standard
-library's ``sqlite3``, in one connection.
+"""Read the version table and the history table, in one connection, without Alembic.
 
-``current`` and ``status`` only read two small tables; on SQLite that needs neither SQLAlchemy
-(a third of a second to import) nor aiosqlite. The queries are the ones SQLAlchemy and Alembic
-send (``PRAGMA main.table_info`` for ``has_table``, then a plain ``SELECT``), on the same file.
-Only URLs whose meaning is unambiguous are read here; anything else (other databases, query
-options, ``:memory:``, a schema) raises :class:`GraphUnavailable` and the caller goes through
-SQLAlchemy as before, which also reports any error in its usual words.
+``current`` and ``status`` only read two small tables. On SQLite that needs neither SQLAlchemy
+(a third of a second to import) nor aiosqlite: the standard library's ``sqlite3`` sends the
+queries SQLAlchemy and Alembic send (``PRAGMA main.table_info`` for ``has_table``, then a plain
+``SELECT``) to the same file. Only URLs whose meaning is unambiguous are read that way; an error
+there raises :class:`GraphUnavailable`, so the caller repeats the command through SQLAlchemy,
+which reports it in its usual words. Other databases are read through SQLAlchemy, with the
+engine the Migrator would create and Alembic's own ``has_table`` and ``SELECT``, but without
+importing Alembic; their errors are the Migrator's errors.
 """
 
 from __future__ import annotations
@@ -16,10 +17,14 @@ import os
 import re
 import sqlite3
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .config import Settings
 from .integrity import Event
 from .revgraph import GraphUnavailable
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 #: ``sqlite[+driver]:///path`` with only characters that SQLAlchemy's URL parser and renderer
 #: leave as they are, so the path and the URL shown by ``status`` are the same as through it.
@@ -60,8 +65,12 @@ def _quote(name: str) -> str:
 def read_state(settings: Settings, *, events: bool) -> DatabaseState:
     """The current revisions (and, with ``events``, the history events) of the database."""
     path = sqlite_file(settings.url)
-    if path is None or settings.version_table_schema is not None:
-        raise GraphUnavailable("not a plain SQLite URL")
+    if path is not None and settings.version_table_schema is None:
+        return _read_sqlite(path, settings, events)
+    return _read_with_sqlalchemy(settings, events)
+
+
+def _read_sqlite(path: str, settings: Settings, events: bool) -> DatabaseState:
     try:
         connection = sqlite3.connect(path)
     except sqlite3.Error as exc:
@@ -85,6 +94,61 @@ def read_state(settings: Settings, *, events: bool) -> DatabaseState:
         raise GraphUnavailable(str(exc)) from exc
     finally:
         connection.close()
+
+
+def _read_with_sqlalchemy(settings: Settings, events: bool) -> DatabaseState:
+    """What ``Migrator.current``/``status`` read, on the same kind of engine (``Runner``)."""
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from .engines import create_engine_for
+
+    if settings.url.split(":", 1)[0].split("+")[0] not in ("postgresql", "mysql", "mariadb", "sqlite"):
+        raise GraphUnavailable("a database Alembic may not support: let it say so")
+    engine = create_engine_for(settings.url)
+
+    def read(connection: Connection) -> DatabaseState:
+        from sqlalchemy import Column, MetaData, String, Table, select
+
+        from .integrity import history_table, read_events
+
+        version = Table(
+            settings.version_table,
+            MetaData(),
+            Column("version_num", String(32), nullable=False),
+            schema=settings.version_table_schema,
+        )
+        current: tuple[str, ...] = ()
+        # MigrationContext.get_current_heads: the dialect's has_table, then the SELECT
+        if connection.dialect.has_table(connection, settings.version_table, settings.version_table_schema):
+            current = tuple(row[0] for row in connection.execute(select(version.c.version_num)))
+        history = None
+        if events:
+            history = read_events(
+                connection, history_table(settings.history_table, settings.version_table_schema)
+            )
+        return DatabaseState(current, history)
+
+    if not isinstance(engine, AsyncEngine):
+        try:
+            with engine.connect() as connection:
+                state = read(connection)
+                connection.commit()
+                return state
+        finally:
+            engine.dispose()
+
+    async def run() -> DatabaseState:
+        try:
+            async with engine.connect() as connection:
+                state = await connection.run_sync(read)
+                await connection.commit()
+                return state
+        finally:
+            await engine.dispose()
+
+    import asyncio
+
+    return asyncio.run(run())
 
 
 def _has_table(connection: sqlite3.Connection, name: str) -> bool:
