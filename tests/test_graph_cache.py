@@ -538,6 +538,9 @@ GRAPH_COMMANDS = [
     ("history", "-r", ":6f708192a3b4"),
     ("history", "-r", "3c4d:708192a3b4c5"),
     ("history", "-r", "billing:"),
+    ("show", "3c4d5e6f7081"),
+    ("show", "heads"),
+    ("show", "audit"),
 ]
 
 
@@ -558,6 +561,8 @@ def test_errors_and_unsupported_ranges_go_through_alembic(project: Path) -> None
         ("history", "-r", "billing@base:"),
         ("history", "-r", "-1:"),
         ("history", "-r", "no-colon"),
+        ("show", "head"),
+        ("show", "nope"),
     ]:
         assert_same_output(project, *args, light=False)
 

@@ -559,11 +559,13 @@ def branches(state: State) -> None:
 
 @cli.command()
 @click.argument("revision")
-@run_async
-async def show(state: State, revision: str) -> None:
+@click.pass_obj
+def show(state: State, revision: str) -> None:
     """Show a revision."""
-    for info in await state.migrator(database=False).show(revision):
-        emit(_revision_detail(info), stdout)
+    infos = _fast(state, lambda settings: _infos(_graph(settings).get_revisions(revision)))
+    if infos is None:
+        infos = _graph_call(state, "show", revision)
+    _print(state, [line for info in infos for line in _revision_detail(info)])
 
 
 @cli.command()

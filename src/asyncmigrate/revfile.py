@@ -92,10 +92,10 @@ def parse_revision(data: bytes, filename: str) -> RevisionFile:
     )
 
 
-Literal = str | tuple[str, ...] | None
+RevisionValue = str | tuple[str, ...] | None
 
 
-def _literal(node: ast.expr | None, filename: str) -> Literal:
+def _literal(node: ast.expr | None, filename: str) -> RevisionValue:
     """None, a string, or a tuple/list of strings (what Alembic's ``to_tuple`` keeps in order)."""
     if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, str)):
         return node.value
@@ -106,9 +106,9 @@ def _literal(node: ast.expr | None, filename: str) -> Literal:
     raise NotStatic(f"{filename}: a revision attribute is not a literal")
 
 
-def _literal_assignments(tree: ast.Module, filename: str) -> dict[str, tuple[Literal, ast.stmt]]:
+def _literal_assignments(tree: ast.Module, filename: str) -> dict[str, tuple[RevisionValue, ast.stmt]]:
     """``name = <literal>`` / ``name: T = <literal>`` directly in the module body, once each."""
-    found: dict[str, tuple[Literal, ast.stmt]] = {}
+    found: dict[str, tuple[RevisionValue, ast.stmt]] = {}
     for statement in tree.body:
         if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
             target, value = statement.targets[0], statement.value
@@ -124,7 +124,7 @@ def _literal_assignments(tree: ast.Module, filename: str) -> dict[str, tuple[Lit
 
 
 def _reject_other_bindings(
-    tree: ast.Module, accepted: dict[str, tuple[Literal, ast.stmt]], filename: str
+    tree: ast.Module, accepted: dict[str, tuple[RevisionValue, ast.stmt]], filename: str
 ) -> None:
     """Any way, other than the accepted assignments, in which the guarded names could be set."""
     accepted_targets = {
