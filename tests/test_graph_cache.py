@@ -465,6 +465,39 @@ def test_sqlite_urls_read_directly_are_shown_as_sqlalchemy_shows_them() -> None:
         assert sqlite_file(url) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "direct"),
+    [
+        ("plain", True),
+        ("a -> b (head), step 1", True),
+        ("applied on 2026-11-25 10:00: r1.py", True),
+        ("ünïcode 漢字 ✓", True),
+        ("multi  \n  line  ", True),
+        ("x" * 300, True),
+        ("ratio :100: done", False),
+        ("emoji :thumbs_up:", False),
+        ("fix [bold]x[/bold]", False),
+        ("path\\with\\backslashes\\", False),
+        ("tab\there", False),
+        ("cr\rhere", False),
+    ],
+)
+def test_plain_output_only_when_rich_prints_it_unchanged(text: str, direct: bool) -> None:
+    import io
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    from asyncmigrate.textout import _unchanged_by_rich
+
+    assert _unchanged_by_rich(text, "utf-8") is direct
+    if direct:
+        for markup in (escape(text), text):
+            buffer = io.StringIO()
+            Console(file=buffer, highlight=False, soft_wrap=True).print(markup)
+            assert buffer.getvalue() == text + "\n"
+
+
 # -- the command line --------------------------------------------------------------------------------
 
 #: Runs the CLI, then records which heavy packages the process imported.
