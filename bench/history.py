@@ -52,20 +52,25 @@ def main() -> None:
     env = dict(base_env, DATABASE_URL=read_db)
     subprocess.run([*ours, "upgrade", "head"], cwd=root, env=env, capture_output=True, check=True)
 
-    cases: dict[str, tuple[list[str], list[str]]] = {
-        "heads": (["heads"], ["heads"]),
-        "history": (["history"], ["history"]),
-        "branches": (["branches"], ["branches"]),
-        "current": (["current"], ["current"]),
-        "status (alembic: current -v)": (["status"], ["current", "--verbose"]),
+    cases: dict[str, tuple[list[str], list[str], dict[str, str]]] = {
+        "heads": (["heads"], ["heads"], env),
+        "history": (["history"], ["history"], env),
+        "branches": (["branches"], ["branches"], env),
+        "current": (["current"], ["current"], env),
+        "status (alembic: current -v)": (["status"], ["current", "--verbose"], env),
     }
+    if options.pg_url:
+        pg_env = dict(base_env, DATABASE_URL=create_pg_database(options.pg_url))
+        subprocess.run([*ours, "upgrade", "head"], cwd=root, env=pg_env, capture_output=True, check=True)
+        cases["current (postgresql)"] = (["current"], ["current"], pg_env)
+        cases["status (postgresql)"] = (["status"], ["current", "--verbose"], pg_env)
     print(f"{options.revisions} revisions, {options.rounds} rounds after a warm-up; whole-process seconds")
     print(f"{'command':28s} {'asyncmigrate':>12s} {'alembic':>9s} {'ratio':>6s}")
-    for name, (our_args, their_args) in cases.items():
+    for name, (our_args, their_args, case_env) in cases.items():
         ours_times, theirs_times = [], []
         for round_number in range(options.rounds + 1):
-            a = timed([*ours, *our_args], root, env)
-            b = timed([*theirs, *their_args], root, env)
+            a = timed([*ours, *our_args], root, case_env)
+            b = timed([*theirs, *their_args], root, case_env)
             if round_number:
                 ours_times.append(a)
                 theirs_times.append(b)
