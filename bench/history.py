@@ -3,12 +3,13 @@
 Generates a project with N revisions (realistic operations, see bench/stairway.py), then times
 whole processes, interleaved over several rounds after a warm-up:
 
-* `heads`, `history`, `current`, `status` (read-only);
+* `heads`, `history`, `branches`, `current`, `status` (read-only);
 * `upgrade head` from an empty SQLite database (and PostgreSQL with --pg-url), asyncmigrate (one
   transaction per revision, apply lock, history rows) vs alembic with the same env.py.
 
 The same project serves both tools: asyncmigrate's env.py also runs under plain `alembic`.
 Figures for issue 7's targets; run: bench/run history [--revisions 500] [--rounds 3] [--pg-url URL]
+[--no-upgrade] (or bench/history.py directly with the project's venv).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main() -> None:
     parser.add_argument("--revisions", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pg-url", default=os.environ.get("ASYNCMIGRATE_TEST_PG_URL"))
+    parser.add_argument("--no-upgrade", action="store_true", help="only the read-only commands")
     options = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="bench-history-"))
     generate_project(root, options.revisions)
@@ -50,25 +52,33 @@ def main() -> None:
     env = dict(base_env, DATABASE_URL=read_db)
     subprocess.run([*ours, "upgrade", "head"], cwd=root, env=env, capture_output=True, check=True)
 
-    cases: dict[str, tuple[list[str], list[str]]] = {
-        "heads": (["heads"], ["heads"]),
-        "history": (["history"], ["history"]),
-        "current": (["current"], ["current"]),
-        "status (alembic: current -v)": (["status"], ["current", "--verbose"]),
+    cases: dict[str, tuple[list[str], list[str], dict[str, str]]] = {
+        "heads": (["heads"], ["heads"], env),
+        "history": (["history"], ["history"], env),
+        "branches": (["branches"], ["branches"], env),
+        "current": (["current"], ["current"], env),
+        "status (alembic: current -v)": (["status"], ["current", "--verbose"], env),
     }
+    if options.pg_url:
+        pg_env = dict(base_env, DATABASE_URL=create_pg_database(options.pg_url))
+        subprocess.run([*ours, "upgrade", "head"], cwd=root, env=pg_env, capture_output=True, check=True)
+        cases["current (postgresql)"] = (["current"], ["current"], pg_env)
+        cases["status (postgresql)"] = (["status"], ["current", "--verbose"], pg_env)
     print(f"{options.revisions} revisions, {options.rounds} rounds after a warm-up; whole-process seconds")
     print(f"{'command':28s} {'asyncmigrate':>12s} {'alembic':>9s} {'ratio':>6s}")
-    for name, (our_args, their_args) in cases.items():
+    for name, (our_args, their_args, case_env) in cases.items():
         ours_times, theirs_times = [], []
         for round_number in range(options.rounds + 1):
-            a = timed([*ours, *our_args], root, env)
-            b = timed([*theirs, *their_args], root, env)
+            a = timed([*ours, *our_args], root, case_env)
+            b = timed([*theirs, *their_args], root, case_env)
             if round_number:
                 ours_times.append(a)
                 theirs_times.append(b)
         a, b = statistics.median(ours_times), statistics.median(theirs_times)
-        print(f"{name:28s} {a:12.2f} {b:9.2f} {b / a:6.2f}x")
+        print(f"{name:28s} {a:12.3f} {b:9.3f} {b / a:6.2f}x")
 
+    if options.no_upgrade:
+        return
     targets = [("sqlite", None)] + ([("postgresql", options.pg_url)] if options.pg_url else [])
     for label, server in targets:
         ours_times, theirs_times = [], []

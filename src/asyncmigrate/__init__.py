@@ -1,11 +1,29 @@
-"""asyncmigrate: async-first schema migrations for SQLAlchemy projects, built on Alembic."""
+"""asyncmigrate: async-first schema migrations for SQLAlchemy projects, built on Alembic.
 
-from .api import ApplyResult, BaselineResult, CheckResult, MigrationFailed, Migrator, SyncMigrator
-from .config import Settings, load_settings
-from .errors import AsyncMigrateError
-from .history import RevisionInfo, Status
+The public names are imported on first use (PEP 562), so ``asyncmigrate heads`` and friends do
+not pay for SQLAlchemy and Alembic when they do not need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "ApplyResult": "api",
+    "AsyncMigrateError": "errors",
+    "MigrationFailed": "api",
+    "BaselineResult": "api",
+    "CheckResult": "api",
+    "Migrator": "api",
+    "RevisionInfo": "history",
+    "Settings": "config",
+    "Status": "history",
+    "SyncMigrator": "api",
+    "load_settings": "config",
+}
 
 __all__ = [
     "ApplyResult",
@@ -20,3 +38,22 @@ __all__ = [
     "SyncMigrator",
     "load_settings",
 ]
+
+if TYPE_CHECKING:
+    from .api import ApplyResult, BaselineResult, CheckResult, MigrationFailed, Migrator, SyncMigrator
+    from .config import Settings, load_settings
+    from .errors import AsyncMigrateError
+    from .history import RevisionInfo, Status
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'asyncmigrate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -30,7 +30,7 @@ from .config import Settings, load_settings
 from .discovery import discover_metadata
 from .environment import ApplyOptions, MetadataTarget, revision_options
 from .errors import AsyncMigrateError, ConfigError, describe
-from .history import RevisionInfo, Status, build_status
+from .history import RevisionInfo, Status, build_status, parse_rev_range
 from .integrity import (
     FAILED,
     Event,
@@ -248,14 +248,7 @@ class Migrator:
     async def history(self, rev_range: str | None = None) -> list[RevisionInfo]:
         """Revisions newest first; ``rev_range`` is Alembic's ``start:end``."""
         script = self.script_directory()
-        base, head = "base", "heads"
-        if rev_range:
-            if ":" not in rev_range:
-                raise ConfigError(f"history range must look like 'start:end', got {rev_range!r}")
-            base, head = (
-                part or default
-                for part, default in zip(rev_range.split(":", 1), ("base", "heads"), strict=True)
-            )
+        base, head = parse_rev_range(rev_range)
         return [RevisionInfo.from_script(s) for s in script.walk_revisions(base, head)]
 
     async def show(self, revision: str) -> list[RevisionInfo]:

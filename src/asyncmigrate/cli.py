@@ -3,11 +3,16 @@
 Each command parses its arguments, awaits one Migrator method in a loop of its own, and prints
 the result. Failures a user can cause print one line on stderr and exit 1; ``--debug`` shows the
 traceback instead.
+
+The read-only commands (``heads``, ``history``, ``branches``, ``current``, ``status``) first try
+a fast path that imports neither SQLAlchemy nor Alembic: the revision graph comes from the graph
+cache (:mod:`asyncmigrate.graphcache`) and an SQLite database is read with ``sqlite3``
+(:mod:`asyncmigrate.quickdb`). When it cannot answer exactly as Alembic would, the command runs
+through the Migrator as before. Heavy modules (the API, rich, asyncio) are imported on first use.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -15,20 +20,47 @@ import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.markup import escape
 
 from . import __version__
-from .api import ApplyResult, CheckResult, Migrator
 from .config import URL_EMBEDDED, Settings, load_settings
 from .errors import AsyncMigrateError, describe
-from .history import RevisionInfo, Status
+from .history import RevisionInfo, Status, parse_rev_range
+from .textout import ESCAPED, RAW, STYLE, Line, emit
 
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
-stdout = Console(highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from .api import ApplyResult, CheckResult, Migrator
+    from .revgraph import RevisionGraph
+
+
+class _LazyConsole:
+    """A rich Console created on first use: rich is not imported by commands that never print
+    through it."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+def escape(text: str) -> str:
+    """rich's markup escape, imported when needed."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+T = TypeVar("T")
+stderr: Any = _LazyConsole(stderr=True, highlight=False, soft_wrap=True)
+stdout: Any = _LazyConsole(highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -56,6 +88,8 @@ class State:
 
     def migrator(self, *, database: bool = True) -> Migrator:
         if self._migrator is None:
+            from .api import Migrator
+
             self._migrator = Migrator(self.settings())
         if database:
             self.announce_database(self._migrator.settings)
@@ -98,6 +132,8 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import asyncio
+
         state: State = click.get_current_context().find_object(State)  # type: ignore[assignment]
         try:
             return asyncio.run(fn(state, *args, **kwargs))
@@ -111,7 +147,9 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
     return wrapper
 
 
-_NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin")
+#: Alembic's set-up chatter. "setup plugin" is logged when Alembic is first imported, which now
+#: happens after logging is configured (the API is imported lazily).
+_NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin", "setup plugin ")
 
 
 def _setup_logging(quiet: bool) -> None:
@@ -353,82 +391,203 @@ async def stamp(state: State, revisions: tuple[str, ...], sql: bool, purge: bool
 # -- looking ---------------------------------------------------------------------------------
 
 
+def _fast(state: State, answer: Callable[[Settings], T]) -> T | None:
+    """``answer(settings)`` on the fast path, or None when it cannot answer exactly as Alembic
+    would (or fails in any way: the Alembic path then reports the error in its own words).
+    A database error (:class:`DatabaseFailed`) is reported as the Migrator would report it."""
+    from .revgraph import GraphUnavailable
+
+    try:
+        return answer(state.settings())
+    except GraphUnavailable:
+        return None
+    except DatabaseFailed as failed:
+        if state.debug:
+            raise failed.error from None
+        raise CommandFailed(describe(failed.error, failed.url)) from failed.error
+    except Exception:
+        if state.debug:
+            raise
+        return None
+
+
+class DatabaseFailed(Exception):
+    """Reading the database failed on the fast path: the same error the Migrator would meet."""
+
+    def __init__(self, error: Exception, url: str) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.url = url
+
+
+def _read_database(settings: Settings, *, events: bool) -> Any:
+    from .quickdb import read_state
+    from .revgraph import GraphUnavailable
+
+    try:
+        return read_state(settings, events=events)
+    except GraphUnavailable:
+        raise
+    except Exception as exc:
+        raise DatabaseFailed(exc, settings.url) from exc
+
+
+def _print(state: State, lines: list[Line]) -> None:
+    """Print a fast-path answer; a failure (a closed pipe) reads as it does under run_async."""
+    try:
+        emit(lines, stdout)
+    except Exception as exc:
+        if state.debug:
+            raise
+        raise CommandFailed(describe(exc, state.url_for_errors())) from exc
+
+
+def _graph(settings: Settings) -> RevisionGraph:
+    from .graphcache import load_graph
+
+    return load_graph(settings)
+
+
+def _infos(scripts: Any) -> list[RevisionInfo]:
+    return [RevisionInfo.from_script(script) for script in scripts if script is not None]
+
+
+def _graph_call(state: State, method: str, *args: Any) -> list[RevisionInfo]:
+    """A Migrator graph method (heads, history, branches, show) through Alembic."""
+
+    async def call(state: State) -> list[RevisionInfo]:
+        return await getattr(state.migrator(database=False), method)(*args)
+
+    return run_async(call)()  # type: ignore[no-any-return]
+
+
 @cli.command()
 @click.option("-v", "--verbose", is_flag=True)
-@run_async
-async def current(state: State, verbose: bool) -> None:
+@click.pass_obj
+def current(state: State, verbose: bool) -> None:
     """Show the revision(s) the database is at."""
+    lines = _fast(state, lambda settings: _fast_current(state, settings, verbose))
+    if lines is not None:
+        _print(state, lines)
+    else:
+        _current_through_alembic(verbose=verbose)
+
+
+def _fast_current(state: State, settings: Settings, verbose: bool) -> list[Line]:
+    state.announce_database(settings)
+    revisions = _read_database(settings, events=False).current
+    if not revisions:
+        return [Line.text("base (no revision applied)")]
+    graph = _graph(settings)
+    heads = {node.revision for node in graph.get_revisions("heads")}
+    lines: list[Line] = []
+    for rev in revisions:
+        if verbose:
+            for info in _infos(graph.get_revisions(rev)):
+                lines += _revision_detail(info)
+        else:
+            lines.append(Line.text(f"{rev} (head)" if rev in heads else rev))
+    return lines
+
+
+@run_async
+async def _current_through_alembic(state: State, verbose: bool) -> None:
     migrator = state.migrator()
     revisions = await migrator.current()
     if not revisions:
-        stdout.print("base (no revision applied)")
+        emit([Line.text("base (no revision applied)")], stdout)
         return
     heads = {info.revision for info in await migrator.heads()}
     for rev in revisions:
         if verbose:
             for info in await migrator.show(rev):
-                _print_revision_detail(info)
+                emit(_revision_detail(info), stdout)
         else:
-            stdout.print(f"{rev} (head)" if rev in heads else rev)
+            emit([Line.text(f"{rev} (head)" if rev in heads else rev)], stdout)
 
 
-def _history_line(info: RevisionInfo) -> str:
+def _history_line(info: RevisionInfo) -> Line:
     down = ", ".join(info.down_revisions) or "<base>"
-    return f"{down} -> {info.label()}, {info.message}"
+    return Line.escaped(f"{down} -> {info.label()}, {info.message}")
 
 
-def _print_revision_detail(info: RevisionInfo) -> None:
-    stdout.print(f"Rev: {info.label()}")
-    stdout.print(f"Parent: {', '.join(info.down_revisions) or '<base>'}")
+def _revision_detail(info: RevisionInfo) -> list[Line]:
+    lines = [
+        Line.text(f"Rev: {info.label()}"),
+        Line.text(f"Parent: {', '.join(info.down_revisions) or '<base>'}"),
+    ]
     if info.depends_on:
-        stdout.print(f"Also depends on: {', '.join(info.depends_on)}")
+        lines.append(Line.text(f"Also depends on: {', '.join(info.depends_on)}"))
     if info.branch_labels:
-        stdout.print(f"Branch names: {', '.join(info.branch_labels)}")
-    stdout.print(f"Path: {escape(str(info.path))}")
-    stdout.print(f"\n    {escape(info.message)}\n")
+        lines.append(Line.text(f"Branch names: {', '.join(info.branch_labels)}"))
+    lines.append(Line(("Path: ", RAW), (str(info.path), ESCAPED)))
+    lines.append(Line(("\n    ", RAW), (info.message, ESCAPED), ("\n", RAW)))
+    return lines
+
+
+def _revision_lines(
+    infos: list[RevisionInfo], verbose: bool, short: Callable[[RevisionInfo], Line]
+) -> list[Line]:
+    lines: list[Line] = []
+    for info in infos:
+        if verbose:
+            lines += _revision_detail(info)
+        else:
+            lines.append(short(info))
+    return lines
 
 
 @cli.command()
 @click.option("-r", "--rev-range", help="start:end")
 @click.option("-v", "--verbose", is_flag=True)
-@run_async
-async def history(state: State, rev_range: str | None, verbose: bool) -> None:
+@click.pass_obj
+def history(state: State, rev_range: str | None, verbose: bool) -> None:
     """List the revisions, newest first."""
-    for info in await state.migrator(database=False).history(rev_range):
-        if verbose:
-            _print_revision_detail(info)
-        else:
-            stdout.print(escape(_history_line(info)))
+    infos = _fast(
+        state, lambda settings: _infos(_graph(settings).walk_revisions(*parse_rev_range(rev_range)))
+    )
+    if infos is None:
+        infos = _graph_call(state, "history", rev_range)
+    _print(state, _revision_lines(infos, verbose, _history_line))
+
+
+def _head_line(info: RevisionInfo) -> Line:
+    labels = f" ({', '.join(info.branch_labels)})" if info.branch_labels else ""
+    return Line.text(f"{info.revision}{labels} (head)")
 
 
 @cli.command()
 @click.option("-v", "--verbose", is_flag=True)
-@run_async
-async def heads(state: State, verbose: bool) -> None:
+@click.pass_obj
+def heads(state: State, verbose: bool) -> None:
     """List the head revisions."""
-    for info in await state.migrator(database=False).heads():
-        if verbose:
-            _print_revision_detail(info)
-        else:
-            labels = f" ({', '.join(info.branch_labels)})" if info.branch_labels else ""
-            stdout.print(f"{info.revision}{labels} (head)")
+    infos = _fast(state, lambda settings: _infos(_graph(settings).get_revisions("heads")))
+    if infos is None:
+        infos = _graph_call(state, "heads")
+    _print(state, _revision_lines(infos, verbose, _head_line))
 
 
 @cli.command()
-@run_async
-async def branches(state: State) -> None:
+@click.pass_obj
+def branches(state: State) -> None:
     """List the branch points."""
-    for info in await state.migrator(database=False).branches():
-        stdout.print(escape(_history_line(info)))
+    infos = _fast(
+        state, lambda settings: _infos(n for n in _graph(settings).walk_revisions() if n.is_branch_point)
+    )
+    if infos is None:
+        infos = _graph_call(state, "branches")
+    _print(state, [_history_line(info) for info in infos])
 
 
 @cli.command()
 @click.argument("revision")
-@run_async
-async def show(state: State, revision: str) -> None:
+@click.pass_obj
+def show(state: State, revision: str) -> None:
     """Show a revision."""
-    for info in await state.migrator(database=False).show(revision):
-        _print_revision_detail(info)
+    infos = _fast(state, lambda settings: _infos(_graph(settings).get_revisions(revision)))
+    if infos is None:
+        infos = _graph_call(state, "show", revision)
+    _print(state, [line for info in infos for line in _revision_detail(info)])
 
 
 @cli.command()
@@ -447,32 +606,73 @@ async def check(state: State) -> None:
 
 
 @cli.command()
-@run_async
-async def status(state: State) -> None:
+@click.pass_obj
+def status(state: State) -> None:
     """Show applied and pending revisions, and what 'upgrade head' would run."""
-    migrator = state.migrator()
-    _print_status(await migrator.status(), migrator.settings)
-
-
-def _print_status(result: Status, settings: Settings) -> None:
-    from sqlalchemy.engine import make_url
-
-    stdout.print(f"Database: {escape(make_url(settings.url).render_as_string(hide_password=True))}")
-    stdout.print(f"Current:  {', '.join(_mark_heads(result.current, result.heads)) or 'base (empty)'}")
-    stdout.print(f"Heads:    {', '.join(result.heads) or '(no revisions)'}")
-    stdout.print(f"\nApplied ({len(result.applied)}):")
-    for info in result.applied:
-        stdout.print(f"  [green]✓[/green] {info.revision}  {escape(info.message)}")
-    if result.unknown:
-        stdout.print(f"\n[red]In the database but not in the scripts: {', '.join(result.unknown)}[/red]")
-    for problem in result.problems:
-        stdout.print(f"[red]! {escape(problem.message)}[/red]")
-    if result.pending:
-        stdout.print(f"\nPending ({len(result.pending)}), 'upgrade head' would run, in order:")
-        for info in result.pending:
-            stdout.print(f"  [yellow]→[/yellow] {info.revision}  {escape(info.message)}")
+    result = _fast(state, lambda settings: _fast_status(state, settings))
+    if result is not None:
+        _print(state, _status_lines(result, state.settings()))
     else:
-        stdout.print("\nUp to date: nothing pending.")
+        _status_through_alembic()
+
+
+def _fast_status(state: State, settings: Settings) -> Status:
+    from .history import build_status
+    from .integrity import verify_history
+
+    graph = _graph(settings)
+    state.announce_database(settings)
+    database = _read_database(settings, events=True)
+    return build_status(graph, database.current, verify_history(graph, database.current, database.events))
+
+
+@run_async
+async def _status_through_alembic(state: State) -> None:
+    migrator = state.migrator()
+    emit(_status_lines(await migrator.status(), migrator.settings), stdout)
+
+
+def _status_lines(result: Status, settings: Settings) -> list[Line]:
+    from .quickdb import display_url
+
+    lines = [
+        Line(("Database: ", RAW), (display_url(settings.url), ESCAPED)),
+        Line.text(f"Current:  {', '.join(_mark_heads(result.current, result.heads)) or 'base (empty)'}"),
+        Line.text(f"Heads:    {', '.join(result.heads) or '(no revisions)'}"),
+        Line.text(f"\nApplied ({len(result.applied)}):"),
+    ]
+    for info in result.applied:
+        lines.append(
+            Line(
+                ("  ", RAW),
+                ("[green]", STYLE),
+                ("✓", RAW),
+                ("[/green]", STYLE),
+                (f" {info.revision}  ", RAW),
+                (info.message, ESCAPED),
+            )
+        )
+    if result.unknown:
+        unknown = f"In the database but not in the scripts: {', '.join(result.unknown)}"
+        lines.append(Line(("\n", RAW), ("[red]", STYLE), (unknown, RAW), ("[/red]", STYLE)))
+    for problem in result.problems:
+        lines.append(Line(("[red]", STYLE), ("! ", RAW), (problem.message, ESCAPED), ("[/red]", STYLE)))
+    if result.pending:
+        lines.append(Line.text(f"\nPending ({len(result.pending)}), 'upgrade head' would run, in order:"))
+        for info in result.pending:
+            lines.append(
+                Line(
+                    ("  ", RAW),
+                    ("[yellow]", STYLE),
+                    ("→", RAW),
+                    ("[/yellow]", STYLE),
+                    (f" {info.revision}  ", RAW),
+                    (info.message, ESCAPED),
+                )
+            )
+    else:
+        lines.append(Line.text("\nUp to date: nothing pending."))
+    return lines
 
 
 @cli.command()
@@ -513,6 +713,7 @@ TEST_FORMAT = click.option("--format", "output_format", type=click.Choice(["text
 
 
 async def _on_scratch(state: State, check: Callable[[Migrator], Any]) -> Any:
+    from .api import Migrator
     from .testing.scratch import scratch_database
 
     settings = state.settings()
@@ -557,6 +758,7 @@ async def test_stairway(state: State, output_format: str) -> None:
 
 
 async def _run_checks(state: State, names: list[str], output_format: str) -> None:
+    from .api import Migrator
     from .testing import checks
 
     async def run(name: str) -> checks.CheckReport:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterator
-
-from sqlalchemy.engine import make_url
+from typing import Any
 
 #: Which extra of ours brings which driver module.
 DRIVER_EXTRAS = {"asyncpg": "postgresql", "aiosqlite": "sqlite", "asyncmy": "mysql"}
@@ -35,6 +34,13 @@ class EmptyModelsError(AsyncMigrateError):
 
 class MissingDriverError(AsyncMigrateError):
     """The database driver named in the URL is not installed."""
+
+
+def _make_url(url: str) -> Any:
+    """SQLAlchemy's URL parser, imported only when an error needs it."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url)
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -68,14 +74,14 @@ def missing_driver(module: str, url: str) -> MissingDriverError:
 
 def _safe_drivername(url: str | None) -> str:
     try:
-        return make_url(url).drivername if url else "?"
+        return _make_url(url).drivername if url else "?"
     except Exception:
         return "?"
 
 
 def _host_of(url: str | None) -> str | None:
     try:
-        return make_url(url).host if url else None
+        return _make_url(url).host if url else None
     except Exception:
         return None
 
@@ -129,7 +135,7 @@ def describe(exc: BaseException, url: str | None = None) -> str:
 
 def _port_of(url: str | None) -> str:
     try:
-        parsed = make_url(url) if url else None
+        parsed = _make_url(url) if url else None
     except Exception:
         parsed = None
     if parsed is None:

@@ -1,14 +1,48 @@
-"""The revision graph as plain data: revision summaries and the applied/pending plan."""
+"""The revision graph as plain data: revision summaries and the applied/pending plan.
+
+Everything here works on any :class:`RevisionSource`: Alembic's ``ScriptDirectory`` or the
+cached :class:`~asyncmigrate.revgraph.RevisionGraph`, which needs neither Alembic nor SQLAlchemy.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from alembic.script import Script, ScriptDirectory
-from alembic.util import to_tuple
+
+def to_tuple(value: Any, default: tuple[str, ...] | None = None) -> Any:
+    """``alembic.util.to_tuple``: None -> default, a string -> (string,), an iterable -> tuple."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, Iterable):
+        return tuple(value)
+    return (value,)
+
+
+def parse_rev_range(rev_range: str | None) -> tuple[str, str]:
+    """``history -r start:end`` as (base, head); an empty side means base or heads."""
+    if not rev_range:
+        return "base", "heads"
+    if ":" not in rev_range:
+        from .errors import ConfigError
+
+        raise ConfigError(f"history range must look like 'start:end', got {rev_range!r}")
+    start, end = rev_range.split(":", 1)
+    return start or "base", end or "heads"
+
+
+class RevisionSource(Protocol):
+    """What the functions below need from a revision graph (``ScriptDirectory`` has it)."""
+
+    def walk_revisions(self, base: str = "base", head: str = "heads") -> Iterator[Any]: ...
+
+    def get_heads(self) -> list[str]: ...
+
+    def get_revision(self, id_: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -26,7 +60,8 @@ class RevisionInfo:
     is_merge_point: bool
 
     @classmethod
-    def from_script(cls, script: Script) -> RevisionInfo:
+    def from_script(cls, script: Any) -> RevisionInfo:
+        """From an Alembic ``Script`` or a cached :class:`~asyncmigrate.revgraph.Node`."""
         return cls(
             revision=script.revision,
             down_revisions=to_tuple(script.down_revision, default=()),
@@ -70,11 +105,11 @@ class Status:
         return not self.pending and not self.unknown
 
 
-def _parents(script: Script) -> tuple[str, ...]:
+def _parents(script: Any) -> tuple[str, ...]:
     return to_tuple(script.down_revision, default=()) + to_tuple(script.dependencies, default=())
 
 
-def applied_revisions(directory: ScriptDirectory, current: Iterable[str]) -> list[str]:
+def applied_revisions(directory: RevisionSource, current: Iterable[str]) -> list[str]:
     """Every revision the version table implies is applied (the current revisions and all their
     ancestors, dependencies included), parents first."""
     by_id = {s.revision: s for s in directory.walk_revisions()}
@@ -86,7 +121,7 @@ def applied_revisions(directory: ScriptDirectory, current: Iterable[str]) -> lis
             continue
         applied.add(rev)
         for parent in _parents(by_id[rev]):
-            resolved = directory.revision_map.get_revision(parent)
+            resolved = directory.get_revision(parent)
             if resolved is not None:
                 stack.append(resolved.revision)
     # walk_revisions goes from the heads down; reversed, parents come before children.
@@ -94,7 +129,7 @@ def applied_revisions(directory: ScriptDirectory, current: Iterable[str]) -> lis
 
 
 def build_status(
-    directory: ScriptDirectory, current: tuple[str, ...], problems: list[Any] | None = None
+    directory: RevisionSource, current: tuple[str, ...], problems: list[Any] | None = None
 ) -> Status:
     """Split the graph into applied (ancestors of the current revisions) and pending."""
     ordered = list(reversed(list(directory.walk_revisions())))

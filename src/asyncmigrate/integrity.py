@@ -20,13 +20,13 @@ import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from alembic.script import ScriptDirectory
-from alembic.util import to_tuple
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, inspect, select
-from sqlalchemy.engine import Connection
+from .history import RevisionSource, applied_revisions, to_tuple
 
-from .history import applied_revisions
+if TYPE_CHECKING:  # SQLAlchemy is imported where a table is touched: verify_history needs none
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection
 
 UPGRADE = "upgrade"
 DOWNGRADE = "downgrade"
@@ -37,6 +37,8 @@ FAILED = "failed"
 
 
 def history_table(name: str, schema: str | None) -> Table:
+    from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table
+
     return Table(
         name,
         MetaData(),
@@ -96,9 +98,11 @@ def record(
 
 
 def ensure_history(
-    connection: Connection, table: Table, directory: ScriptDirectory, current: Iterable[str]
+    connection: Connection, table: Table, directory: RevisionSource, current: Iterable[str]
 ) -> bool:
     """Create the side table if missing and adopt what is already applied. True if created."""
+    from sqlalchemy import inspect
+
     if inspect(connection).has_table(table.name, schema=table.schema):
         return False
     table.create(connection)
@@ -110,6 +114,8 @@ def ensure_history(
 
 def invalid_index_leftovers(connection: Connection, table: Table) -> list[str]:
     """INVALID indexes recorded by failed revisions that have not been applied since."""
+    from sqlalchemy import inspect, select
+
     if not inspect(connection).has_table(table.name, schema=table.schema):
         return []
     leftovers: dict[str, list[str]] = {}
@@ -133,6 +139,8 @@ class Event:
 
 def read_events(connection: Connection, table: Table) -> list[Event] | None:
     """All events in order, or None when the side table does not exist."""
+    from sqlalchemy import inspect, select
+
     if not inspect(connection).has_table(table.name, schema=table.schema):
         return None
     rows = connection.execute(
@@ -152,8 +160,14 @@ class Problem:
     message: str
 
 
+def checksum_of(script: Any) -> str | None:
+    """The revision file's checksum: the graph cache already knows it; else read the file."""
+    cached = getattr(script, "checksum", None)
+    return cached if cached is not None else file_checksum(script.path)
+
+
 def verify_history(
-    directory: ScriptDirectory, current: tuple[str, ...], events: list[Event] | None
+    directory: RevisionSource, current: tuple[str, ...], events: list[Event] | None
 ) -> list[Problem]:
     """Compare the database's history with the revision files."""
     problems: list[Problem] = []
@@ -189,7 +203,7 @@ def verify_history(
                     )
                 )
             continue
-        checksum = file_checksum(known[rev].path)
+        checksum = checksum_of(known[rev])
         if event.checksum and checksum != event.checksum:
             problems.append(
                 Problem(
