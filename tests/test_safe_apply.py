@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 from collections import Counter
@@ -17,7 +18,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -39,6 +40,7 @@ from .conftest import (
 AUDITED = '''\
 """{message}"""
 import os
+import textwrap
 import time
 
 from alembic import op
@@ -601,3 +603,45 @@ async def test_busy_table_is_never_queued_behind_a_migration_for_long(project: P
     assert len(waits) > 20
     print(f"\nreaders behind the migration: {len(waits)} reads, longest wait {max(waits):.2f}s")
     assert max(waits) < 1.0  # bounded by the 0.3 s lock timeout, not by the 3 s reader
+
+
+def _probe_revision(project: Path, rev: str, down: str | None, body: str) -> None:
+    path = project / "migrations" / "versions" / f"{rev}_probe.py"
+    path.write_text(
+        "from alembic import op\n\n"
+        f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n{textwrap.indent(textwrap.dedent(body).strip(), '    ')}\n"
+        "    op.execute(\"INSERT INTO probe VALUES ('%s', current_setting('lock_timeout'))\")\n\n\n"
+        "def downgrade():\n    pass\n" % rev
+    )
+
+
+OURS = "SET lock_timeout = '5000ms'"
+
+
+async def test_timeouts_are_sent_once_and_again_after_a_revision_changes_them(
+    project: Path, pg_url: str
+) -> None:
+    """Session timeouts survive each revision's COMMIT: consecutive revisions need them once, but
+    a revision that sets its own must not leak its value into the next one."""
+    _probe_revision(project, "p1", None, "op.execute('CREATE TABLE probe (rev text, lock_timeout text)')")
+    _probe_revision(project, "p2", "p1", "pass")
+    _probe_revision(project, "p3", "p2", "op.execute('SET lock_timeout = 0')")
+    _probe_revision(project, "p4", "p3", "pass")
+    engine = create_async_engine(pg_url)
+    sent: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("SET lock_timeout"):
+            sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        await Migrator.from_pyproject(project / "pyproject.toml", engine=engine).upgrade("head")
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT rev, lock_timeout FROM probe ORDER BY rev"))).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in rows] == [("p1", "5s"), ("p2", "5s"), ("p3", "0"), ("p4", "5s")]
+    # p1 sets them; p2 and p3 have them already (p3 then changes them); p4 gets them again
+    assert sent == [OURS, "SET lock_timeout = 0", OURS], sent

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -198,6 +199,46 @@ def _reset_statements(dialect: Any) -> list[str]:
     return []
 
 
+#: ``SET [LOCAL|SESSION] lock_timeout``, ``set_config('statement_timeout'``, MySQL's and MariaDB's
+#: names too, and RESET: a revision that changes a timeout setting itself.
+_SETS_TIMEOUT = re.compile(
+    r"(\bSET\s+(LOCAL\s+|SESSION\s+|@@)?|\bRESET\s+|set_config\s*\(\s*['\"])"
+    r"(innodb_)?(lock_timeout|statement_timeout|lock_wait_timeout|max_statement_time|ALL\b)",
+    re.IGNORECASE,
+)
+
+
+def _sets_timeouts_itself(path: str | None) -> bool:
+    """The revision's source changes a timeout setting (``op.execute("SET lock_timeout ...")``)."""
+    try:
+        text = Path(path).read_text(errors="replace") if path else ""
+    except OSError:
+        return True
+    return _SETS_TIMEOUT.search(text) is not None
+
+
+class _SessionTimeouts:
+    """Send a revision's timeout settings only when the session does not have them already.
+
+    The settings are session-wide and survive each revision's COMMIT, so consecutive revisions
+    with the same options need them once; that saves two statements per revision. They are sent
+    again after a revision that may have changed them itself, and always in ``--sql`` output,
+    whose revisions may be run one by one.
+    """
+
+    def __init__(self, *, always: bool) -> None:
+        self.always = always
+        self.current: list[str] | None = None
+
+    def needed(self, statements: list[str], *, changes_them: bool) -> list[str]:
+        if not self.always and statements == self.current:
+            wanted: list[str] = []
+        else:
+            wanted = statements
+        self.current = None if changes_them else statements
+        return wanted
+
+
 def _prepare_revisions(context: Any, job: MigrationJob, options: ApplyOptions) -> None:
     """Wrap each revision's upgrade()/downgrade(): set its timeouts first, note its start."""
     migration_context = context.get_context()
@@ -211,20 +252,29 @@ def _prepare_revisions(context: Any, job: MigrationJob, options: ApplyOptions) -
             yield
 
     migration_context.autocommit_block = tracked_autocommit_block
+    session = _SessionTimeouts(always=bool(migration_context.as_sql))
     for script in context.script.walk_revisions():
         module = script.module
         per_revision = revision_options(module, options)
         statements = _timeout_statements(dialect, per_revision)
+        sets_its_own = _sets_timeouts_itself(script.path)
         for name in ("upgrade", "downgrade"):
             original = getattr(module, name, None)
             if original is None or getattr(original, "_asyncmigrate_wrapped", False):
                 continue
 
-            def wrapped(*args: Any, __fn=original, __rev=script.revision, __sql=statements, **kw: Any) -> Any:
+            def wrapped(
+                *args: Any,
+                __fn=original,
+                __rev=script.revision,
+                __sql=statements,
+                __own=sets_its_own,
+                **kw: Any,
+            ) -> Any:
                 job.progress.current = __rev
                 job.progress.current_started = time.monotonic()
                 job.progress.partly_committed = False
-                for statement in __sql:
+                for statement in session.needed(__sql, changes_them=__own):
                     migration_context.execute(statement)
                 return __fn(*args, **kw)
 
