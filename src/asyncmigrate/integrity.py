@@ -67,6 +67,9 @@ def file_checksum(path: str | os.PathLike[str] | None) -> str | None:
     return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
 
 
+_HOST = socket.gethostname()[:255]
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
@@ -82,18 +85,24 @@ def record(
 ) -> None:
     from . import __version__
 
+    # one INSERT construct per table, parameters bound per call: building ``.values(...)`` anew
+    # for every revision cost more than the round trip on long histories
+    insert = table.info.get("asyncmigrate_insert")
+    if insert is None:
+        insert = table.info["asyncmigrate_insert"] = table.insert()
     connection.execute(
-        table.insert().values(
-            revision=revision,
-            event=event,
-            checksum=checksum,
-            applied_at=_now(),
-            duration_ms=duration_ms,
-            host=socket.gethostname()[:255],
-            pid=os.getpid(),
-            tool_version=__version__,
-            detail=detail,
-        )
+        insert,
+        {
+            "revision": revision,
+            "event": event,
+            "checksum": checksum,
+            "applied_at": _now(),
+            "duration_ms": duration_ms,
+            "host": _HOST,
+            "pid": os.getpid(),
+            "tool_version": __version__,
+            "detail": detail,
+        },
     )
 
 
