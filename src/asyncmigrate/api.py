@@ -554,7 +554,9 @@ class Migrator:
             )
 
         if autogenerate:
-            job = self._runner.job(load_models=True, allow_empty_models=allow_empty_models)
+            job = self._runner.job(
+                load_models=True, allow_empty_models=allow_empty_models, batched_reflection=True
+            )
             if self._runner.own_env:
                 job.target_metadata()  # fail on a broken model before touching the database
             try:
@@ -569,7 +571,7 @@ class Migrator:
     async def check(self) -> CheckResult:
         """Compare the models with the database: empty when autogenerate would write nothing."""
         self.script_directory()
-        job = self._runner.job(load_models=True)
+        job = self._runner.job(load_models=True, batched_reflection=True)
         if self._runner.own_env:
             job.target_metadata()
         try:
