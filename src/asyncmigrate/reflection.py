@@ -217,8 +217,54 @@ def _install(autogen_context: Any, upgrade_ops: Any) -> PriorityDispatchResult:
     return PriorityDispatchResult.CONTINUE
 
 
+def _pre_cache_schemas(
+    autogen_context: Any, upgrade_ops: Any, schemas: set[str | None]
+) -> PriorityDispatchResult:
+    """Runs before Alembic's table comparison: load every schema's tables with ``get_multi_*``.
+
+    Alembic pre-loads under a cache key that does not name the schema, so with
+    ``include_schemas`` only the first schema it visits is batched and every table of the
+    others is reflected on its own. The same ``get_multi_*`` calls, merged under that key for
+    all schemas, give Alembic the same data in a few statements per schema.
+    """
+    if len(schemas) < 2 or autogen_context.connection is None:
+        return PriorityDispatchResult.CONTINUE
+    from alembic.autogenerate.compare.util import _INSP_KEYS
+
+    inspector = autogen_context.inspector
+    migration_context = autogen_context.migration_context
+    names: dict[str | None, tuple[list[str], set[str]]] = {}
+    for schema in schemas:
+        available = set(inspector.get_table_names(schema=schema))
+        tables = available
+        if schema == migration_context.version_table_schema:
+            tables = available - {migration_context.version_table}
+        wanted = [t for t in tables if autogen_context.run_name_filters(t, "table", {"schema_name": schema})]
+        names[schema] = (wanted, available)
+    for key in _INSP_KEYS:
+        info_key = f"alembic_{key}"
+        if info_key in inspector.info_cache:
+            continue
+        method = getattr(inspector, f"get_multi_{key}")
+        merged: dict[Any, Any] = {}
+        try:
+            for schema, (wanted, available) in names.items():
+                # Alembic's heuristic: read the whole schema when most of its tables are wanted.
+                whole = len(wanted) > 100 and len(wanted) / max(len(available), 1) > 0.5
+                if whole and inspector.dialect._overrides_default(method.__name__):
+                    merged.update(method(schema=schema, filter_names=None))
+                else:
+                    merged.update(method(schema=schema, filter_names=wanted))
+        except NotImplementedError:
+            inspector.info_cache[info_key] = NotImplementedError
+        else:
+            inspector.info_cache[info_key] = merged
+    return PriorityDispatchResult.CONTINUE
+
+
 def setup(plugin: Plugin) -> None:
     plugin.add_autogenerate_comparator(_install, "autogenerate", priority=DispatchPriority.FIRST)
+    plugin.add_autogenerate_comparator(_pre_cache_schemas, "schema", priority=DispatchPriority.FIRST)
 
 
 def register() -> None:
