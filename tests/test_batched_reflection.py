@@ -231,7 +231,9 @@ async def test_statements_do_not_grow_with_tables_sqlite(tmp_path: Path) -> None
 async def test_statements_do_not_grow_with_tables_postgresql(pg_url: str, pg_url_2: str) -> None:
     """Alembic sends one query per SERIAL column on PostgreSQL; ours the same few for any size."""
     sent = await statements_by_size({6: pg_url, 30: pg_url_2}, True)
-    assert sent[30][0] >= sent[6][0] + 24
+    # one per SERIAL/BIGSERIAL key (2 tables in 3); more when Alembic happens to visit "other"
+    # first (set order), since it then reflects each public table on its own
+    assert sent[30][0] >= sent[6][0] + 16
     # about ten get_multi_* reads per schema (two here), the schema names, one sequence query
     assert sent[30][1] == sent[6][1] <= 26
 
