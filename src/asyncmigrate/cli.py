@@ -111,7 +111,7 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
     return wrapper
 
 
-_NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin")
+_NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin", "setup plugin")
 
 
 def _setup_logging(quiet: bool) -> None:

@@ -35,6 +35,8 @@ from sqlalchemy import exc, inspect
 from sqlalchemy.engine import Connection, Inspector
 
 log = logging.getLogger(__name__)
+#: Alembic's own logger for the SERIAL message, so the output is the one Alembic gives.
+serial_log = logging.getLogger("alembic.ddl.postgresql")
 
 PLUGIN_NAME = "asyncmigrate.batched_reflection"
 #: What ``context.configure(autogenerate_plugins=...)`` gets: Alembic's default set, plus ours.
@@ -191,7 +193,7 @@ class SerialSequences:
             self.original(inspector, table, column_info)
             return
         if owner and owner[1] == column_info["name"]:
-            log.info(
+            serial_log.info(
                 "Detected sequence named '%s' as owned by integer column '%s(%s)',"
                 " assuming SERIAL and omitting",
                 owner[0],
