@@ -268,11 +268,11 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
     options = configure_options(job, connection.dialect.name)
     comparing: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if job.batched_reflection:
-        from .reflection import AUTOGENERATE_PLUGINS, models_frozen, register
+        from .reflection import AUTOGENERATE_PLUGINS, collector_paused, register
 
         register()
         options["autogenerate_plugins"] = AUTOGENERATE_PLUGINS
-        comparing = models_frozen()
+        comparing = collector_paused()
     context.configure(connection=connection, on_version_apply=_history_recorder(job, table), **options)
     if job.apply is not None:
         _prepare_revisions(context, job, job.apply)
