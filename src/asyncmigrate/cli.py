@@ -149,7 +149,7 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
 
 #: Alembic's set-up chatter. "setup plugin" is logged when Alembic is first imported, which now
 #: happens after logging is configured (the API is imported lazily).
-_NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin", "setup plugin ")
+_NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin", "setup plugin")
 
 
 def _setup_logging(quiet: bool) -> None:

@@ -94,6 +94,8 @@ class MigrationJob:
     progress: Progress = field(default_factory=Progress)
     #: Set for commands that write (upgrade, downgrade, stamp).
     apply: ApplyOptions | None = None
+    #: Autogenerate reads the catalog in batches (see reflection.py); only our own commands ask.
+    batched_reflection: bool = False
     _metadata: MetadataTarget | None = field(default=None, repr=False)
     _metadata_loaded: bool = field(default=False, repr=False)
 
@@ -313,15 +315,19 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
         ensure_history(connection, table, context.script, probe.get_current_heads())
         if not external and connection.in_transaction():
             connection.commit()
-    context.configure(
-        connection=connection,
-        on_version_apply=_history_recorder(job, table),
-        **configure_options(job, connection.dialect.name),
-    )
+    options = configure_options(job, connection.dialect.name)
+    comparing: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if job.batched_reflection:
+        from .reflection import AUTOGENERATE_PLUGINS, collector_paused, register
+
+        register()
+        options["autogenerate_plugins"] = AUTOGENERATE_PLUGINS
+        comparing = collector_paused()
+    context.configure(connection=connection, on_version_apply=_history_recorder(job, table), **options)
     if job.apply is not None:
         _prepare_revisions(context, job, job.apply)
     job.progress.started = True
-    with context.begin_transaction():
+    with comparing, context.begin_transaction():
         context.run_migrations()
     job.progress.heads = tuple(context.script.get_heads())
     if job.apply is not None:
