@@ -89,14 +89,16 @@ class RevisionContext:
             if call.name in names:
                 yield call
 
-    def model_column(self, table: str, column: str) -> sa.Column[Any] | None:
-        """The current models' definition of ``table.column``, if they map it."""
+    def model_table(self, table: str) -> sa.Table | None:
+        """The current models' definition of ``table`` (None: no models, or not mapped)."""
         if self.metadata is None:
             return None
-        for mapped in self.metadata.tables.values():
-            if mapped.name == table and column in mapped.columns:
-                return mapped.columns[column]
-        return None
+        return next((mapped for mapped in self.metadata.tables.values() if mapped.name == table), None)
+
+    def model_column(self, table: str, column: str) -> sa.Column[Any] | None:
+        """The current models' definition of ``table.column``, if they map it."""
+        mapped = self.model_table(table)
+        return mapped.columns[column] if mapped is not None and column in mapped.columns else None
 
     def python_default_only(self, table: str, column: sa.Column[Any] | str) -> bool:
         """A ``default=`` that lives only in Python (the op's Column or the model's)."""
@@ -107,12 +109,8 @@ class RevisionContext:
 
     def mapped_columns(self, table: str) -> set[str] | None:
         """Column names the project's current models map on ``table`` (None: not mapped)."""
-        if self.metadata is None:
-            return None
-        for mapped in self.metadata.tables.values():
-            if mapped.name == table:
-                return {column.name for column in mapped.columns}
-        return None
+        mapped = self.model_table(table)
+        return {column.name for column in mapped.columns} if mapped is not None else None
 
 
 def table_of(call: OpCall, position: int = 0, keyword: str = "table_name") -> str:

@@ -193,43 +193,22 @@ def lint_project(
     skipping = config.start_after is not None
     if skipping and config.start_after not in {s.revision for s in ordered}:
         raise LintConfigError(f"start_after = {config.start_after!r} is not a revision of this project")
+    linted: list[Script] = []
     for script_revision in ordered:
         source = _revision_source(script_revision, "upgrade")
         if skipping or script_revision.revision not in selected:
             linter.replay(source)
         else:
             linter.lint(source)
+            linted.append(script_revision)
         if script_revision.revision == config.start_after:
             skipping = False
-    report = linter.report
     if request.downgrade:
-        report = _with_downgrades(script, config, metadata, selected, report, start_after=config.start_after)
-    report.findings.extend(_graph_findings(script, config, selected))
-    return report
-
-
-def _with_downgrades(
-    script: ScriptDirectory,
-    config: LintConfig,
-    metadata: sa.MetaData | None,
-    selected: set[str],
-    report: LintReport,
-    *,
-    start_after: str | None,
-) -> LintReport:
-    """Downgrades run head to base, each against the schema its upgrade left."""
-    ordered = _history_order(script)
-    linter = Linter(config, metadata)
-    for script_revision in ordered:
-        linter.replay(_revision_source(script_revision, "upgrade"))
-    names = [s.revision for s in ordered]
-    skipped = set(names[: names.index(start_after) + 1]) if start_after else set()
-    for script_revision in reversed(ordered):
-        if script_revision.revision in selected and script_revision.revision not in skipped:
+        # head to base, on the schema every upgrade left, as a real downgrade runs
+        for script_revision in reversed(linted):
             linter.lint(_revision_source(script_revision, "downgrade"))
-    report.findings.extend(linter.report.findings)
-    report.sql.update(linter.report.sql)
-    report.revisions.extend(linter.report.revisions)
+    report = linter.report
+    report.findings.extend(_graph_findings(script, config, selected))
     return report
 
 

@@ -48,7 +48,7 @@ class SchemaState:
             items = [item for item in call.args[1:] if isinstance(item, (sa.Column, sa.Constraint))]
             self.columns[name] = {c.name: c.type for c in items if isinstance(c, sa.Column)}
             for item in items:
-                for target in _referenced_tables(item):
+                for target in referenced_tables(item):
                     self.references.setdefault(target, set()).add(name)
         elif call.name == "drop_table":
             name = call.arg(0, "table_name")
@@ -63,7 +63,7 @@ class SchemaState:
             column = column_argument(call)
             if isinstance(column, sa.Column):
                 self.columns.setdefault(table, {})[column.name] = column.type
-                for target in _referenced_tables(column):
+                for target in referenced_tables(column):
                     self.references.setdefault(target, set()).add(table)
         elif call.name == "drop_column":
             table = table or call.arg(0, "table_name")
@@ -119,7 +119,8 @@ def column_argument(call: OpCall) -> Any:
     return call.arg(1, "column")
 
 
-def _referenced_tables(item: Any) -> set[str]:
+def referenced_tables(item: Any) -> set[str]:
+    """Tables a Column's ForeignKeys or a ForeignKeyConstraint point at (``[schema.]table.col``)."""
     if isinstance(item, sa.Column):
         return {fk.target_fullname.split(".")[-2] for fk in item.foreign_keys if "." in fk.target_fullname}
     if isinstance(item, sa.ForeignKeyConstraint):

@@ -31,12 +31,16 @@ class Hit:
     recipe: str
     statement: Statement | None = None
     op: OpCall | None = None
+    #: Where neither an op call nor a statement is to blame (the revision's own code raised).
+    source_line: int | None = None
 
     @property
     def line(self) -> int | None:
         if self.op is not None and self.op.line is not None:
             return self.op.line
-        return self.statement.line if self.statement is not None else None
+        if self.statement is not None:
+            return self.statement.line
+        return self.source_line
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from ..capture import OpCall
 from ..context import RevisionContext, added_columns, added_constraints, table_of
 from ..model import Severity
 from . import Hit, Rule, per_dialect
@@ -58,12 +59,12 @@ def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
             yield _mysql_hit(call, table, f"fk_{table}_{column.name}")
 
 
-def _mysql_hit(call: object, table: str, name: str) -> Hit:
+def _mysql_hit(call: OpCall, table: str, name: str) -> Hit:
     return Hit(
         f"adding a FOREIGN KEY on {table!r} with foreign_key_checks=1 makes MySQL copy the table:"
         " writes on it are blocked until the copy ends",
         _MYSQL_RECIPE.format(n=name, t=table),
-        op=call,  # type: ignore[arg-type]
+        op=call,
     )
 
 

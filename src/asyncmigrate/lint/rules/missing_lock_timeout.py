@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from ..context import RevisionContext
 from ..model import Severity
+from ..statements import Statement
 from . import POSTGRESQL, Hit, Rule
 
 LOCKING = frozenset(
@@ -18,7 +19,7 @@ LOCKING = frozenset(
 )
 
 
-def first_unguarded_lock(ctx: RevisionContext, setting: str) -> object | None:
+def first_unguarded_lock(ctx: RevisionContext, setting: str) -> Statement | None:
     """The first locking statement on an existing table before ``SET <setting>``, if any."""
     for statement in ctx.parsed():
         if statement.kind == "VariableSetStmt" and statement.node.name == setting:
@@ -43,7 +44,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             " query on the table queues behind it",
             '# pyproject.toml: [tool.asyncmigrate] lock_timeout = "5s" (retried by asyncmigrate)\n'
             "op.execute(\"SET LOCAL lock_timeout = '5s'\")  # or per revision",
-            statement=statement,  # type: ignore[arg-type]
+            statement=statement,
         )
 
 

@@ -21,7 +21,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         yield Hit(
             "no statement_timeout bounds how long this revision may hold its locks",
             '# pyproject.toml: [tool.asyncmigrate] statement_timeout = "15min"',
-            statement=statement,  # type: ignore[arg-type]
+            statement=statement,
         )
 
 

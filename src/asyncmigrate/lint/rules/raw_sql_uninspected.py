@@ -32,15 +32,8 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             f"the revision stopped when rendered offline ({ctx.capture.failure}); what follows was"
             " not checked (data migrations that read through op.get_bind() do this)",
             _RECIPE,
-            op=_FailurePoint(ctx.capture.failure_line),  # type: ignore[arg-type]
+            source_line=ctx.capture.failure_line,
         )
-
-
-class _FailurePoint:
-    """Carries just the line where the revision's own code raised."""
-
-    def __init__(self, line: int | None) -> None:
-        self.line = line
 
 
 RULE = Rule(

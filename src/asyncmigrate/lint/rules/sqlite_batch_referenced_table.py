@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from ..context import RevisionContext
 from ..model import Severity
-from ..state import column_argument
+from ..state import column_argument, referenced_tables
 from . import SQLITE, Hit, Rule
 
 
@@ -37,12 +37,8 @@ def _referencing_in_revision(ctx: RevisionContext, table: str, before: int) -> s
         if call.seq > before:
             continue
         items = call.args[1:] if call.name == "create_table" else [column_argument(call)]
-        for item in items:
-            targets = {fk.target_fullname.split(".")[0] for fk in getattr(item, "foreign_keys", ())}
-            if isinstance(item, sa.ForeignKeyConstraint):
-                targets |= {e.target_fullname.split(".")[0] for e in item.elements}
-            if table in targets:
-                children.add(call.arg(0, "table_name"))
+        if any(table in referenced_tables(item) for item in items):
+            children.add(call.arg(0, "table_name"))
         if call.name == "create_foreign_key" and call.arg(2, "referent_table") == table:
             children.add(call.arg(1, "source_table"))
     return children - {table}
