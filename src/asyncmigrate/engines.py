@@ -8,7 +8,9 @@ failing revision rolls back whole on SQLite too.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import Engine, make_url
@@ -18,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from .errors import ConfigError, missing_driver
 
 AnyEngine = AsyncEngine | Engine
+T = TypeVar("T")
 
 
 def _make_sqlite_transactional(sync_engine: Engine) -> None:
@@ -52,3 +55,28 @@ def create_engine_for(url: str) -> AnyEngine:
     if parsed.get_backend_name() == "sqlite":
         _make_sqlite_transactional(sync_engine)
     return engine
+
+
+async def run_on_connection(engine: AnyEngine, work: Callable[[Any], T]) -> T:
+    """Run ``work`` with a synchronous Connection and commit: in this loop when the driver is
+    async, in a worker thread otherwise."""
+    if isinstance(engine, AsyncEngine):
+        async with engine.connect() as connection:
+            result = await connection.run_sync(work)
+            await connection.commit()
+            return result
+
+    def sync_work() -> T:
+        with engine.connect() as connection:
+            result = work(connection)
+            connection.commit()
+            return result
+
+    return await asyncio.to_thread(sync_work)
+
+
+async def dispose(engine: AnyEngine) -> None:
+    if isinstance(engine, AsyncEngine):
+        await engine.dispose()
+    else:
+        engine.dispose()

@@ -98,9 +98,7 @@ def _read_sqlite(path: str, settings: Settings, events: bool) -> DatabaseState:
 
 def _read_with_sqlalchemy(settings: Settings, events: bool) -> DatabaseState:
     """What ``Migrator.current``/``status`` read, on the same kind of engine (``Runner``)."""
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
-    from .engines import create_engine_for
+    from .engines import create_engine_for, dispose, run_on_connection
 
     if settings.url.split(":", 1)[0].split("+")[0] not in ("postgresql", "mysql", "mariadb", "sqlite"):
         raise GraphUnavailable("a database Alembic may not support: let it say so")
@@ -128,23 +126,11 @@ def _read_with_sqlalchemy(settings: Settings, events: bool) -> DatabaseState:
             )
         return DatabaseState(current, history)
 
-    if not isinstance(engine, AsyncEngine):
-        try:
-            with engine.connect() as connection:
-                state = read(connection)
-                connection.commit()
-                return state
-        finally:
-            engine.dispose()
-
     async def run() -> DatabaseState:
         try:
-            async with engine.connect() as connection:
-                state = await connection.run_sync(read)
-                await connection.commit()
-                return state
+            return await run_on_connection(engine, read)
         finally:
-            await engine.dispose()
+            await dispose(engine)
 
     import asyncio
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from . import proxies
 from .config import Settings
 from .discovery import ensure_import_path
-from .engines import create_engine_for
+from .engines import create_engine_for, dispose, run_on_connection
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
 from .locking import WaitCallback, apply_lock_for
 
@@ -173,18 +173,10 @@ class Runner:
             return result
         engine = self._engine or create_engine_for(self.url)
         try:
-            if isinstance(engine, AsyncEngine):
-                async with engine.connect() as connection:
-                    result = await connection.run_sync(work)
-                    await connection.commit()
-                    return result
-            return await asyncio.to_thread(self._sync_work, engine, work)
+            return await run_on_connection(engine, work)
         finally:
             if self._engine is None:
-                if isinstance(engine, AsyncEngine):
-                    await engine.dispose()
-                else:
-                    engine.dispose()
+                await dispose(engine)
 
     # -- the apply lock and PostgreSQL's INVALID indexes ----------------------------------
 
@@ -241,10 +233,3 @@ class Runner:
             autocommit.exec_driver_sql(f"DROP INDEX CONCURRENTLY IF EXISTS {qualified_name}")
 
         await self.on_connection(drop)
-
-    @staticmethod
-    def _sync_work(engine: Engine, work: Callable[[Connection], T]) -> T:
-        with engine.connect() as connection:
-            result = work(connection)
-            connection.commit()
-            return result
