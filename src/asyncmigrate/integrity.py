@@ -84,26 +84,41 @@ def record(
     detail: str | None = None,
 ) -> None:
     from . import __version__
+    from .pgwire import execute_cached
 
+    row = {
+        "revision": revision,
+        "event": event,
+        "checksum": checksum,
+        "applied_at": _now(),
+        "duration_ms": duration_ms,
+        "host": _HOST,
+        "pid": os.getpid(),
+        "tool_version": __version__,
+        "detail": detail,
+    }
+    on_asyncpg = connection.dialect.driver == "asyncpg"
+    if on_asyncpg and execute_cached(connection, _asyncpg_insert(connection, table), tuple(row.values())):
+        return
     # one INSERT construct per table, parameters bound per call: building ``.values(...)`` anew
     # for every revision cost more than the round trip on long histories
     insert = table.info.get("asyncmigrate_insert")
     if insert is None:
         insert = table.info["asyncmigrate_insert"] = table.insert()
-    connection.execute(
-        insert,
-        {
-            "revision": revision,
-            "event": event,
-            "checksum": checksum,
-            "applied_at": _now(),
-            "duration_ms": duration_ms,
-            "host": _HOST,
-            "pid": os.getpid(),
-            "tool_version": __version__,
-            "detail": detail,
-        },
-    )
+    connection.execute(insert, row)
+
+
+def _asyncpg_insert(connection: Connection, table: Table) -> str:
+    """The history INSERT in asyncpg's $n placeholders, in the order :func:`record` binds."""
+    sql = table.info.get("asyncmigrate_asyncpg_insert")
+    if sql is None:
+        quote = connection.dialect.identifier_preparer
+        names = [c.name for c in table.columns if c.name != "id"]
+        sql = table.info["asyncmigrate_asyncpg_insert"] = (
+            f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.quote(n) for n in names)})"
+            f" VALUES ({', '.join(f'${i}' for i in range(1, len(names) + 1))})"
+        )
+    return sql
 
 
 def ensure_history(

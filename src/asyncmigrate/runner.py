@@ -171,7 +171,7 @@ class Runner:
             if began_here and self._connection.in_transaction():
                 await self._connection.commit()
             return result
-        engine = self._engine or create_engine_for(self.url)
+        engine = self._engine or create_engine_for(self.url, direct_sqlite=True)
         try:
             return await run_on_connection(engine, work)
         finally:

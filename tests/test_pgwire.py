@@ -1,0 +1,107 @@
+"""The asyncpg fast paths (pgwire.py): DDL and the version UPDATE in one simple-query round trip,
+the history row through asyncpg's statement cache, with the same transactions, row counts and
+errors as SQLAlchemy's own path."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.util import CommandError
+from sqlalchemy import event, text
+
+from asyncmigrate import Migrator
+from asyncmigrate.api import MigrationFailed
+from asyncmigrate.engines import create_engine_for
+from asyncmigrate.scaffold import init_project
+
+from .conftest import table_columns, version_rows
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    init_project(project_dir=tmp_path, models="unused")
+    return tmp_path
+
+
+def _revision(project: Path, rev: str, down: str | None, body: str) -> None:
+    (project / "migrations" / "versions" / f"{rev}.py").write_text(
+        f'"""{rev}"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
+        f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n{textwrap.indent(textwrap.dedent(body).strip(), '    ')}\n\n\n"
+        "def downgrade():\n    pass\n"
+    )
+
+
+def _logged_engine(url: str) -> tuple[Any, list[str]]:
+    """Our migration engine, with asyncpg's query logger on every connection: it sees what goes
+    through Connection.execute (the fast paths), not SQLAlchemy's prepare + execute."""
+    engine = create_engine_for(url)
+    seen: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _log(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.driver_connection.add_query_logger(lambda record: seen.append(record.query))
+
+    return engine, seen
+
+
+async def test_ddl_version_update_and_history_take_the_fast_path(project: Path, pg_url: str) -> None:
+    _revision(project, "a1", None, 'op.create_table("t1", sa.Column("id", sa.Integer, primary_key=True))')
+    _revision(project, "a2", "a1", 'op.add_column("t1", sa.Column("note", sa.Text))')
+    _revision(project, "a3", "a2", "op.execute(\"INSERT INTO t1 (id, note) VALUES (1, 'x')\")")
+    engine, seen = _logged_engine(pg_url)
+    try:
+        result = await Migrator.from_pyproject(project, engine=engine).upgrade("head")
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text("SELECT revision, event, checksum, pid FROM asyncmigrate_history ORDER BY id")
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert result.applied == ["a1", "a2", "a3"]
+    assert await version_rows(pg_url) == ["a3"]
+    assert [(r.revision, r.event) for r in rows] == [("a1", "upgrade"), ("a2", "upgrade"), ("a3", "upgrade")]
+    assert all(len(r.checksum) == 64 and r.pid > 0 for r in rows)
+    fast = "\n".join(seen)
+    assert "CREATE TABLE t1" in fast
+    assert "ALTER TABLE t1 ADD COLUMN note TEXT" in fast
+    assert fast.count("UPDATE alembic_version SET version_num=") == 2  # a1 INSERTs the first row
+    assert fast.count("INSERT INTO asyncmigrate_history") == 3
+    # a text() statement may return rows: it goes the usual way
+    assert "INSERT INTO t1" not in fast
+
+
+async def test_failing_revision_rolls_back_its_fast_path_ddl(project: Path, pg_url: str) -> None:
+    """The DDL opens the revision's transaction itself; the failure must still undo it."""
+    _revision(project, "b1", None, 'op.create_table("kept", sa.Column("id", sa.Integer, primary_key=True))')
+    _revision(
+        project,
+        "b2",
+        "b1",
+        """
+        op.create_table("undone", sa.Column("id", sa.Integer, primary_key=True))
+        op.add_column("no_such_table", sa.Column("x", sa.Integer))
+        """,
+    )
+    with pytest.raises(MigrationFailed) as failure:
+        await Migrator.from_pyproject(project, url=pg_url).upgrade("head")
+    assert 'relation "no_such_table" does not exist' in str(failure.value)
+    assert "the database is at b1" in str(failure.value)
+    tables = await table_columns(pg_url)
+    assert "kept" in tables and "undone" not in tables
+    assert await version_rows(pg_url) == ["b1"]
+
+
+async def test_version_update_row_count_is_still_checked(project: Path, pg_url: str) -> None:
+    """Alembic checks that its UPDATE matched one row; the simple-query path must report it."""
+    _revision(project, "c1", None, "pass")
+    _revision(project, "c2", "c1", 'op.execute("DELETE FROM alembic_version")')
+    with pytest.raises((MigrationFailed, CommandError)) as failure:
+        await Migrator.from_pyproject(project, url=pg_url).upgrade("head")
+    assert "expected to match one row" in str(failure.value)
+    assert await version_rows(pg_url) == ["c1"]
