@@ -412,7 +412,7 @@ class Migrator:
                     " run_migrations_offline() does not run the migrations"
                 )
             return ApplyResult((), (), [], sql=buffer.getvalue())
-        async with self._runner.apply_lock(lock_wait, self._report_waiting):
+        async with self._runner.one_engine(), self._runner.apply_lock(lock_wait, self._report_waiting):
             # Read under the lock: a process that waited finds the work already done.
             before = await self.current()
             applied, heads = await self._run_with_retries(run, target, upgrade, options)

@@ -38,9 +38,10 @@ def _make_sqlite_transactional(sync_engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def create_engine_for(url: str | URL, *, direct_sqlite: bool = False) -> AnyEngine:
-    """An engine for one command run (no pool kept between runs). ``direct_sqlite``: an
-    aiosqlite URL gets the stdlib driver, for work run whole in a worker thread."""
+def create_engine_for(url: str | URL, *, direct_sqlite: bool = False, pool_size: int = 0) -> AnyEngine:
+    """An engine for one command run. ``direct_sqlite``: an aiosqlite URL gets the stdlib driver,
+    for work run whole in a worker thread. ``pool_size``: connections kept for reuse until the
+    engine is disposed (0: none, each checkout connects afresh)."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -51,12 +52,13 @@ def create_engine_for(url: str | URL, *, direct_sqlite: bool = False) -> AnyEngi
         dialect_cls = parsed.get_dialect()
     except NoSuchModuleError as exc:
         raise ConfigError(f"unknown database dialect '{parsed.drivername}' in the URL") from exc
+    pooling: dict[str, Any] = {"pool_size": pool_size} if pool_size else {"poolclass": pool.NullPool}
     try:
         if dialect_cls.is_async:
-            engine: AnyEngine = create_async_engine(parsed, poolclass=pool.NullPool)
+            engine: AnyEngine = create_async_engine(parsed, **pooling)
             sync_engine = engine.sync_engine
         else:
-            engine = create_engine(parsed, poolclass=pool.NullPool)
+            engine = create_engine(parsed, **pooling)
             sync_engine = engine
     except ModuleNotFoundError as exc:
         raise missing_driver((exc.name or "?").split(".")[0], url) from exc

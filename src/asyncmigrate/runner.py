@@ -98,6 +98,8 @@ class Runner:
         self._engine = engine
         self._connection = connection
         self._metadata_loader = metadata_loader
+        #: an engine of our own kept for a whole ``apply`` (see :meth:`one_engine`)
+        self._scoped_engine: AsyncEngine | Engine | None = None
         self.own_env = uses_our_env(settings)
         if not self.own_env:
             # A foreign env.py imports the project's modules, as it would run from its root.
@@ -171,12 +173,32 @@ class Runner:
             if began_here and self._connection.in_transaction():
                 await self._connection.commit()
             return result
-        engine = self._engine or create_engine_for(self.url, direct_sqlite=True)
+        engine = self._engine or self._scoped_engine
+        if engine is not None:
+            return await run_on_connection(engine, work)
+        engine = create_engine_for(self.url, direct_sqlite=True)
         try:
             return await run_on_connection(engine, work)
         finally:
-            if self._engine is None:
-                await dispose(engine)
+            await dispose(engine)
+
+    @contextlib.asynccontextmanager
+    async def one_engine(self) -> AsyncIterator[None]:
+        """Share one pooled engine between the steps of an apply (the lock, the state reads, the
+        migration) instead of an engine, a connection and the dialect's first-connect queries
+        for each. Nothing to do when the caller gave us an engine or a connection."""
+        if self._engine is not None or self._connection is not None or self._scoped_engine is not None:
+            yield
+            return
+        # PostgreSQL, MySQL: two connections, the apply lock holds one while the work uses the
+        # other. An SQLite file costs nothing to open (and its lock is a file of its own).
+        sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        self._scoped_engine = create_engine_for(self.url, direct_sqlite=True, pool_size=0 if sqlite else 2)
+        try:
+            yield
+        finally:
+            engine, self._scoped_engine = self._scoped_engine, None
+            await dispose(engine)
 
     # -- the apply lock and PostgreSQL's INVALID indexes ----------------------------------
 
@@ -192,8 +214,8 @@ class Runner:
         if url.get_backend_name() != "sqlite":
             if self._connection is not None:
                 engine = self._connection.engine
-            elif isinstance(self._engine, AsyncEngine):
-                engine = self._engine
+            elif isinstance(self._engine or self._scoped_engine, AsyncEngine):
+                engine = self._engine or self._scoped_engine
             else:
                 created = create_engine_for(_async_variant(url))
                 assert isinstance(created, AsyncEngine)
