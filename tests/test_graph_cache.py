@@ -9,6 +9,7 @@ imported neither SQLAlchemy, Alembic nor rich.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
@@ -31,6 +32,8 @@ from asyncmigrate.quickdb import display_url, sqlite_file
 from asyncmigrate.revfile import NotStatic, parse_revision
 from asyncmigrate.revgraph import GraphUnavailable, RevisionGraph
 from asyncmigrate.scaffold import init_project
+
+from .conftest import asyncpg_connect
 
 REVISION = '''\
 """{message}
@@ -670,16 +673,42 @@ def test_fast_commands_import_neither_sqlalchemy_nor_alembic(project: Path) -> N
 
 
 def test_current_and_status_on_postgresql(project: Path, pg_url: str) -> None:
-    """Other databases are read through SQLAlchemy, still without Alembic; errors read the same."""
+    """A plain asyncpg URL is read with asyncpg alone; errors go through the Migrator and read
+    the same; other URLs are read through SQLAlchemy, still without Alembic."""
     for args in [("current",), ("status",)]:
-        assert_same_output(project, *args, light=False, url=pg_url)
+        assert_same_output(project, *args, url=pg_url)
     assert run(project, "upgrade", "4d5e6f708192", fast=True, url=pg_url)[0] == 0
     for args in [("current",), ("current", "-v"), ("status",)]:
-        assert_same_output(project, *args, light=False, url=pg_url)
-        assert "alembic" not in run(project, *args, fast=True, url=pg_url)[3].split(","), args
+        assert_same_output(project, *args, url=pg_url)
+    applied = next((project / "migrations" / "versions").glob("3c4d5e6f7081_*.py"))
+    applied.write_text(applied.read_text() + "\n# edited\n")
+    assert "was edited after it was applied" in assert_same_output(project, "status", url=pg_url)
+    with_query = pg_url + "?ssl=disable"
+    for args in [("current",), ("status",)]:
+        assert_same_output(project, *args, light=False, url=with_query)
+        assert "alembic" not in run(project, *args, fast=True, url=with_query)[3].split(","), args
     wrong_password = make_url(pg_url).set(password="wrong").render_as_string(hide_password=False)
     missing = make_url(pg_url).set(database="no_such_db").render_as_string(hide_password=False)
     refused = make_url(pg_url).set(host="127.0.0.1", port=1).render_as_string(hide_password=False)
     for url in [wrong_password, missing, refused, "mysql+aiomysql://u:p@127.0.0.1/app"]:
         for args in [("current",), ("status",)]:
             assert_same_output(project, *args, light=False, url=url)
+
+
+def test_version_table_in_another_schema_on_postgresql(project: Path, pg_url: str) -> None:
+    async def create_schema() -> None:
+        connection = await asyncpg_connect(pg_url)
+        await connection.execute("CREATE SCHEMA ledger")
+        await connection.close()
+
+    asyncio.run(create_schema())
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.asyncmigrate]\n", '[tool.asyncmigrate]\nversion_table_schema = "ledger"\n'
+        )
+    )
+    assert_same_output(project, "status", url=pg_url)
+    assert run(project, "upgrade", "heads", fast=True, url=pg_url)[0] == 0
+    for args in [("current",), ("current", "-v"), ("status",)]:
+        assert "708192a3b4c5" in assert_same_output(project, *args, url=pg_url), args
