@@ -11,6 +11,8 @@ warm-up, on SQLite and, with --pg-url, PostgreSQL:
 
 Prints medians, min/max, ratios, peak RSS per process (GNU time) and the statements each
 comparison sends (counted in this process with a ``before_cursor_execute`` listener).
+The subprocesses run without PYTHONDONTWRITEBYTECODE (should the caller's environment set it):
+bytecode is cached as on a user's machine, and the warm-up round writes it.
 Run: bench/run wide [--sizes 100,500,2000] [--rounds 3] [--pg-url URL]
 """
 
@@ -233,7 +235,9 @@ def main() -> None:
 
     ours = [sys.executable, "-m", "asyncmigrate", "check"]
     theirs = [sys.executable, "-m", "alembic", "check"]
-    base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    # PYTHONDONTWRITEBYTECODE would make every process recompile the generated models and
+    # asyncmigrate's (editable) sources, which a user's machine does not do.
+    base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")}
     print(f"{options.rounds} rounds after a warm-up, interleaved; whole-process seconds; peak RSS in MiB")
     for size in [int(s) for s in options.sizes.split(",")]:
         root = Path(tempfile.mkdtemp(prefix=f"bench-wide-{size}-"))
