@@ -1,6 +1,6 @@
 """The asyncpg fast paths (pgwire.py): DDL and the version UPDATE in one simple-query round trip,
-the history row through asyncpg's statement cache, with the same transactions, row counts and
-errors as SQLAlchemy's own path."""
+the history row riding on that UPDATE (or through asyncpg's statement cache), with the same
+transactions, row counts and errors as SQLAlchemy's own path."""
 
 from __future__ import annotations
 
@@ -71,7 +71,10 @@ async def test_ddl_version_update_and_history_take_the_fast_path(project: Path, 
     assert "CREATE TABLE t1" in fast
     assert "ALTER TABLE t1 ADD COLUMN note TEXT" in fast
     assert fast.count("UPDATE alembic_version SET version_num=") == 2  # a1 INSERTs the first row
+    # a1's row is inserted on its own (its version row is an INSERT); a2's and a3's ride on the
+    # version UPDATE, in the same statement
     assert fast.count("INSERT INTO asyncmigrate_history") == 3
+    assert fast.count("WITH version_row AS (UPDATE alembic_version") == 2
     # a text() statement may return rows: it goes the usual way
     assert "INSERT INTO t1" not in fast
 
@@ -105,3 +108,58 @@ async def test_version_update_row_count_is_still_checked(project: Path, pg_url: 
         await Migrator.from_pyproject(project, url=pg_url).upgrade("head")
     assert "expected to match one row" in str(failure.value)
     assert await version_rows(pg_url) == ["c1"]
+    engine = create_engine_for(pg_url)
+    try:
+        async with engine.connect() as connection:
+            events = (
+                await connection.execute(text("SELECT revision, event FROM asyncmigrate_history ORDER BY id"))
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [tuple(row) for row in events] == [("c1", "upgrade")]  # no row for c2, nothing failed
+
+
+async def test_history_rows_riding_on_the_version_update_equal_the_plain_ones(
+    project: Path, pg_url: str
+) -> None:
+    """Upgrade and downgrade rows written with the version UPDATE hold what record() writes:
+    checksum of the file, timestamps in order, host, pid, tool version; verify finds them true."""
+    from asyncmigrate import __version__
+    from asyncmigrate.integrity import file_checksum
+
+    for number in range(1, 5):
+        down = f"d{number - 1}" if number > 1 else None
+        _revision(project, f"d{number}", down, f'op.execute("CREATE TABLE it{number} (id int)")')
+    migrator = Migrator.from_pyproject(project, url=pg_url)
+    await migrator.upgrade("head")
+    await migrator.downgrade("-2")
+    engine = create_engine_for(pg_url)
+    try:
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT revision, event, checksum, applied_at, duration_ms, host, pid,"
+                        " tool_version, detail FROM asyncmigrate_history ORDER BY id"
+                    )
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert [(r.revision, r.event) for r in rows] == [
+        ("d1", "upgrade"),
+        ("d2", "upgrade"),
+        ("d3", "upgrade"),
+        ("d4", "upgrade"),
+        ("d4", "downgrade"),
+        ("d3", "downgrade"),
+    ]
+    versions = project / "migrations" / "versions"
+    for row in rows:
+        assert row.checksum == file_checksum(versions / f"{row.revision}.py")
+        assert row.applied_at.tzinfo is not None and row.duration_ms >= 0
+        assert row.pid > 0 and row.host and row.tool_version == __version__ and row.detail is None
+    times = [r.applied_at for r in rows]
+    assert times == sorted(times)
+    assert len({(r.host, r.pid) for r in rows[:4]}) == 1
+    assert await migrator.verify() == []

@@ -365,11 +365,12 @@ def _report(state: State, result: ApplyResult) -> None:
     heads = result.heads
     where = ", ".join(_mark_heads(result.after, heads)) or "base (empty)"
     if result.changed:
-        stdout.print(f"Database is at {where}")
+        line = f"Database is at {where}"
     elif result.after and set(result.after) == set(heads):
-        stdout.print(f"Nothing to do: already at head ({', '.join(result.after)})")
+        line = f"Nothing to do: already at head ({', '.join(result.after)})"
     else:
-        stdout.print(f"Nothing to do: the database is at {where}")
+        line = f"Nothing to do: the database is at {where}"
+    emit([Line.text(line)], stdout)  # rich only when the line needs it
 
 
 @cli.command()

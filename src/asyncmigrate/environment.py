@@ -78,6 +78,8 @@ class Progress:
     partly_committed: bool = False
     #: The script's heads, read from the graph the run already loaded (None until it ran).
     heads: tuple[str, ...] | None = None
+    #: sha256 of each revision file as read when the run began (see :func:`_prepare_revisions`).
+    checksums: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -210,13 +212,17 @@ _SETS_TIMEOUT = re.compile(
 )
 
 
-def _sets_timeouts_itself(path: str | None) -> bool:
-    """The revision's source changes a timeout setting (``op.execute("SET lock_timeout ...")``)."""
+def _read_revision_file(path: str | None) -> tuple[bool, str | None]:
+    """Whether the revision's source changes a timeout setting (``op.execute("SET lock_timeout
+    ...")``), and its checksum for the history: one read of the file for both."""
+    from .integrity import source_checksum
+
     try:
-        text = Path(path).read_text(errors="replace") if path else ""
+        data = Path(path).read_bytes() if path else b""
     except OSError:
-        return True
-    return _SETS_TIMEOUT.search(text) is not None
+        return True, None
+    sets_timeouts = _SETS_TIMEOUT.search(data.decode(errors="replace")) is not None
+    return sets_timeouts, source_checksum(data) if path else None
 
 
 class _SessionTimeouts:
@@ -241,8 +247,11 @@ class _SessionTimeouts:
         return wanted
 
 
-def _prepare_revisions(context: Any, job: MigrationJob, options: ApplyOptions) -> None:
-    """Wrap each revision's upgrade()/downgrade(): set its timeouts first, note its start."""
+def _prepare_revisions(
+    context: Any, job: MigrationJob, options: ApplyOptions, history: Any | None = None
+) -> None:
+    """Wrap each revision's upgrade()/downgrade(): set its timeouts first, note its start, and
+    once it has run, hand its ``history`` row to the version UPDATE that follows (pgwire.py)."""
     migration_context = context.get_context()
     dialect = migration_context.dialect
     autocommit_block = migration_context.autocommit_block
@@ -259,7 +268,7 @@ def _prepare_revisions(context: Any, job: MigrationJob, options: ApplyOptions) -
         module = script.module
         per_revision = revision_options(module, options)
         statements = _timeout_statements(dialect, per_revision)
-        sets_its_own = _sets_timeouts_itself(script.path)
+        sets_its_own, job.progress.checksums[script.revision] = _read_revision_file(script.path)
         for name in ("upgrade", "downgrade"):
             original = getattr(module, name, None)
             if original is None or getattr(original, "_asyncmigrate_wrapped", False):
@@ -271,6 +280,7 @@ def _prepare_revisions(context: Any, job: MigrationJob, options: ApplyOptions) -
                 __rev=script.revision,
                 __sql=statements,
                 __own=sets_its_own,
+                __name=name,
                 **kw: Any,
             ) -> Any:
                 job.progress.current = __rev
@@ -278,15 +288,35 @@ def _prepare_revisions(context: Any, job: MigrationJob, options: ApplyOptions) -
                 job.progress.partly_committed = False
                 for statement in session.needed(__sql, changes_them=__own):
                     migration_context.execute(statement)
-                return __fn(*args, **kw)
+                result = __fn(*args, **kw)
+                if history is not None:
+                    _attach_history(migration_context, job, history, __rev, __name)
+                return result
 
             wrapped._asyncmigrate_wrapped = True  # type: ignore[attr-defined]
             wrapped.__name__ = original.__name__
             setattr(module, name, wrapped)
 
 
+def _attach_history(migration_context: Any, job: MigrationJob, table: Any, revision: str, name: str) -> None:
+    """A revision ran: its history row goes out with the version UPDATE, when the engine can."""
+    from .integrity import DOWNGRADE, UPGRADE, history_insert_select
+    from .pgwire import PendingHistory, attach_history
+
+    connection = migration_context.connection
+    if connection is None or connection.dialect.driver != "asyncpg":
+        return
+    duration = int((time.monotonic() - job.progress.current_started) * 1000)
+    event = UPGRADE if name == "upgrade" else DOWNGRADE
+    checksum = job.progress.checksums.get(revision)
+    insert = history_insert_select(connection, table, revision, event, checksum, duration)
+    version = (migration_context.version_table, migration_context.version_table_schema)
+    attach_history(connection, PendingHistory(revision, version, insert))
+
+
 def _history_recorder(job: MigrationJob, table: Any) -> Callable[..., None]:
     from .integrity import DOWNGRADE, STAMP, UPGRADE, file_checksum, record
+    from .pgwire import take_recorded
 
     def on_version_apply(*, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
         if step.is_stamp:
@@ -294,11 +324,17 @@ def _history_recorder(job: MigrationJob, table: Any) -> Callable[..., None]:
         else:
             event = UPGRADE if step.is_upgrade else DOWNGRADE
             duration = int((time.monotonic() - job.progress.current_started) * 1000)
+        recorded = take_recorded(ctx.connection) if ctx.connection is not None else None
         for revision in step.up_revision_ids:
             job.progress.applied.append(revision)
+            if revision == recorded and not step.is_stamp:
+                continue  # written with the version UPDATE
             if table is not None and ctx.connection is not None:
-                script = step.revision_map.get_revision(revision)
-                record(ctx.connection, table, revision, event, file_checksum(script.path), duration)
+                if revision in job.progress.checksums:
+                    checksum = job.progress.checksums[revision]
+                else:
+                    checksum = file_checksum(step.revision_map.get_revision(revision).path)
+                record(ctx.connection, table, revision, event, checksum, duration)
 
     return on_version_apply
 
@@ -325,10 +361,16 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
         comparing = collector_paused()
     context.configure(connection=connection, on_version_apply=_history_recorder(job, table), **options)
     if job.apply is not None:
-        _prepare_revisions(context, job, job.apply)
+        _prepare_revisions(context, job, job.apply, table)
     job.progress.started = True
-    with comparing, context.begin_transaction():
-        context.run_migrations()
+    try:
+        with comparing, context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if table is not None:
+            from .pgwire import take_recorded
+
+            take_recorded(connection)  # nothing pending may outlive the run on a pooled connection
     job.progress.heads = tuple(context.script.get_heads())
     if job.apply is not None:
         resets = _reset_statements(connection.dialect)

@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import os
 import socket
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,6 +64,11 @@ def file_checksum(path: str | os.PathLike[str] | None) -> str | None:
         data = Path(path).read_bytes()
     except OSError:
         return None
+    return source_checksum(data)
+
+
+def source_checksum(data: bytes) -> str:
+    """sha256 of a revision's source, with line endings normalised (CRLF checkouts match)."""
     return hashlib.sha256(data.replace(b"\r\n", b"\n")).hexdigest()
 
 
@@ -106,6 +111,59 @@ def record(
     if insert is None:
         insert = table.info["asyncmigrate_insert"] = table.insert()
     connection.execute(insert, row)
+
+
+def history_insert_select(
+    connection: Connection,
+    table: Table,
+    revision: str,
+    event: str,
+    checksum: str | None,
+    duration_ms: int | None,
+) -> str:
+    """The row :func:`record` would write, as ``INSERT INTO history (...) SELECT <literals>``
+    for a statement that adds ``FROM ...``: every value a literal the dialect quotes itself,
+    cast to its column's type."""
+    from . import __version__
+
+    dialect = connection.dialect
+    values = {
+        "revision": revision,
+        "event": event,
+        "checksum": checksum,
+        "applied_at": _now(),
+        "duration_ms": duration_ms,
+        "host": _HOST,
+        "pid": os.getpid(),
+        "tool_version": __version__,
+        "detail": None,
+    }
+    literals = []
+    for column in table.columns:
+        if column.name == "id":
+            continue
+        value = values[column.name]
+        type_sql = dialect.type_compiler_instance.process(column.type)
+        if value is None:
+            literal = "NULL"
+        elif isinstance(value, int):
+            literal = str(int(value))
+        else:
+            text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
+            literal = _string_literal(dialect)(text)
+        literals.append(f"CAST({literal} AS {type_sql})")
+    quote = dialect.identifier_preparer
+    names = ", ".join(quote.quote(c.name) for c in table.columns if c.name != "id")
+    return f"INSERT INTO {quote.format_table(table)} ({names}) SELECT {', '.join(literals)}"
+
+
+def _string_literal(dialect: Any) -> Callable[[str], str]:
+    """The dialect's own quoting of a string literal (it knows about backslash escapes)."""
+    from sqlalchemy import String
+
+    processor = String().literal_processor(dialect)
+    assert processor is not None
+    return processor
 
 
 def _asyncpg_insert(connection: Connection, table: Table) -> str:

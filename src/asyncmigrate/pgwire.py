@@ -8,8 +8,12 @@ prepare buys nothing. On engines we create for migrations:
 * a statement without parameters that returns no rows (DDL; an INSERT/UPDATE/DELETE without
   RETURNING) goes out in PostgreSQL's simple-query protocol: one round trip, with the row count
   taken from the command tag, as psql and the floor script do;
-* the history row is inserted through asyncpg's own statement cache (:func:`execute_cached`):
-  parsed once per connection, then one round trip per revision.
+* the history row of a revision rides on Alembic's version UPDATE (:func:`attach_history`):
+  ``WITH version_row AS (UPDATE ... RETURNING 1) INSERT INTO history ... SELECT ... FROM
+  version_row``, one round trip for both, whose row count is still the UPDATE's (the row is
+  written only when the version row was, so Alembic's check that exactly one row changed holds);
+* otherwise the history row is inserted through asyncpg's own statement cache
+  (:func:`execute_cached`): parsed once per connection, then one round trip per revision.
 
 Both run in the transaction SQLAlchemy has open (starting it first, as the dialect would), and
 asyncpg errors come out as the dialect's own exceptions. Anything else goes the usual way; on a
@@ -19,6 +23,7 @@ SQLAlchemy whose asyncpg adapter lacks the hooks this needs, everything does.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
@@ -26,6 +31,20 @@ from sqlalchemy.engine import Connection, Engine
 
 _TAG_COUNT = re.compile(r"(\d+)\s*$")
 _NEEDED = ("_connection", "_transaction", "_start_transaction", "_handle_exception", "_execute_mutex")
+#: ``Connection.info`` keys: the history row waiting for the version UPDATE, and the revision
+#: whose row went out with it.
+PENDING_HISTORY = "asyncmigrate.pending_history"
+RECORDED_HISTORY = "asyncmigrate.recorded_history"
+
+
+@dataclass(frozen=True)
+class PendingHistory:
+    """A revision's history row as ``INSERT INTO history (...) SELECT <literals>``, waiting for
+    the UPDATE of ``version_table`` (name, schema) that ends the revision."""
+
+    revision: str
+    version_table: tuple[str, str | None]
+    insert_select: str
 
 
 def _adapter(dbapi_connection: Any) -> Any | None:
@@ -55,6 +74,19 @@ async def _run(adapter: Any, sql: str, args: tuple[Any, ...]) -> str:
             raise  # _handle_exception always raises; this keeps type checkers honest
 
 
+def _history_for(context: Any) -> PendingHistory | None:
+    """The pending history row, when this statement is the UPDATE of its version table."""
+    if not context.isupdate:
+        return None
+    pending = context.root_connection.info.get(PENDING_HISTORY)
+    if pending is None:
+        return None
+    table = context.compiled.statement.table
+    if (getattr(table, "name", None), getattr(table, "schema", None)) != pending.version_table:
+        return None
+    return pending
+
+
 def _simple_query(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
     """``do_execute``: take the statement when one simple-query round trip can do it."""
     if parameters or not _returns_nothing(context):
@@ -64,7 +96,17 @@ def _simple_query(cursor: Any, statement: str, parameters: Any, context: Any) ->
         return False
     from sqlalchemy.util import await_only
 
+    pending = _history_for(context)
+    if pending is not None:
+        statement = (
+            f"WITH version_row AS ({statement} RETURNING 1)"
+            f" {pending.insert_select} FROM version_row"
+        )
     tag = await_only(_run(adapter, statement, ()))
+    if pending is not None:
+        info = context.root_connection.info
+        info.pop(PENDING_HISTORY, None)
+        info[RECORDED_HISTORY] = pending.revision
     found = _TAG_COUNT.search(tag or "")
     cursor._rowcount = int(found.group(1)) if found and not context.isddl else -1
     return True
@@ -74,6 +116,23 @@ def install(engine: Engine) -> None:
     """Route parameterless, row-less statements on this (asyncpg) engine through simple query."""
     if engine.dialect.driver == "asyncpg":
         event.listen(engine, "do_execute", _simple_query)
+
+
+def attach_history(connection: Connection, pending: PendingHistory) -> bool:
+    """Let ``pending`` go out with the next UPDATE of its version table on this connection.
+    False when the connection's engine does not take that path (not ours, or not asyncpg):
+    the caller then records the row itself."""
+    if not event.contains(connection.engine, "do_execute", _simple_query):
+        return False
+    connection.info.pop(RECORDED_HISTORY, None)
+    connection.info[PENDING_HISTORY] = pending
+    return True
+
+
+def take_recorded(connection: Connection) -> str | None:
+    """The revision whose history row went out with the version UPDATE (and forget it)."""
+    connection.info.pop(PENDING_HISTORY, None)
+    return connection.info.pop(RECORDED_HISTORY, None)
 
 
 def execute_cached(connection: Connection, sql: str, args: tuple[Any, ...]) -> bool:
