@@ -1,9 +1,14 @@
 """The floor for `upgrade head`: replay the SQL Alembic printed (`--sql`) in one process.
 
-One round trip per revision's transaction (BEGIN ... COMMIT sent as one simple-query script),
-under an advisory lock on PostgreSQL, as a migrator holding the apply lock would. No SQLAlchemy,
-no Alembic: what is left is the server's work, the driver and the process start.
-usage: replay_sql.py DATABASE_URL SQL_FILE
+Under an advisory lock on PostgreSQL, as a migrator holding the apply lock would. No SQLAlchemy,
+no Alembic: what is left is the server's work, the driver and the process start. Two layouts:
+
+* ``script`` (default): one round trip per revision's transaction, BEGIN ... COMMIT sent as one
+  simple-query script (the lowest any client can go);
+* ``statements``: the same transactions, every statement (BEGIN and COMMIT too) sent on its own
+  and awaited, as a client that reports which statement failed must.
+
+usage: replay_sql.py DATABASE_URL SQL_FILE [script|statements]
 """
 
 from __future__ import annotations
@@ -31,7 +36,12 @@ def chunks(sql: str) -> list[str]:
     return pieces
 
 
-async def replay_postgresql(url: str, pieces: list[str]) -> None:
+def statements(piece: str) -> list[str]:
+    """One chunk cut into its statements (Alembic ends each with ';' and a blank line)."""
+    return [part.strip() for part in re.split(r";\n(?:\n|$)", piece) if part.strip()]
+
+
+async def replay_postgresql(url: str, pieces: list) -> None:
     import asyncpg
 
     parts = urlsplit(url)
@@ -45,25 +55,36 @@ async def replay_postgresql(url: str, pieces: list[str]) -> None:
     try:
         await connection.execute("SELECT pg_advisory_lock(42)")
         for piece in pieces:
-            await connection.execute(piece)
+            if isinstance(piece, list):
+                for statement in piece:
+                    await connection.execute(statement)
+            else:
+                await connection.execute(piece)
         await connection.execute("SELECT pg_advisory_unlock(42)")
     finally:
         await connection.close()
 
 
-def replay_sqlite(url: str, pieces: list[str]) -> None:
+def replay_sqlite(url: str, pieces: list) -> None:
     connection = sqlite3.connect(url.split(":///", 1)[1], isolation_level=None)
     try:
         for piece in pieces:
-            connection.executescript(piece)
+            if isinstance(piece, list):
+                for statement in piece:
+                    connection.execute(statement)
+            else:
+                connection.executescript(piece)
     finally:
         connection.close()
 
 
 def main() -> None:
     url, path = sys.argv[1], sys.argv[2]
+    layout = sys.argv[3] if len(sys.argv) > 3 else "script"
     with open(path) as handle:
-        pieces = chunks(handle.read())
+        pieces: list = chunks(handle.read())
+    if layout == "statements":
+        pieces = [statements(piece) for piece in pieces]
     if url.startswith("postgresql"):
         asyncio.run(replay_postgresql(url, pieces))
     else:
