@@ -163,3 +163,28 @@ async def test_history_rows_riding_on_the_version_update_equal_the_plain_ones(
     assert times == sorted(times)
     assert len({(r.host, r.pid) for r in rows[:4]}) == 1
     assert await migrator.verify() == []
+
+
+async def test_history_literals_are_quoted_by_the_dialect(pg_url: str) -> None:
+    """The row written with the version UPDATE carries its values as literals: quotes and
+    backslashes in them arrive as they were."""
+    from asyncmigrate.integrity import history_insert_select, history_table
+
+    table = history_table("asyncmigrate_history_quoting", None)
+    awkward = "o'k\\n\"; DROP TABLE x; --"
+    engine = create_engine_for(pg_url)
+    try:
+        async with engine.connect() as connection:
+
+            def write_and_read(sync: Any) -> Any:
+                table.create(sync)
+                sql = history_insert_select(sync, table, awkward, "upgrade", None, 7)
+                sync.exec_driver_sql(f"WITH version_row AS (SELECT 1) {sql} FROM version_row")
+                return sync.execute(table.select()).one()
+
+            row = await connection.run_sync(write_and_read)
+            await connection.rollback()
+    finally:
+        await engine.dispose()
+    assert row.revision == awkward and row.event == "upgrade" and row.duration_ms == 7
+    assert row.checksum is None and row.detail is None and row.applied_at.tzinfo is not None

@@ -138,23 +138,36 @@ def history_insert_select(
         "tool_version": __version__,
         "detail": None,
     }
+    prefix, columns = _insert_select_parts(connection, table)
+    quote_string = _string_literal(dialect)
     literals = []
-    for column in table.columns:
-        if column.name == "id":
-            continue
-        value = values[column.name]
-        type_sql = dialect.type_compiler_instance.process(column.type)
+    for name, type_sql in columns:
+        value = values[name]
         if value is None:
             literal = "NULL"
         elif isinstance(value, int):
             literal = str(int(value))
         else:
-            text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
-            literal = _string_literal(dialect)(text)
+            literal = quote_string(value.isoformat() if isinstance(value, dt.datetime) else str(value))
         literals.append(f"CAST({literal} AS {type_sql})")
-    quote = dialect.identifier_preparer
-    names = ", ".join(quote.quote(c.name) for c in table.columns if c.name != "id")
-    return f"INSERT INTO {quote.format_table(table)} ({names}) SELECT {', '.join(literals)}"
+    return f"{prefix} SELECT {', '.join(literals)}"
+
+
+def _insert_select_parts(connection: Connection, table: Table) -> tuple[str, list[tuple[str, str]]]:
+    """``INSERT INTO history (...)`` and each column's name and SQL type, built once per table."""
+    parts = table.info.get("asyncmigrate_insert_select")
+    if parts is None:
+        dialect = connection.dialect
+        quote = dialect.identifier_preparer
+        columns = [
+            (c.name, dialect.type_compiler_instance.process(c.type)) for c in table.columns if c.name != "id"
+        ]
+        names = ", ".join(quote.quote(name) for name, _ in columns)
+        parts = table.info["asyncmigrate_insert_select"] = (
+            f"INSERT INTO {quote.format_table(table)} ({names})",
+            columns,
+        )
+    return parts
 
 
 def _string_literal(dialect: Any) -> Callable[[str], str]:
