@@ -9,7 +9,11 @@ statements each side sends.
 
 from __future__ import annotations
 
+import gc
+import random
 import re
+import warnings
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,7 +28,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncmigrate import Migrator
 from asyncmigrate.environment import MigrationJob
-from asyncmigrate.reflection import AUTOGENERATE_PLUGINS, SqliteCatalog, register
+from asyncmigrate.reflection import (
+    AUTOGENERATE_PLUGINS,
+    SqliteCatalog,
+    collector_paused,
+    register,
+    sorted_tables,
+)
 from asyncmigrate.scaffold import init_project
 
 OTHER = "other"
@@ -108,6 +118,14 @@ def build_metadata(count: int, *, postgresql: bool, changed: bool = False) -> sa
         sa.Table("dropped_later", metadata, sa.Column("id", sa.Integer, primary_key=True))
     else:
         sa.Table("added_later", metadata, sa.Column("id", sa.Integer, primary_key=True))
+        # added tables come in dependency order, not name order
+        sa.Table(
+            "added_a",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("z_id", sa.ForeignKey("added_z.id")),
+        )
+        sa.Table("added_z", metadata, sa.Column("id", sa.Integer, primary_key=True))
     return metadata
 
 
@@ -321,3 +339,123 @@ def test_plain_alembic_runs_do_not_batch(tmp_path: Path) -> None:
     init_project(project_dir=tmp_path, models="unused")
     config = Config(toml_file=str(tmp_path / "pyproject.toml"))
     assert not _plain_alembic_job(config).batched_reflection
+
+
+def dag_metadata(count: int, seed: int) -> sa.MetaData:
+    """Tables with random names, each with FKs to a few random others (no cycle)."""
+    rng = random.Random(seed)
+    metadata = sa.MetaData()
+    names = [f"{'s1.' if n % 5 == 0 else ''}n{rng.randrange(10**6):06d}_{n}" for n in range(count)]
+    for n, name in enumerate(names):
+        parents = rng.sample(names[:n], min(n, rng.randrange(4)))
+        fks = [sa.Column(f"p{k}", sa.ForeignKey(f"{p}.id")) for k, p in enumerate(parents)]
+        if n % 7 == 0:
+            fks.append(sa.Column("me", sa.ForeignKey(f"{name}.id")))  # to itself: no dependency
+        schema, _, table = name.rpartition(".")
+        sa.Table(table, metadata, sa.Column("id", sa.Integer, primary_key=True), *fks, schema=schema or None)
+    return metadata
+
+
+def cyclic_metadata(use_alter: bool) -> sa.MetaData:
+    metadata = sa.MetaData()
+    sa.Table(
+        "a",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("b_id", sa.ForeignKey("b.id", use_alter=use_alter)),
+    )
+    sa.Table(
+        "b", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("a_id", sa.ForeignKey("a.id"))
+    )
+    sa.Table(
+        "c", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("b_id", sa.ForeignKey("b.id"))
+    )
+    return metadata
+
+
+def extra_dependency_metadata() -> sa.MetaData:
+    metadata = sa.MetaData()
+    first = sa.Table("first", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    second = sa.Table("second", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    first.add_is_dependent_on(second)
+    other = sa.MetaData()  # an FK to a table of another MetaData is no dependency here
+    outside = sa.Table("outside", other, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "inside",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("o_id", sa.ForeignKey(outside.c.id)),
+    )
+    return metadata
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: build_metadata(12, postgresql=True),
+        lambda: build_metadata(12, postgresql=False, changed=True),
+        lambda: dag_metadata(300, 1),
+        lambda: dag_metadata(300, 2),
+        lambda: cyclic_metadata(use_alter=True),
+        lambda: cyclic_metadata(use_alter=False),
+        extra_dependency_metadata,
+        sa.MetaData,
+    ],
+)
+def test_sorted_tables_equal_sqlalchemys(make: Callable[[], sa.MetaData]) -> None:
+    """The linear sort gives MetaData.sorted_tables' list (and its warning, on a cycle)."""
+    metadata = make()
+    with warnings.catch_warnings(record=True) as theirs_warned:
+        warnings.simplefilter("always")
+        theirs = metadata.sorted_tables
+    with warnings.catch_warnings(record=True) as ours_warned:
+        warnings.simplefilter("always")
+        ours = sorted_tables(metadata)
+    assert [t.key for t in ours] == [t.key for t in theirs]
+    assert [str(w.message) for w in ours_warned] == [str(w.message) for w in theirs_warned]
+
+
+def test_sorted_tables_unresolvable_fk_raises_as_sqlalchemy() -> None:
+    metadata = sa.MetaData()
+    sa.Table("lonely", metadata, sa.Column("x", sa.ForeignKey("nowhere.id")))
+    with pytest.raises(sa.exc.NoReferencedTableError):
+        assert metadata.sorted_tables
+    with pytest.raises(sa.exc.NoReferencedTableError):
+        sorted_tables(metadata)
+
+
+def test_collector_paused_keeps_objects_and_collects_garbage_later() -> None:
+    """After the pause, what lived is kept, garbage cycles made meanwhile are still collected,
+    and nothing stays frozen."""
+    assert gc.isenabled()
+
+    class Node:
+        pass
+
+    kept = []
+    with collector_paused():
+        assert not gc.isenabled()
+        for _ in range(1000):
+            node = Node()
+            node.me = node  # type: ignore[attr-defined]
+            kept.append(node)
+        garbage = Node()
+        garbage.me = garbage  # type: ignore[attr-defined]
+        probe = weakref.ref(garbage)
+        del garbage
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert probe() is not None  # not scanned on the way out
+    gc.collect()
+    assert probe() is None
+    assert len(kept) == 1000 and all(node.me is node for node in kept)  # type: ignore[attr-defined]
+
+
+def test_collector_paused_leaves_a_callers_frozen_objects_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with collector_paused():
+            [[] for _ in range(100)]
+        assert gc.get_freeze_count() == frozen and gc.isenabled()
+    finally:
+        gc.unfreeze()

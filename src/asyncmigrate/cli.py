@@ -911,4 +911,18 @@ async def demo(state: State, directory: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
-    cli.main(args=argv, prog_name="asyncmigrate")
+    try:
+        cli.main(args=argv, prog_name="asyncmigrate")
+    finally:
+        if argv is None:  # the process exits now (click's standalone mode)
+            _skip_teardown_at_exit()
+
+
+def _skip_teardown_at_exit() -> None:
+    """Leave the objects to the OS instead of the interpreter. At exit, the interpreter runs a
+    full collection and frees every module's objects one by one: about 2 s after ``check``
+    loaded 2000 models. Objects in the permanent generation (``gc.freeze``) are left alone;
+    files and logging handlers are still flushed and closed."""
+    import gc
+
+    gc.freeze()

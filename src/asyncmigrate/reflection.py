@@ -33,6 +33,7 @@ from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import exc, inspect
 from sqlalchemy.engine import Connection, Inspector
+from sqlalchemy.schema import MetaData, Table
 
 log = logging.getLogger(__name__)
 #: Alembic's own logger for the SERIAL message, so the output is the one Alembic gives.
@@ -216,7 +217,60 @@ def _install(autogen_context: Any, upgrade_ops: Any) -> PriorityDispatchResult:
         # Only Alembic's own hook is replaced: a custom impl keeps whatever it does.
         if type(impl).autogen_column_reflect is PostgresqlImpl.autogen_column_reflect:
             impl.autogen_column_reflect = SerialSequences(impl).column_reflect
+    if "sorted_tables" not in vars(autogen_context):  # a memoized property, not read yet
+        from alembic.util import to_list
+
+        tables: list[Table] = []
+        for metadata in to_list(autogen_context.metadata):
+            tables.extend(sorted_tables(metadata))
+        autogen_context.sorted_tables = tables
     return PriorityDispatchResult.CONTINUE
+
+
+def sorted_tables(metadata: MetaData) -> list[Table]:
+    """``metadata.sorted_tables``, in time linear in tables and FKs.
+
+    SQLAlchemy emits the tables in rounds: each round takes, in name order, every table whose
+    dependencies are all in earlier rounds, and rescans all the tables left, so a chain of N
+    FKs costs N rounds over up to N tables (half a second at 2000 tables). The round a table
+    falls in is one more than its deepest dependency's, so sorting by (round, name) gives the
+    same list. On anything but plain FKs and ``add_is_dependent_on`` (a cycle, ``CREATE TABLE
+    AS``, an FK that does not resolve), SQLAlchemy's own sort answers.
+    """
+    from sqlalchemy.sql.ddl import _TableViaSelect
+
+    tables = sorted(metadata.tables.values(), key=lambda table: table.key)
+    known = set(tables)
+    parents: dict[Table, set[Table]] = {}
+    children: dict[Table, list[Table]] = {table: [] for table in tables}
+    try:
+        for table in tables:
+            if isinstance(table._creator_ddl, _TableViaSelect):
+                return metadata.sorted_tables
+            depends = set(table._extra_dependencies)
+            for constraint in table.foreign_key_constraints:
+                if constraint.use_alter is not True and constraint.referred_table is not table:
+                    depends.add(constraint.referred_table)
+            depends &= known
+            parents[table] = depends
+            for parent in depends:
+                children[parent].append(table)
+    except exc.SQLAlchemyError:
+        return metadata.sorted_tables
+    waiting = {table: len(depends) for table, depends in parents.items()}
+    level = {table: 0 for table, count in waiting.items() if not count}
+    ready = list(level)
+    while ready:
+        parent = ready.pop()
+        for child in children[parent]:
+            level[child] = max(level.get(child, 0), level[parent] + 1)
+            waiting[child] -= 1
+            if not waiting[child]:
+                ready.append(child)
+    if len(level) != len(tables):  # a cycle: SQLAlchemy drops FKs from it, and warns
+        return metadata.sorted_tables
+    position = {table: n for n, table in enumerate(tables)}
+    return sorted(tables, key=lambda table: (level[table], position[table]))
 
 
 def _pre_cache_schemas(
@@ -284,7 +338,13 @@ def collector_paused() -> Iterator[None]:
     """No garbage collection while the models are imported and compared: thousands of model
     classes and reflected tables are long-lived objects, and each full collection rescans all of
     them (a third of the import time for 2000 tables, ~15% of the comparison). Little of it is
-    garbage (peak RSS is unchanged); what there is goes once the collector is back on."""
+    garbage (peak RSS is unchanged); what there is goes once the collector is back on.
+
+    Turning the collector back on would make the next allocation scan everything allocated
+    meanwhile as the youngest generation (0.3 s at 2000 tables, once per pause). Instead, what
+    is alive is promoted straight to the oldest generation (``gc.freeze`` then ``gc.unfreeze``,
+    no scan), which the next full collection visits as usual. A process that froze objects
+    itself keeps them frozen: then the collector is just turned back on."""
     if not gc.isenabled():
         yield
         return
@@ -292,4 +352,7 @@ def collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        if not gc.get_freeze_count():
+            gc.freeze()
+            gc.unfreeze()
         gc.enable()
