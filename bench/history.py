@@ -47,7 +47,11 @@ def main() -> None:
     generate_project(root, options.revisions)
     ours = [sys.executable, "-m", "asyncmigrate"]
     theirs = [sys.executable, "-m", "alembic"]
-    base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    # bytecode is written and reused, as on a user's machine: with PYTHONDONTWRITEBYTECODE,
+    # alembic would compile every revision file on every run
+    base_env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")
+    }
     read_db = f"sqlite+aiosqlite:///{root / 'read.db'}"
     env = dict(base_env, DATABASE_URL=read_db)
     subprocess.run([*ours, "upgrade", "head"], cwd=root, env=env, capture_output=True, check=True)
