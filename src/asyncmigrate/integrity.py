@@ -79,19 +79,17 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def record(
-    connection: Connection,
-    table: Table,
+def history_row(
     revision: str,
     event: str,
     checksum: str | None,
     duration_ms: int | None = None,
     detail: str | None = None,
-) -> None:
+) -> dict[str, Any]:
+    """One history row: the event, and when, where (host, pid) and by which version it ran."""
     from . import __version__
-    from .pgwire import execute_cached
 
-    row = {
+    return {
         "revision": revision,
         "event": event,
         "checksum": checksum,
@@ -102,6 +100,20 @@ def record(
         "tool_version": __version__,
         "detail": detail,
     }
+
+
+def record(
+    connection: Connection,
+    table: Table,
+    revision: str,
+    event: str,
+    checksum: str | None,
+    duration_ms: int | None = None,
+    detail: str | None = None,
+) -> None:
+    from .pgwire import execute_cached
+
+    row = history_row(revision, event, checksum, duration_ms, detail)
     on_asyncpg = connection.dialect.driver == "asyncpg"
     if on_asyncpg and execute_cached(connection, _asyncpg_insert(connection, table), tuple(row.values())):
         return
@@ -124,20 +136,8 @@ def history_insert_select(
     """The row :func:`record` would write, as ``INSERT INTO history (...) SELECT <literals>``
     for a statement that adds ``FROM ...``: every value a literal the dialect quotes itself,
     cast to its column's type."""
-    from . import __version__
-
     dialect = connection.dialect
-    values = {
-        "revision": revision,
-        "event": event,
-        "checksum": checksum,
-        "applied_at": _now(),
-        "duration_ms": duration_ms,
-        "host": _HOST,
-        "pid": os.getpid(),
-        "tool_version": __version__,
-        "detail": None,
-    }
+    values = history_row(revision, event, checksum, duration_ms)
     prefix, columns = _insert_select_parts(connection, table)
     quote_string = _string_literal(dialect)
     literals = []
