@@ -114,6 +114,16 @@ def build_metadata(count: int, *, postgresql: bool, changed: bool = False) -> sa
             sa.Index("ix_other_accounts_label", "label", unique=changed),
             schema=OTHER,
         )
+    else:  # created from RAW_MIXED: no diff only if every UNIQUE in it is read back
+        sa.Table(
+            "raw_mixed",
+            metadata,
+            sa.Column("a", sa.Integer, unique=True),
+            sa.Column("b", sa.Integer),
+            sa.Column("c", sa.Integer),
+            sa.UniqueConstraint("b", "c"),
+            sa.UniqueConstraint("c"),
+        )
     if not changed:
         sa.Table("dropped_later", metadata, sa.Column("id", sa.Integer, primary_key=True))
     else:
@@ -144,7 +154,9 @@ async def create(url: str, metadata: sa.MetaData) -> None:
     def run(connection: Connection) -> None:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {OTHER}")
-        metadata.create_all(connection)
+        metadata.create_all(connection, tables=[t for t in metadata.sorted_tables if t.name != "raw_mixed"])
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(RAW_MIXED)
         if connection.dialect.name == "postgresql":
             # an integer column drawing from the sequence id owns: not a SERIAL, so its default stays
             connection.exec_driver_sql("ALTER TABLE t000 ALTER COLUMN big SET DEFAULT nextval('t000_id_seq')")
@@ -265,9 +277,20 @@ async def test_sqlite_catalog_equals_the_pragmas(tmp_path: Path) -> None:
     await create(url, build_metadata(8, postgresql=False))
 
     def check(connection: Connection) -> None:
+        for statement in RAW_SQLITE_TABLES:
+            connection.exec_driver_sql(statement)
         catalog = SqliteCatalog.read(connection)
         assert catalog is not None
         dialect = connection.dialect
+        served = catalog.serving(dialect)
+        assert served.get_unique_constraints is not dialect.get_unique_constraints
+        found = []
+        for table in sa.inspect(connection).get_table_names():
+            ours = served.get_unique_constraints(connection, table)
+            assert ours == dialect.get_unique_constraints(connection, table), table
+            found.extend(ours)
+        assert {"name": "quoted name", "column_names": ["d"]} in found
+        assert {"name": None, "column_names": ["b c"]} in found
         for table in sa.inspect(connection).get_table_names():
             for pragma in ("table_xinfo", "index_list", "foreign_key_list"):
                 real = [tuple(row) for row in dialect._get_table_pragma(connection, pragma, table)]
@@ -278,6 +301,19 @@ async def test_sqlite_catalog_equals_the_pragmas(tmp_path: Path) -> None:
             assert catalog.sql[table] == dialect._get_table_sql(connection, table)
 
     await on_database(url, check)
+
+
+#: A table of build_metadata on SQLite, created from this statement: UNIQUE inline and as constraints.
+RAW_MIXED = "CREATE TABLE raw_mixed (a INT UNIQUE, b INT, c INT, UNIQUE (b, c), UNIQUE (c))"
+#: UNIQUE written every way SQLite's dialect looks for it: inline, named, quoted, several columns.
+RAW_SQLITE_TABLES = [
+    'CREATE TABLE raw_inline (id INTEGER PRIMARY KEY, a TEXT UNIQUE, "b c" TEXT NOT NULL UNIQUE, z INT)',
+    'CREATE TABLE raw_named (id INT, d INT, e INT, f INT, CONSTRAINT "quoted name" UNIQUE (d),'
+    " CONSTRAINT plain UNIQUE (e, f), PRIMARY KEY (id, d))",
+    "CREATE TABLE raw_index_only (a INT, b INT)",
+    "CREATE UNIQUE INDEX ux_raw_index_only ON raw_index_only (a)",
+    "CREATE TABLE [raw_bracket] ([x] INT UNIQUE, `y` INT UNIQUE)",
+]
 
 
 async def test_sqlite_temporary_tables_turn_the_batch_off(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gc
 import logging
 import re
@@ -141,7 +142,75 @@ class SqliteCatalog:
 
         served._get_table_pragma = _get_table_pragma
         served._get_table_sql = _get_table_sql
+        if _unique_patterns_known(dialect):
+            served.get_unique_constraints = functools.partial(_sqlite_unique_constraints, served)
         return served
+
+
+#: The two patterns SQLite's dialect finds UNIQUE constraints with in a table's CREATE statement.
+_UNIQUE_PATTERN = r'(?:CONSTRAINT\s+(?:"(.+?)"|(\w+))\s+)?UNIQUE\s*\((.+?)\)'
+_INLINE_UNIQUE_PATTERN = (
+    r'(?:(".+?")|(?:[\[`])?([a-z0-9_]+)(?:[\]`])?)[\t ]'
+    r"+[a-z0-9_]+(?:[\t ]+[a-z0-9_]+)*?[\t ]+UNIQUE"
+)
+
+
+def _unique_patterns_known(dialect: Any) -> bool:
+    """Whether the dialect's ``get_unique_constraints`` still searches with these two patterns
+    (its nested ``parse_uqs`` holds them as constants); if not, it is left as it is."""
+    method = getattr(type(dialect).get_unique_constraints, "__wrapped__", None)
+    if method is None:
+        return False
+    constants: set[Any] = set()
+    codes = [method.__code__]
+    while codes:
+        code = codes.pop()
+        for constant in code.co_consts:
+            if isinstance(constant, type(code)):
+                codes.append(constant)
+            else:
+                constants.add(constant)
+    return {_UNIQUE_PATTERN, _INLINE_UNIQUE_PATTERN} <= constants
+
+
+def _sqlite_unique_constraints(
+    dialect: Any, connection: Connection, table_name: str, schema: Any = None, **kw: Any
+) -> list[Any]:
+    """SQLite's ``get_unique_constraints``, stopping once every UNIQUE index has its constraint.
+
+    The dialect matches each ``sqlite_autoindex`` index (what a UNIQUE constraint creates) with
+    a UNIQUE found in the CREATE statement; a match for no remaining index adds nothing. The
+    second pattern (inline ``col TYPE UNIQUE``) backtracks over the whole statement, 0.3 ms per
+    table, so it runs only while an index is still unmatched: same result, a third of a second
+    less at 2000 tables.
+    """
+    from sqlalchemy.engine.reflection import ReflectionDefaults
+
+    auto_index_by_sig = {}
+    for index in dialect.get_indexes(connection, table_name, schema=schema, include_auto_indexes=True, **kw):
+        if index["name"].startswith("sqlite_autoindex"):
+            auto_index_by_sig[tuple(index["column_names"])] = index
+    table_data = dialect._get_table_sql(connection, table_name, schema=schema, **kw)
+    unique_constraints = []
+
+    def found(name: str | None, cols: list[str]) -> bool:
+        if tuple(cols) in auto_index_by_sig:
+            auto_index_by_sig.pop(tuple(cols))
+            unique_constraints.append({"name": name, "column_names": cols})
+        return not auto_index_by_sig
+
+    if table_data is not None and auto_index_by_sig:
+        done = False
+        for match in re.finditer(_UNIQUE_PATTERN, table_data, re.I):
+            quoted_name, unquoted_name, cols = match.group(1, 2, 3)
+            if found(quoted_name or unquoted_name, list(dialect._find_cols_in_sig(cols))):
+                done = True
+                break
+        if not done:
+            for match in re.finditer(_INLINE_UNIQUE_PATTERN, table_data, re.I):
+                if found(None, list(dialect._find_cols_in_sig(match.group(1) or match.group(2)))):
+                    break
+    return unique_constraints or ReflectionDefaults.unique_constraints()
 
 
 class SerialSequences:
