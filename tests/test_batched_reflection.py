@@ -495,3 +495,22 @@ def test_collector_paused_leaves_a_callers_frozen_objects_frozen() -> None:
         assert gc.get_freeze_count() == frozen and gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_cli_leaves_the_heap_to_the_os_only_when_the_process_exits() -> None:
+    """The console entry point freezes the heap on its way out; a caller passing argv keeps it."""
+    import subprocess
+    import sys
+
+    from asyncmigrate.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert gc.get_freeze_count() == 0
+    script = (
+        "import atexit, gc; atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0));"
+        " from asyncmigrate.cli import main; main()"
+    )
+    result = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "frozen True"

@@ -922,7 +922,7 @@ def _skip_teardown_at_exit() -> None:
     """Leave the objects to the OS instead of the interpreter. At exit, the interpreter runs a
     full collection and frees every module's objects one by one: about 2 s after ``check``
     loaded 2000 models. Objects in the permanent generation (``gc.freeze``) are left alone;
-    files and logging handlers are still flushed and closed."""
+    the standard streams and logging handlers are still flushed (at exit, as before)."""
     import gc
 
     gc.freeze()

@@ -7,16 +7,20 @@ per-table data with ``get_multi_*``, which PostgreSQL serves with a few catalog 
   a ``nextval`` default, to learn whether the column owns its sequence (SERIAL);
 * on SQLite, ``get_multi_*`` loops per table, and each table costs ~12 statements (PRAGMA
   table_xinfo, index_list, index_info per index, foreign_key_list, sqlite_master reads);
+* on SQLite, finding UNIQUE constraints runs a backtracking pattern over every CREATE statement,
+  even when its answer can no longer change the result;
+* ``MetaData.sorted_tables`` (which Alembic reads once) is quadratic in a chain of FKs;
 * importing the models and comparing them build many long-lived objects, and the garbage
   collector rescans them all again and again.
 
 This module leaves Alembic's comparison as it is and only changes where its answers come from:
 an Alembic plugin swaps in an Inspector whose SQLite PRAGMA and ``sqlite_master`` reads are
-served from a handful of statements over all tables (table-valued PRAGMA functions), and
-answers the SERIAL question from one query over all sequences. Anything the batch did not
-cover falls back to the query SQLAlchemy or Alembic would have sent, so the result stays
-Alembic's. Only asyncmigrate's own ``check``/``revision --autogenerate`` ask for the plugin; the
-plain ``alembic`` command and foreign ``env.py`` files run unchanged.
+served from a handful of statements over all tables (table-valued PRAGMA functions), answers
+the SERIAL question from one query over all sequences, and hands Alembic the same sorted
+tables computed in linear time. Anything the batch did not cover falls back to the query (or
+the code) SQLAlchemy or Alembic would have run, so the result stays Alembic's. Only
+asyncmigrate's own ``check``/``revision --autogenerate`` ask for the plugin; the plain
+``alembic`` command and foreign ``env.py`` files run unchanged.
 """
 
 from __future__ import annotations
