@@ -31,6 +31,7 @@ from asyncmigrate.environment import MigrationJob
 from asyncmigrate.reflection import (
     AUTOGENERATE_PLUGINS,
     SqliteCatalog,
+    batched_inspector,
     collector_paused,
     register,
     sorted_tables,
@@ -514,3 +515,31 @@ def test_cli_leaves_the_heap_to_the_os_only_when_the_process_exits() -> None:
     result = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "frozen True"
+
+
+async def test_reflected_schema_types_add_no_create_listeners(db_url: str) -> None:
+    """Tables reflected for the comparison are the plain Inspector's, without the CREATE/DROP
+    listeners of their ENUM and BOOLEAN types."""
+    postgresql = db_url.startswith("postgresql")
+    await create(db_url, build_metadata(3, postgresql=postgresql))
+
+    def reflect(connection: Connection) -> None:
+        plain, ours = sa.MetaData(), sa.MetaData()
+        for name in ("t000", "t001", "t002"):
+            sa.inspect(connection).reflect_table(sa.Table(name, plain), None)
+            batched_inspector(connection).reflect_table(sa.Table(name, ours), None)
+        schema_types = 0
+        for name in ("t000", "t001", "t002"):
+            theirs, mine = plain.tables[name], ours.tables[name]
+            assert described(mine) == described(theirs)
+            assert [repr(c.type) for c in mine.c] == [repr(c.type) for c in theirs.c]
+            assert not mine.dispatch.before_create and not mine.dispatch.after_drop
+            assert bool(theirs.dispatch.before_create) is postgresql  # SQLite's BOOLEAN listens to none
+            for column in mine.c:
+                if isinstance(column.type, sa.types.SchemaType):
+                    schema_types += 1
+                    assert column.type._create_events is True
+        assert not ours.dispatch.before_create and bool(plain.dispatch.before_create) is postgresql
+        assert schema_types >= (9 if postgresql else 3)  # mood, kind, active (SQLite: active)
+
+    await on_database(db_url, reflect)
