@@ -19,6 +19,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncmigrate.demo import write_seed_project
 
+# Tests rewrite revision files and run them again within the same second, often at the same
+# size: Python's bytecode check (source mtime in whole seconds, and size) would then load the old
+# code from __pycache__. No bytecode is written in this process or the commands it starts, so
+# the suite behaves the same whatever the environment says.
+sys.dont_write_bytecode = True
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+
 PG_ADMIN_URL = os.environ.get("ASYNCMIGRATE_TEST_PG_URL")
 #: The tables every migrated database has besides the project's own.
 BOOKKEEPING = {"alembic_version", "asyncmigrate_history"}
