@@ -56,17 +56,17 @@ def create_engine_for(url: str | URL, *, direct_sqlite: bool = False, pool_size:
         dialect_cls = parsed.get_dialect()
     except NoSuchModuleError as exc:
         raise ConfigError(f"unknown database dialect '{parsed.drivername}' in the URL") from exc
-    pooling: dict[str, Any] = {"pool_size": pool_size} if pool_size else {"poolclass": pool.NullPool}
+    options: dict[str, Any] = {"pool_size": pool_size} if pool_size else {"poolclass": pool.NullPool}
     # A migration's statements are nearly all unique (DDL, Alembic's version UPDATE with the
     # revisions inlined): SQLAlchemy's default cache of 500 compiled statements only holds them
     # until the process ends, ~4 MiB on a 500-revision upgrade. A few dozen keep what repeats.
-    pooling["query_cache_size"] = COMPILED_CACHE_SIZE
+    options["query_cache_size"] = COMPILED_CACHE_SIZE
     try:
         if dialect_cls.is_async:
-            engine: AnyEngine = create_async_engine(parsed, **pooling)
+            engine: AnyEngine = create_async_engine(parsed, **options)
             sync_engine = engine.sync_engine
         else:
-            engine = create_engine(parsed, **pooling)
+            engine = create_engine(parsed, **options)
             sync_engine = engine
     except ModuleNotFoundError as exc:
         raise missing_driver((exc.name or "?").split(".")[0], url) from exc

@@ -81,6 +81,10 @@ class Progress:
     #: sha256 of each revision file as read when the run began (see :func:`_prepare_revisions`).
     checksums: dict[str, str | None] = field(default_factory=dict)
 
+    def current_duration_ms(self) -> int:
+        """How long the current revision has been running."""
+        return int((time.monotonic() - self.current_started) * 1000)
+
 
 @dataclass
 class MigrationJob:
@@ -301,14 +305,14 @@ def _prepare_revisions(
 def _attach_history(migration_context: Any, job: MigrationJob, table: Any, revision: str, name: str) -> None:
     """A revision ran: its history row goes out with the version UPDATE, when the engine can."""
     from .integrity import DOWNGRADE, UPGRADE, history_insert_select
-    from .pgwire import PendingHistory, attach_history
+    from .pgwire import PendingHistory, attach_history, carries_history
 
     connection = migration_context.connection
-    if connection is None or connection.dialect.driver != "asyncpg":
-        return
-    duration = int((time.monotonic() - job.progress.current_started) * 1000)
+    if connection is None or not carries_history(connection):
+        return  # on_version_apply records it the usual way
     event = UPGRADE if name == "upgrade" else DOWNGRADE
     checksum = job.progress.checksums.get(revision)
+    duration = job.progress.current_duration_ms()
     insert = history_insert_select(connection, table, revision, event, checksum, duration)
     version = (migration_context.version_table, migration_context.version_table_schema)
     attach_history(connection, PendingHistory(revision, version, insert))
@@ -323,7 +327,7 @@ def _history_recorder(job: MigrationJob, table: Any) -> Callable[..., None]:
             event, duration = STAMP, None
         else:
             event = UPGRADE if step.is_upgrade else DOWNGRADE
-            duration = int((time.monotonic() - job.progress.current_started) * 1000)
+            duration = job.progress.current_duration_ms()
         recorded = take_recorded(ctx.connection) if ctx.connection is not None else None
         for revision in step.up_revision_ids:
             job.progress.applied.append(revision)

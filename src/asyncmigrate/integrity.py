@@ -136,10 +136,8 @@ def history_insert_select(
     """The row :func:`record` would write, as ``INSERT INTO history (...) SELECT <literals>``
     for a statement that adds ``FROM ...``: every value a literal the dialect quotes itself,
     cast to its column's type."""
-    dialect = connection.dialect
     values = history_row(revision, event, checksum, duration_ms)
-    prefix, columns = _insert_select_parts(connection, table)
-    quote_string = _string_literal(dialect)
+    prefix, columns, quote_string = _insert_select_parts(connection, table)
     literals = []
     for name, type_sql in columns:
         value = values[name]
@@ -153,30 +151,29 @@ def history_insert_select(
     return f"{prefix} SELECT {', '.join(literals)}"
 
 
-def _insert_select_parts(connection: Connection, table: Table) -> tuple[str, list[tuple[str, str]]]:
-    """``INSERT INTO history (...)`` and each column's name and SQL type, built once per table."""
+def _insert_select_parts(
+    connection: Connection, table: Table
+) -> tuple[str, list[tuple[str, str]], Callable[[str], str]]:
+    """``INSERT INTO history (...)``, each column's name and SQL type, and the dialect's own
+    quoting of a string literal (it knows about backslash escapes): built once per table."""
     parts = table.info.get("asyncmigrate_insert_select")
     if parts is None:
+        from sqlalchemy import String
+
         dialect = connection.dialect
         quote = dialect.identifier_preparer
         columns = [
             (c.name, dialect.type_compiler_instance.process(c.type)) for c in table.columns if c.name != "id"
         ]
         names = ", ".join(quote.quote(name) for name, _ in columns)
+        quote_string = String().literal_processor(dialect)
+        assert quote_string is not None
         parts = table.info["asyncmigrate_insert_select"] = (
             f"INSERT INTO {quote.format_table(table)} ({names})",
             columns,
+            quote_string,
         )
     return parts
-
-
-def _string_literal(dialect: Any) -> Callable[[str], str]:
-    """The dialect's own quoting of a string literal (it knows about backslash escapes)."""
-    from sqlalchemy import String
-
-    processor = String().literal_processor(dialect)
-    assert processor is not None
-    return processor
 
 
 def _asyncpg_insert(connection: Connection, table: Table) -> str:

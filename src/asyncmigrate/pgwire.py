@@ -118,15 +118,17 @@ def install(engine: Engine) -> None:
         event.listen(engine, "do_execute", _simple_query)
 
 
-def attach_history(connection: Connection, pending: PendingHistory) -> bool:
-    """Let ``pending`` go out with the next UPDATE of its version table on this connection.
-    False when the connection's engine does not take that path (not ours, or not asyncpg):
-    the caller then records the row itself."""
-    if not event.contains(connection.engine, "do_execute", _simple_query):
-        return False
+def carries_history(connection: Connection) -> bool:
+    """Whether this connection's engine sends simple queries (ours, on asyncpg), so a history
+    row can ride on its version UPDATE; otherwise the caller records the row itself."""
+    return event.contains(connection.engine, "do_execute", _simple_query)
+
+
+def attach_history(connection: Connection, pending: PendingHistory) -> None:
+    """Let ``pending`` go out with the next UPDATE of its version table on this connection
+    (one that :func:`carries_history`)."""
     connection.info.pop(RECORDED_HISTORY, None)
     connection.info[PENDING_HISTORY] = pending
-    return True
 
 
 def take_recorded(connection: Connection) -> str | None:

@@ -368,8 +368,7 @@ def sorted_tables(metadata: MetaData) -> list[Table]:
                 ready.append(child)
     if len(level) != len(tables):  # a cycle: SQLAlchemy drops FKs from it, and warns
         return metadata.sorted_tables
-    position = {table: n for n, table in enumerate(tables)}
-    return sorted(tables, key=lambda table: (level[table], position[table]))
+    return sorted(tables, key=level.__getitem__)  # stable: names stay in order within a level
 
 
 def _pre_cache_schemas(
