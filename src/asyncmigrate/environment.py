@@ -365,6 +365,9 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
         comparing = collector_paused()
     context.configure(connection=connection, on_version_apply=_history_recorder(job, table), **options)
     if job.apply is not None:
+        from . import versionrow
+
+        versionrow.enable(context.get_context())
         _prepare_revisions(context, job, job.apply, table)
     job.progress.started = True
     try:

@@ -97,19 +97,28 @@ def _simple_query(cursor: Any, statement: str, parameters: Any, context: Any) ->
     from sqlalchemy.util import await_only
 
     pending = _history_for(context)
+    tag = await_only(_run(adapter, _with_history(statement, pending), ()))
     if pending is not None:
-        statement = (
-            f"WITH version_row AS ({statement} RETURNING 1)"
-            f" {pending.insert_select} FROM version_row"
-        )
-    tag = await_only(_run(adapter, statement, ()))
-    if pending is not None:
-        info = context.root_connection.info
-        info.pop(PENDING_HISTORY, None)
-        info[RECORDED_HISTORY] = pending.revision
-    found = _TAG_COUNT.search(tag or "")
-    cursor._rowcount = int(found.group(1)) if found and not context.isddl else -1
+        _history_sent(context.root_connection, pending)
+    cursor._rowcount = -1 if context.isddl else _tag_rowcount(tag)
     return True
+
+
+def _with_history(update: str, pending: PendingHistory | None) -> str:
+    """The version UPDATE, carrying the pending history row when there is one."""
+    if pending is None:
+        return update
+    return f"WITH version_row AS ({update} RETURNING 1) {pending.insert_select} FROM version_row"
+
+
+def _history_sent(connection: Connection, pending: PendingHistory) -> None:
+    connection.info.pop(PENDING_HISTORY, None)
+    connection.info[RECORDED_HISTORY] = pending.revision
+
+
+def _tag_rowcount(tag: str | None) -> int:
+    found = _TAG_COUNT.search(tag or "")
+    return int(found.group(1)) if found else -1
 
 
 def install(engine: Engine) -> None:
@@ -141,20 +150,46 @@ def execute_cached(connection: Connection, sql: str, args: tuple[Any, ...]) -> b
     """Run ``sql`` ($1, $2, ... placeholders) with ``args`` on the connection's asyncpg session,
     inside its transaction, through asyncpg's statement cache. False when this is not asyncpg
     (or the adapter lacks the hooks): the caller then executes the usual way."""
+    return _execute_direct(connection, sql, args) is not None
+
+
+def update_version_row(
+    connection: Connection, update: str, version_table: tuple[str, str | None]
+) -> int | None:
+    """Run ``update``, Alembic's UPDATE of ``version_table`` (name, schema) as literal SQL, in
+    one simple-query round trip, with the revision's pending history row when there is one: the
+    UPDATE's row count, or None when this connection does not send simple queries (the caller
+    then executes it the usual way)."""
+    if not carries_history(connection):
+        return None
+    pending = connection.info.get(PENDING_HISTORY)
+    if pending is not None and pending.version_table != version_table:
+        pending = None
+    tag = _execute_direct(connection, _with_history(update, pending), ())
+    if tag is None:
+        return None
+    if pending is not None:
+        _history_sent(connection, pending)
+    return _tag_rowcount(tag)
+
+
+def _execute_direct(connection: Connection, sql: str, args: tuple[Any, ...]) -> str | None:
+    """Send ``sql`` on the asyncpg session under ``connection``, inside its transaction, as
+    SQLAlchemy would (starting one first; errors as SQLAlchemy's). Its command tag, or None
+    when this is not asyncpg or the adapter lacks the hooks."""
     if connection.dialect.driver != "asyncpg":
-        return False
+        return None
     adapter = _adapter(connection.connection.dbapi_connection)
     if adapter is None:
-        return False
+        return None
     from sqlalchemy.util import await_only
 
     if not connection.in_transaction():
         connection.begin()  # what Connection.execute's autobegin does: the caller commits it
     try:
-        await_only(_run(adapter, sql, args))
+        return await_only(_run(adapter, sql, args))
     except connection.dialect.loaded_dbapi.Error as exc:
         # what Connection.execute would raise: the dialect's exception wrapped in SQLAlchemy's
         from sqlalchemy.exc import DBAPIError
 
         raise DBAPIError.instance(sql, args, exc, connection.dialect.loaded_dbapi.Error) from exc
-    return True

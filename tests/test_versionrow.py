@@ -1,0 +1,152 @@
+"""The version-row UPDATE from a template (versionrow.py): the same statement Alembic sends, the
+same heads, the same check that exactly one row moved, on every database."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from alembic.runtime.migration import HeadMaintainer, MigrationContext
+from alembic.util import CommandError
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from asyncmigrate import Migrator
+from asyncmigrate.api import MigrationFailed
+from asyncmigrate.scaffold import init_project
+from asyncmigrate.versionrow import VersionUpdate
+
+from .conftest import PG_ADMIN_URL, _create_database, _drop_database, version_rows
+
+MARIADB_ADMIN_URL = os.environ.get("ASYNCMIGRATE_TEST_MYSQL_URL")
+
+
+@pytest.mark.parametrize("dialect_name", ["postgresql", "sqlite", "mysql", "mariadb"])
+@pytest.mark.parametrize(
+    ("table", "schema"),
+    [
+        ("alembic_version", None),
+        ("alembic_version", "audit"),
+        ("Version Table", "Odd Schema"),
+        ("select", None),
+    ],
+)
+def test_template_renders_the_statement_alembic_sends(
+    dialect_name: str, table: str, schema: str | None
+) -> None:
+    output = io.StringIO()
+    context = MigrationContext.configure(
+        dialect_name=dialect_name,
+        opts={
+            "as_sql": True,
+            "output_buffer": output,
+            "version_table": table,
+            "version_table_schema": schema,
+        },
+    )
+    HeadMaintainer(context, ["a1b2c3"])._update_version("a1b2c3", "d4e5f6")  # Alembic's own, offline
+    alembic_sent = output.getvalue().strip()
+    ours = VersionUpdate(context)
+    assert f"{ours.sql('a1b2c3', 'd4e5f6')}{context.impl.command_terminator}" == alembic_sent
+    assert ours.table == (table, schema)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    init_project(project_dir=tmp_path, models="unused")
+    return tmp_path
+
+
+def _revision(project: Path, rev: str, down: str | None, body: str) -> None:
+    (project / "migrations" / "versions" / f"{rev}.py").write_text(
+        f'"""{rev}"""\nfrom alembic import op\n\nrevision = {rev!r}\ndown_revision = {down!r}\n'
+        f"branch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    {body}\n\n\n"
+        "def downgrade():\n    pass\n"
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+async def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    elif request.param == "postgresql":
+        if not PG_ADMIN_URL:
+            pytest.skip("PostgreSQL is not configured: run the tests with scripts/test")
+        url = await _create_database(PG_ADMIN_URL)
+        yield url
+        await _drop_database(PG_ADMIN_URL, url)
+    else:
+        if not MARIADB_ADMIN_URL:
+            pytest.skip("MariaDB is not configured: run the tests with scripts/test")
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        engine = create_async_engine(MARIADB_ADMIN_URL)
+        async with engine.begin() as connection:
+            await connection.execute(text(f"CREATE DATABASE {name}"))
+        yield make_url(MARIADB_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        await engine.dispose()
+
+
+async def _history(url: str) -> list[tuple[str, str]]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT revision, event FROM asyncmigrate_history ORDER BY id")
+            )
+            return [(row.revision, row.event) for row in rows]
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_and_downgrade_move_the_version_row(project: Path, any_url: str) -> None:
+    for number in range(1, 5):
+        _revision(project, f"v{number}", f"v{number - 1}" if number > 1 else None, "pass")
+    migrator = Migrator.from_pyproject(project, url=any_url)
+    assert (await migrator.upgrade("head")).applied == ["v1", "v2", "v3", "v4"]
+    assert await version_rows(any_url) == ["v4"]
+    await migrator.downgrade("-2")
+    assert await version_rows(any_url) == ["v2"]
+    assert await _history(any_url) == [
+        ("v1", "upgrade"),
+        ("v2", "upgrade"),
+        ("v3", "upgrade"),
+        ("v4", "upgrade"),
+        ("v4", "downgrade"),
+        ("v3", "downgrade"),
+    ]
+    assert await migrator.verify() == []
+
+
+async def test_a_version_row_that_is_gone_fails_the_revision(project: Path, any_url: str) -> None:
+    """Alembic's check that its UPDATE matched exactly one row still holds: the revision that
+    deleted the row fails and rolls back, with Alembic's message."""
+    _revision(project, "c1", None, "pass")
+    _revision(project, "c2", "c1", 'op.execute("DELETE FROM alembic_version")')
+    with pytest.raises((MigrationFailed, CommandError)) as failure:
+        await Migrator.from_pyproject(project, url=any_url).upgrade("head")
+    assert "expected to match one row when updating 'c1' to 'c2' in 'alembic_version'; 0 found" in str(
+        failure.value
+    )
+    assert await version_rows(any_url) == ["c1"]
+    assert await _history(any_url) == [("c1", "upgrade")]
+
+
+async def test_a_callers_own_engine_gets_the_same_rows(project: Path, pg_url: str) -> None:
+    """On an engine we did not create (no simple-query path), the statement goes out as driver
+    SQL and the history row is inserted on its own."""
+    for number in range(1, 4):
+        _revision(project, f"e{number}", f"e{number - 1}" if number > 1 else None, "pass")
+    engine = create_async_engine(pg_url)
+    try:
+        result = await Migrator.from_pyproject(project, engine=engine).upgrade("head")
+    finally:
+        await engine.dispose()
+    assert result.applied == ["e1", "e2", "e3"]
+    assert await version_rows(pg_url) == ["e3"]
+    assert await _history(pg_url) == [("e1", "upgrade"), ("e2", "upgrade"), ("e3", "upgrade")]
