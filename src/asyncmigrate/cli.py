@@ -90,7 +90,6 @@ class State:
         if self._migrator is None:
             from .api import Migrator
 
-            _settle_imports()
             self._migrator = Migrator(self.settings())
         if database:
             self.announce_database(self._migrator.settings)
@@ -353,6 +352,7 @@ async def _apply(
     state: State, direction: str, target: str, sql: bool, tag: str | None, safety: dict[str, Any]
 ) -> None:
     migrator = state.migrator(database=not sql)
+    _settle_imports()
     result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
     if sql:
         stdout.out(result.sql, end="")
@@ -922,7 +922,8 @@ def main(argv: list[str] | None = None) -> None:
 def _settle_imports() -> None:
     """Alembic's and SQLAlchemy's modules, just imported, live until the process exits: move
     them to the collector's permanent generation (``gc.freeze``), so the full collections of a
-    long run scan only what the command itself made. Nothing is allocated for it."""
+    long upgrade scan only what the command itself made. Nothing is allocated for it. (Not for
+    check: reflection.collector_paused manages the collector there.)"""
     import gc
 
     gc.freeze()
