@@ -78,7 +78,8 @@ class Progress:
     partly_committed: bool = False
     #: The script's heads, read from the graph the run already loaded (None until it ran).
     heads: tuple[str, ...] | None = None
-    #: sha256 of each revision file as read when the run began (see :func:`_prepare_revisions`).
+    #: sha256 of each revision file the run reached, read just before it ran
+    #: (see :func:`_prepare_revisions`).
     checksums: dict[str, str | None] = field(default_factory=dict)
 
     def current_duration_ms(self) -> int:
@@ -222,7 +223,11 @@ def _read_revision_file(path: str | None) -> tuple[bool, str | None]:
     from .integrity import source_checksum
 
     try:
-        data = Path(path).read_bytes() if path else b""
+        if path:
+            with open(path, "rb") as file:
+                data = file.read()
+        else:
+            data = b""
     except OSError:
         return True, None
     sets_timeouts = _SETS_TIMEOUT.search(data.decode(errors="replace")) is not None
@@ -254,10 +259,12 @@ class _SessionTimeouts:
 def _prepare_revisions(
     context: Any, job: MigrationJob, options: ApplyOptions, history: Any | None = None
 ) -> None:
-    """Wrap each revision's upgrade()/downgrade(): set its timeouts first, note its start, and
-    once it has run, hand its ``history`` row to the version UPDATE that follows (pgwire.py)."""
+    """Track each revision the run reaches: its timeouts set first, its start noted, and once it
+    has run, its ``history`` row handed to the version UPDATE that follows (pgwire.py).
+
+    Only the revisions the run reaches are touched, when it reaches them: an upgrade that
+    applies one revision of two thousand reads one file, not all of them."""
     migration_context = context.get_context()
-    dialect = migration_context.dialect
     autocommit_block = migration_context.autocommit_block
 
     @contextlib.contextmanager
@@ -267,39 +274,83 @@ def _prepare_revisions(
             yield
 
     migration_context.autocommit_block = tracked_autocommit_block
-    session = _SessionTimeouts(always=bool(migration_context.as_sql))
-    for script in context.script.walk_revisions():
-        module = script.module
-        per_revision = revision_options(module, options)
-        statements = _timeout_statements(dialect, per_revision)
-        sets_its_own, job.progress.checksums[script.revision] = _read_revision_file(script.path)
-        for name in ("upgrade", "downgrade"):
-            original = getattr(module, name, None)
-            if original is None or getattr(original, "_asyncmigrate_wrapped", False):
-                continue
+    tracker = _RevisionTracker(migration_context, job, options, history)
+    steps_for = migration_context._migrations_fn
+    if steps_for is None:
+        return
 
-            def wrapped(
-                *args: Any,
-                __fn=original,
-                __rev=script.revision,
-                __sql=statements,
-                __own=sets_its_own,
-                __name=name,
-                **kw: Any,
-            ) -> Any:
-                job.progress.current = __rev
-                job.progress.current_started = time.monotonic()
-                job.progress.partly_committed = False
-                for statement in session.needed(__sql, changes_them=__own):
-                    migration_context.execute(statement)
-                result = __fn(*args, **kw)
-                if history is not None:
-                    _attach_history(migration_context, job, history, __rev, __name)
-                return result
+    def steps(heads: Any, ctx: Any) -> Iterator[Any]:
+        for step in steps_for(heads, ctx):
+            tracker.prepare(step)
+            yield step
 
-            wrapped._asyncmigrate_wrapped = True  # type: ignore[attr-defined]
-            wrapped.__name__ = original.__name__
-            setattr(module, name, wrapped)
+    migration_context._migrations_fn = steps
+
+
+class _RevisionTracker:
+    """What one run needs to wrap the revisions it reaches (see :func:`_prepare_revisions`)."""
+
+    def __init__(
+        self, migration_context: Any, job: MigrationJob, options: ApplyOptions, history: Any
+    ) -> None:
+        self.migration_context = migration_context
+        self.job = job
+        self.options = options
+        self.history = history
+        self.session = _SessionTimeouts(always=bool(migration_context.as_sql))
+
+    def prepare(self, step: Any) -> None:
+        """Wrap the function ``step`` is about to run (a stamp runs none of a revision's)."""
+        script = getattr(step, "revision", None)
+        module = getattr(script, "module", None)
+        function = getattr(step, "migration_fn", None)
+        if module is None or function is None or isinstance(function, _TrackedRevision):
+            return
+        options = revision_options(module, self.options)
+        statements = _timeout_statements(self.migration_context.dialect, options)
+        sets_its_own, self.job.progress.checksums[script.revision] = _read_revision_file(script.path)
+        direction = "upgrade" if step.is_upgrade else "downgrade"
+        step.migration_fn = _TrackedRevision(
+            self, function, script.revision, direction, statements, sets_its_own
+        )
+
+
+class _TrackedRevision:
+    """A revision's upgrade() or downgrade(), as Alembic calls it, with the tracking around it."""
+
+    __slots__ = ("tracker", "function", "revision", "direction", "statements", "sets_its_own", "__name__")
+
+    def __init__(
+        self,
+        tracker: _RevisionTracker,
+        function: Callable[..., Any],
+        revision: str,
+        direction: str,
+        statements: list[str],
+        sets_its_own: bool,
+    ) -> None:
+        self.tracker = tracker
+        self.function = function
+        self.revision = revision
+        self.direction = direction
+        self.statements = statements
+        self.sets_its_own = sets_its_own
+        self.__name__ = function.__name__
+
+    def __call__(self, *args: Any, **kw: Any) -> Any:
+        tracker = self.tracker
+        progress = tracker.job.progress
+        progress.current = self.revision
+        progress.current_started = time.monotonic()
+        progress.partly_committed = False
+        for statement in tracker.session.needed(self.statements, changes_them=self.sets_its_own):
+            tracker.migration_context.execute(statement)
+        result = self.function(*args, **kw)
+        if tracker.history is not None:
+            _attach_history(
+                tracker.migration_context, tracker.job, tracker.history, self.revision, self.direction
+            )
+        return result
 
 
 def _attach_history(migration_context: Any, job: MigrationJob, table: Any, revision: str, name: str) -> None:

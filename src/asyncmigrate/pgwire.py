@@ -8,7 +8,8 @@ prepare buys nothing. On engines we create for migrations:
 * a statement without parameters that returns no rows (DDL; an INSERT/UPDATE/DELETE without
   RETURNING) goes out in PostgreSQL's simple-query protocol: one round trip, with the row count
   taken from the command tag, as psql and the floor script do;
-* the history row of a revision rides on Alembic's version UPDATE (:func:`attach_history`):
+* the history row of a revision rides on Alembic's version UPDATE, which versionrow.py hands to
+  :func:`update_version_row` (the row waits there after :func:`attach_history`):
   ``WITH version_row AS (UPDATE ... RETURNING 1) INSERT INTO history ... SELECT ... FROM
   version_row``, one round trip for both, whose row count is still the UPDATE's (the row is
   written only when the version row was, so Alembic's check that exactly one row changed holds);
@@ -74,19 +75,6 @@ async def _run(adapter: Any, sql: str, args: tuple[Any, ...]) -> str:
             raise  # _handle_exception always raises; this keeps type checkers honest
 
 
-def _history_for(context: Any) -> PendingHistory | None:
-    """The pending history row, when this statement is the UPDATE of its version table."""
-    if not context.isupdate:
-        return None
-    pending = context.root_connection.info.get(PENDING_HISTORY)
-    if pending is None:
-        return None
-    table = context.compiled.statement.table
-    if (getattr(table, "name", None), getattr(table, "schema", None)) != pending.version_table:
-        return None
-    return pending
-
-
 def _simple_query(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
     """``do_execute``: take the statement when one simple-query round trip can do it."""
     if parameters or not _returns_nothing(context):
@@ -96,10 +84,7 @@ def _simple_query(cursor: Any, statement: str, parameters: Any, context: Any) ->
         return False
     from sqlalchemy.util import await_only
 
-    pending = _history_for(context)
-    tag = await_only(_run(adapter, _with_history(statement, pending), ()))
-    if pending is not None:
-        _history_sent(context.root_connection, pending)
+    tag = await_only(_run(adapter, statement, ()))
     cursor._rowcount = -1 if context.isddl else _tag_rowcount(tag)
     return True
 
