@@ -304,6 +304,46 @@ async def test_sqlite_catalog_equals_the_pragmas(tmp_path: Path) -> None:
     await on_database(url, check)
 
 
+def as_text(reflected: dict[Any, Any]) -> dict[Any, str]:
+    """Reflected entries by table, as text: type objects do not compare equal by value (and
+    objects that render as their address lose it)."""
+    return {key: re.sub(r" at 0x[0-9a-f]+", "", repr(value)) for key, value in reflected.items()}
+
+
+async def test_sqlite_catalog_is_released_once_alembic_has_its_cache(tmp_path: Path) -> None:
+    """After the pre-load, Alembic's merged cache holds what the batch served (equal to plain
+    get_multi_* reads); the batch's rows and SQLAlchemy's per-table cache entries are gone."""
+    from alembic.autogenerate.api import AutogenContext
+
+    from asyncmigrate.reflection import _install, _pre_cache_schemas
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'released.db'}"
+    metadata = build_metadata(6, postgresql=False)
+    await create(url, metadata)
+
+    def check(connection: Connection) -> None:
+        register()
+        context = MigrationContext.configure(connection, opts={"target_metadata": metadata})
+        autogen = AutogenContext(context, metadata)
+        _install(autogen, None)
+        catalog = SqliteCatalog.of(autogen.inspector)
+        assert catalog is not None and catalog.pragmas["table_xinfo"]
+        _pre_cache_schemas(autogen, None, {None})
+        assert catalog.pragmas == {} and catalog.sql == {}
+        cache = autogen.inspector.info_cache
+        assert [key for key in cache if isinstance(key, tuple) and key[0] != "get_table_names"] == []
+        plain = sa.inspect(connection)
+        tables = [t for t in plain.get_table_names() if t != "alembic_version"]
+        assert len(cache["alembic_columns"]) == len(tables) >= 6
+        for key in ("columns", "pk_constraint", "indexes", "unique_constraints", "foreign_keys"):
+            read = getattr(plain, f"get_multi_{key}")(filter_names=tables)
+            assert as_text(cache[f"alembic_{key}"]) == as_text(read), key
+        # a read after the release is answered by SQLite itself
+        assert repr(autogen.inspector.get_columns(tables[0])) == repr(plain.get_columns(tables[0]))
+
+    await on_database(url, check)
+
+
 #: A table of build_metadata on SQLite, created from this statement: UNIQUE inline and as constraints.
 RAW_MIXED = "CREATE TABLE raw_mixed (a INT UNIQUE, b INT, c INT, UNIQUE (b, c), UNIQUE (c))"
 #: UNIQUE written every way SQLite's dialect looks for it: inline, named, quoted, several columns.
