@@ -598,12 +598,12 @@ async def check(state: State) -> None:
     """Compare the models with the database; exit 1 when autogenerate would write something."""
     result: CheckResult = await state.migrator().check()
     if result.clean:
-        stdout.print("No changes: the database matches the models.")
+        emit([Line.text("No changes: the database matches the models.")], stdout)
         return
     count = len(result.diffs)
     plural = "" if count == 1 else "s"
-    stdout.print(f"The models differ from the database ({count} change{plural}); autogenerate would write:")
-    stdout.print(escape(result.upgrade_code))
+    header = f"The models differ from the database ({count} change{plural}); autogenerate would write:"
+    emit([Line.text(header), Line.escaped(result.upgrade_code)], stdout)
     raise click.exceptions.Exit(1)
 
 
