@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -175,6 +176,47 @@ async def pg_url_2(pg_admin_url: str) -> AsyncIterator[str]:
     url = await _create_database(pg_admin_url)
     yield url
     await _drop_database(pg_admin_url, url)
+
+
+async def fresh_database(kind: str, directory: Path, round_number: int = 0) -> str:
+    """A new, empty database: an SQLite file in ``directory``, or one on the test PostgreSQL or
+    MariaDB server (the test is skipped when that server is not configured)."""
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{directory / f'round{round_number}.db'}"
+    if kind == "postgresql":
+        if not PG_ADMIN_URL:
+            pytest.skip("PostgreSQL is not configured: run the tests with scripts/test")
+        return await _create_database(PG_ADMIN_URL)
+    admin = os.environ.get("ASYNCMIGRATE_TEST_MYSQL_URL")
+    if not admin:
+        pytest.skip("MariaDB is not configured: run the tests with scripts/test")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_async_engine(admin)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"CREATE DATABASE {name}"))
+    await engine.dispose()
+    return make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(kind: str, url: str) -> None:
+    """Drop what :func:`fresh_database` made on a server."""
+    if kind == "postgresql":
+        await _drop_database(PG_ADMIN_URL or "", url)
+    elif kind == "mariadb":
+        engine = create_async_engine(os.environ["ASYNCMIGRATE_TEST_MYSQL_URL"])
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP DATABASE IF EXISTS {make_url(url).database}"))
+        await engine.dispose()
+
+
+def write_body_revision(project: Path, rev: str, down: str | None, body: str) -> None:
+    """A revision file whose upgrade() is ``body`` (op and sa imported) and downgrade() passes."""
+    (project / "migrations" / "versions" / f"{rev}.py").write_text(
+        f'"""{rev}"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
+        f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n{textwrap.indent(textwrap.dedent(body).strip(), '    ')}\n\n\n"
+        "def downgrade():\n    pass\n"
+    )
 
 
 @pytest.fixture

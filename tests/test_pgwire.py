@@ -4,7 +4,6 @@ transactions, row counts and errors as SQLAlchemy's own path."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +16,13 @@ from asyncmigrate.api import MigrationFailed
 from asyncmigrate.engines import create_engine_for
 from asyncmigrate.scaffold import init_project
 
-from .conftest import table_columns, version_rows
+from .conftest import table_columns, version_rows, write_body_revision
 
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     init_project(project_dir=tmp_path, models="unused")
     return tmp_path
-
-
-def _revision(project: Path, rev: str, down: str | None, body: str) -> None:
-    (project / "migrations" / "versions" / f"{rev}.py").write_text(
-        f'"""{rev}"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
-        f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
-        f"def upgrade():\n{textwrap.indent(textwrap.dedent(body).strip(), '    ')}\n\n\n"
-        "def downgrade():\n    pass\n"
-    )
 
 
 def _logged_engine(url: str) -> tuple[Any, list[str]]:
@@ -49,9 +39,11 @@ def _logged_engine(url: str) -> tuple[Any, list[str]]:
 
 
 async def test_ddl_version_update_and_history_take_the_fast_path(project: Path, pg_url: str) -> None:
-    _revision(project, "a1", None, 'op.create_table("t1", sa.Column("id", sa.Integer, primary_key=True))')
-    _revision(project, "a2", "a1", 'op.add_column("t1", sa.Column("note", sa.Text))')
-    _revision(project, "a3", "a2", "op.execute(\"INSERT INTO t1 (id, note) VALUES (1, 'x')\")")
+    write_body_revision(
+        project, "a1", None, 'op.create_table("t1", sa.Column("id", sa.Integer, primary_key=True))'
+    )
+    write_body_revision(project, "a2", "a1", 'op.add_column("t1", sa.Column("note", sa.Text))')
+    write_body_revision(project, "a3", "a2", "op.execute(\"INSERT INTO t1 (id, note) VALUES (1, 'x')\")")
     engine, seen = _logged_engine(pg_url)
     try:
         result = await Migrator.from_pyproject(project, engine=engine).upgrade("head")
@@ -81,8 +73,10 @@ async def test_ddl_version_update_and_history_take_the_fast_path(project: Path, 
 
 async def test_failing_revision_rolls_back_its_fast_path_ddl(project: Path, pg_url: str) -> None:
     """The DDL opens the revision's transaction itself; the failure must still undo it."""
-    _revision(project, "b1", None, 'op.create_table("kept", sa.Column("id", sa.Integer, primary_key=True))')
-    _revision(
+    write_body_revision(
+        project, "b1", None, 'op.create_table("kept", sa.Column("id", sa.Integer, primary_key=True))'
+    )
+    write_body_revision(
         project,
         "b2",
         "b1",
@@ -102,8 +96,8 @@ async def test_failing_revision_rolls_back_its_fast_path_ddl(project: Path, pg_u
 
 async def test_version_update_row_count_is_still_checked(project: Path, pg_url: str) -> None:
     """Alembic checks that its UPDATE matched one row; the simple-query path must report it."""
-    _revision(project, "c1", None, "pass")
-    _revision(project, "c2", "c1", 'op.execute("DELETE FROM alembic_version")')
+    write_body_revision(project, "c1", None, "pass")
+    write_body_revision(project, "c2", "c1", 'op.execute("DELETE FROM alembic_version")')
     with pytest.raises((MigrationFailed, CommandError)) as failure:
         await Migrator.from_pyproject(project, url=pg_url).upgrade("head")
     assert "expected to match one row" in str(failure.value)
@@ -129,7 +123,7 @@ async def test_history_rows_riding_on_the_version_update_equal_the_plain_ones(
 
     for number in range(1, 5):
         down = f"d{number - 1}" if number > 1 else None
-        _revision(project, f"d{number}", down, f'op.execute("CREATE TABLE it{number} (id int)")')
+        write_body_revision(project, f"d{number}", down, f'op.execute("CREATE TABLE it{number} (id int)")')
     migrator = Migrator.from_pyproject(project, url=pg_url)
     await migrator.upgrade("head")
     await migrator.downgrade("-2")

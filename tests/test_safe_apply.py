@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -28,10 +27,9 @@ from asyncmigrate.locking import lock_key
 from asyncmigrate.scaffold import init_project
 
 from .conftest import (
-    PG_ADMIN_URL,
-    _create_database,
-    _drop_database,
     asyncpg_connect,
+    drop_database,
+    fresh_database,
     run_cli,
     table_columns,
     version_rows,
@@ -129,34 +127,6 @@ PROCESSES = 8
 ROUNDS = 20
 
 
-async def _fresh_database(kind: str, directory: Path, round_number: int) -> str:
-    if kind == "sqlite":
-        return f"sqlite+aiosqlite:///{directory / f'round{round_number}.db'}"
-    if kind == "postgresql":
-        if not PG_ADMIN_URL:
-            pytest.skip("PostgreSQL is not configured: run the tests with scripts/test")
-        return await _create_database(PG_ADMIN_URL)
-    admin = os.environ.get("ASYNCMIGRATE_TEST_MYSQL_URL")
-    if not admin:
-        pytest.skip("MariaDB is not configured: run the tests with scripts/test")
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    engine = create_async_engine(admin)
-    async with engine.begin() as connection:
-        await connection.execute(text(f"CREATE DATABASE {name}"))
-    await engine.dispose()
-    return make_url(admin).set(database=name).render_as_string(hide_password=False)
-
-
-async def _drop(kind: str, url: str) -> None:
-    if kind == "postgresql":
-        await _drop_database(PG_ADMIN_URL or "", url)
-    elif kind == "mariadb":
-        engine = create_async_engine(os.environ["ASYNCMIGRATE_TEST_MYSQL_URL"])
-        async with engine.begin() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {make_url(url).database}"))
-        await engine.dispose()
-
-
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite", "mariadb"])
 async def test_replicas_upgrade_at_once(project: Path, tmp_path: Path, kind: str) -> None:
     """8 processes run `upgrade head` at once on an empty database, 20 rounds: all exit 0, one
@@ -165,7 +135,7 @@ async def test_replicas_upgrade_at_once(project: Path, tmp_path: Path, kind: str
     outcomes: Counter[str] = Counter()
     started = time.monotonic()
     for round_number in range(ROUNDS):
-        url = await _fresh_database(kind, tmp_path, round_number)
+        url = await fresh_database(kind, tmp_path, round_number)
         try:
             processes = [start_cli(project, "--url", url, "upgrade", "head") for _ in range(PROCESSES)]
             results = [(p.wait(timeout=240), *p.communicate()) for p in processes]
@@ -175,7 +145,7 @@ async def test_replicas_upgrade_at_once(project: Path, tmp_path: Path, kind: str
             assert await version_rows(url) == [revisions[-1]]
             assert await audit_counts(url) == Counter({rev: 1 for rev in revisions})
         finally:
-            await _drop(kind, url)
+            await drop_database(kind, url)
     elapsed = time.monotonic() - started
     print(f"\n{kind}: {ROUNDS} rounds x {PROCESSES} processes in {elapsed:.1f}s; {dict(outcomes)}")
     assert outcomes["did the work"] == ROUNDS
@@ -188,7 +158,7 @@ async def test_replicas_upgrade_at_once(project: Path, tmp_path: Path, kind: str
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
 async def test_sigkill_leaves_no_stale_lock(project: Path, tmp_path: Path, kind: str) -> None:
     revisions = write_audited_history(project, 3)
-    url = await _fresh_database(kind, tmp_path, 0)
+    url = await fresh_database(kind, tmp_path, 0)
     try:
         marker = tmp_path / "sleeping"
         victim = start_cli(project, "--url", url, "upgrade", "head", env={"SLEEP_IN_r001": str(marker)})
@@ -207,7 +177,7 @@ async def test_sigkill_leaves_no_stale_lock(project: Path, tmp_path: Path, kind:
         assert await version_rows(url) == [revisions[-1]]
         assert await audit_counts(url) == Counter({rev: 1 for rev in revisions})
     finally:
-        await _drop(kind, url)
+        await drop_database(kind, url)
 
 
 # -- waiting for, and failing on, a held lock -----------------------------------------------

@@ -4,15 +4,13 @@ same heads, the same check that exactly one row moved, on every database."""
 from __future__ import annotations
 
 import io
-import os
-import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from alembic.runtime.migration import HeadMaintainer, MigrationContext
 from alembic.util import CommandError
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncmigrate import Migrator
@@ -20,9 +18,7 @@ from asyncmigrate.api import MigrationFailed
 from asyncmigrate.scaffold import init_project
 from asyncmigrate.versionrow import VersionUpdate
 
-from .conftest import PG_ADMIN_URL, _create_database, _drop_database, version_rows
-
-MARIADB_ADMIN_URL = os.environ.get("ASYNCMIGRATE_TEST_MYSQL_URL")
+from .conftest import drop_database, fresh_database, version_rows, write_body_revision
 
 
 @pytest.mark.parametrize("dialect_name", ["postgresql", "sqlite", "mysql", "mariadb"])
@@ -61,35 +57,11 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _revision(project: Path, rev: str, down: str | None, body: str) -> None:
-    (project / "migrations" / "versions" / f"{rev}.py").write_text(
-        f'"""{rev}"""\nfrom alembic import op\n\nrevision = {rev!r}\ndown_revision = {down!r}\n'
-        f"branch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    {body}\n\n\n"
-        "def downgrade():\n    pass\n"
-    )
-
-
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-async def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> object:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-    elif request.param == "postgresql":
-        if not PG_ADMIN_URL:
-            pytest.skip("PostgreSQL is not configured: run the tests with scripts/test")
-        url = await _create_database(PG_ADMIN_URL)
-        yield url
-        await _drop_database(PG_ADMIN_URL, url)
-    else:
-        if not MARIADB_ADMIN_URL:
-            pytest.skip("MariaDB is not configured: run the tests with scripts/test")
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        engine = create_async_engine(MARIADB_ADMIN_URL)
-        async with engine.begin() as connection:
-            await connection.execute(text(f"CREATE DATABASE {name}"))
-        yield make_url(MARIADB_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-        async with engine.begin() as connection:
-            await connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        await engine.dispose()
+async def any_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    url = await fresh_database(request.param, tmp_path)
+    yield url
+    await drop_database(request.param, url)
 
 
 async def _history(url: str) -> list[tuple[str, str]]:
@@ -106,7 +78,7 @@ async def _history(url: str) -> list[tuple[str, str]]:
 
 async def test_upgrade_and_downgrade_move_the_version_row(project: Path, any_url: str) -> None:
     for number in range(1, 5):
-        _revision(project, f"v{number}", f"v{number - 1}" if number > 1 else None, "pass")
+        write_body_revision(project, f"v{number}", f"v{number - 1}" if number > 1 else None, "pass")
     migrator = Migrator.from_pyproject(project, url=any_url)
     assert (await migrator.upgrade("head")).applied == ["v1", "v2", "v3", "v4"]
     assert await version_rows(any_url) == ["v4"]
@@ -123,11 +95,11 @@ async def test_upgrade_and_downgrade_move_the_version_row(project: Path, any_url
     assert await migrator.verify() == []
 
 
-async def test_a_version_row_that_is_gone_fails_the_revision(project: Path, any_url: str) -> None:
+async def test_a_version_row_that_is_gone_fails_thewrite_body_revision(project: Path, any_url: str) -> None:
     """Alembic's check that its UPDATE matched exactly one row still holds: the revision that
     deleted the row fails and rolls back, with Alembic's message."""
-    _revision(project, "c1", None, "pass")
-    _revision(project, "c2", "c1", 'op.execute("DELETE FROM alembic_version")')
+    write_body_revision(project, "c1", None, "pass")
+    write_body_revision(project, "c2", "c1", 'op.execute("DELETE FROM alembic_version")')
     with pytest.raises((MigrationFailed, CommandError)) as failure:
         await Migrator.from_pyproject(project, url=any_url).upgrade("head")
     assert "expected to match one row when updating 'c1' to 'c2' in 'alembic_version'; 0 found" in str(
@@ -141,7 +113,7 @@ async def test_a_callers_own_engine_gets_the_same_rows(project: Path, pg_url: st
     """On an engine we did not create (no simple-query path), the statement goes out as driver
     SQL and the history row is inserted on its own."""
     for number in range(1, 4):
-        _revision(project, f"e{number}", f"e{number - 1}" if number > 1 else None, "pass")
+        write_body_revision(project, f"e{number}", f"e{number - 1}" if number > 1 else None, "pass")
     engine = create_async_engine(pg_url)
     try:
         result = await Migrator.from_pyproject(project, engine=engine).upgrade("head")
