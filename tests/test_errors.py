@@ -204,3 +204,28 @@ def test_sync_url_without_its_driver_suggests_the_async_one(project: Path) -> No
     message = one_error_line(run_cli("--url", "postgresql://u:p@127.0.0.1/app", "current", cwd=project))
     assert message.startswith("the database driver 'psycopg")
     assert message.endswith("or use the async driver: postgresql+asyncpg://")
+
+
+def test_broken_revision_template_is_one_line_with_its_traceback_file(project: Path, sqlite_url: str) -> None:
+    """mako's error output stays what Alembic writes, with mako's pygments plugin kept out of
+    the command's process (cli._plain_mako_errors)."""
+    template = project / "migrations" / "script.py.mako"
+    template.write_text(template.read_text() + "${undefined_name.attribute}\n")
+    message = one_error_line(run_cli("--url", sqlite_url, "revision", "-m", "x", cwd=project))
+    assert message.startswith("Template rendering failed; see ")
+    traceback_file = Path(message.split("see ", 1)[1].split(" for ", 1)[0])
+    assert "undefined_name" in traceback_file.read_text()
+    traceback_file.unlink()
+
+
+def test_command_process_does_not_import_pygments_for_mako() -> None:
+    code = (
+        "import sys\n"
+        "from asyncmigrate.cli import _plain_mako_errors\n"
+        "_plain_mako_errors()\n"
+        "import alembic.command, mako.exceptions\n"
+        "assert mako.exceptions.pygments_html_formatter is None\n"
+        "print(sorted(name for name in sys.modules if name.startswith('pygments')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -912,11 +912,23 @@ async def demo(state: State, directory: str | None) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
+    if argv is None:  # this process is the command's own
+        _plain_mako_errors()
     try:
         cli.main(args=argv, prog_name="asyncmigrate")
     finally:
         if argv is None:  # the process exits now (click's standalone mode)
             _skip_teardown_at_exit()
+
+
+def _plain_mako_errors() -> None:
+    """Keep mako (which Alembic imports) from importing pygments.
+
+    On import, mako loads pygments' lexers to colour the HTML error pages it can render: 2 MiB
+    and ~20 ms in every process where pygments is installed, which includes every asyncmigrate
+    install (rich depends on it). Alembic renders mako errors as plain text only, so the missing
+    plugin changes nothing but that: mako installs its uncoloured fallback."""
+    sys.modules.setdefault("mako.ext.pygmentplugin", None)  # type: ignore[arg-type]
 
 
 def _settle_imports() -> None:
