@@ -38,6 +38,10 @@ async def test_seed_workflow(seed_project: Path, db_url: str) -> None:
     result = run_cli("upgrade", "head", cwd=seed_project, env=env)
     assert result.returncode == 0, result.output
     assert "Running upgrade  ->" in result.stderr
+    # Alembic's progress lines, indented, and nothing of its set-up chatter ("Context impl ...")
+    assert [line for line in result.stderr.splitlines() if line.strip()] == [
+        line for line in result.stderr.splitlines() if line.startswith("  Running upgrade ")
+    ]
     assert (await table_columns(db_url))["users"] == {"id", "email"}
 
     _add_full_name(seed_project)

@@ -152,6 +152,28 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
 _NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin", "setup plugin")
 
 
+class _ProgressHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Alembic's progress lines on stderr, indented, each flushed as it comes, without its
+    set-up chatter. What ``StreamHandler`` with a ``"  %(message)s"`` format and a filter would
+    print, with the message formatted once per line instead of twice (one line per revision)."""
+
+    _asyncmigrate = True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if message.startswith(_NOISE):
+                return
+            if record.exc_info or record.stack_info:
+                message = self.format(record)
+            else:
+                message = f"  {message}"
+            self.stream.write(message + self.terminator)
+            self.flush()
+        except Exception:
+            self.handleError(record)
+
+
 def _setup_logging(quiet: bool) -> None:
     """Show Alembic's progress lines ("Running upgrade a -> b", "Detected added column") on
     stderr, without its set-up chatter."""
@@ -159,10 +181,8 @@ def _setup_logging(quiet: bool) -> None:
         logger = logging.getLogger(name)
         if any(getattr(h, "_asyncmigrate", False) for h in logger.handlers):
             continue
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _ProgressHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("  %(message)s"))
-        handler.addFilter(lambda record: not record.getMessage().startswith(_NOISE))
-        handler._asyncmigrate = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.setLevel(logging.WARNING if quiet else level)
 
