@@ -372,7 +372,7 @@ async def _apply(
     state: State, direction: str, target: str, sql: bool, tag: str | None, safety: dict[str, Any]
 ) -> None:
     migrator = state.migrator(database=not sql)
-    _settle_imports()
+    _freeze_heap()  # the libraries just imported stay until exit
     result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
     if sql:
         stdout.out(result.sql, end="")
@@ -938,7 +938,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="asyncmigrate")
     finally:
         if argv is None:  # the process exits now (click's standalone mode)
-            _skip_teardown_at_exit()
+            _freeze_heap()  # leave the heap to the OS
 
 
 def _plain_mako_errors() -> None:
@@ -951,21 +951,16 @@ def _plain_mako_errors() -> None:
     sys.modules.setdefault("mako.ext.pygmentplugin", None)  # type: ignore[arg-type]
 
 
-def _settle_imports() -> None:
-    """Alembic's and SQLAlchemy's modules, just imported, live until the process exits: move
-    them to the collector's permanent generation (``gc.freeze``), so the full collections of a
-    long upgrade scan only what the command itself made. Nothing is allocated for it. (Not for
-    check: reflection.collector_paused manages the collector there.)"""
-    import gc
+def _freeze_heap() -> None:
+    """Move every object alive now to the collector's permanent generation (``gc.freeze``);
+    nothing is allocated for it. Two uses, both in the command's own process:
 
-    gc.freeze()
-
-
-def _skip_teardown_at_exit() -> None:
-    """Leave the objects to the OS instead of the interpreter. At exit, the interpreter runs a
-    full collection and frees every module's objects one by one: about 2 s after ``check``
-    loaded 2000 models. Objects in the permanent generation (``gc.freeze``) are left alone;
-    the standard streams and logging handlers are still flushed (at exit, as before)."""
+    * once Alembic and SQLAlchemy are imported for upgrade/downgrade: their modules live until
+      the process exits, so the full collections of a long upgrade scan only what the command
+      itself made (check does not: reflection.collector_paused manages the collector there);
+    * just before the process exits: the interpreter then leaves the objects to the OS instead of
+      a full collection and freeing every module's objects one by one (about 2 s after ``check``
+      loaded 2000 models). The standard streams and logging handlers are still flushed."""
     import gc
 
     gc.freeze()

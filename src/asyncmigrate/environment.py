@@ -293,10 +293,16 @@ class _RevisionTracker:
     def __init__(
         self, migration_context: Any, job: MigrationJob, options: ApplyOptions, history: Any
     ) -> None:
+        from .pgwire import carries_history
+
         self.migration_context = migration_context
         self.job = job
         self.options = options
-        self.history = history
+        connection = migration_context.connection
+        #: The history table, when each row can ride on the version UPDATE (decided once per run;
+        #: otherwise on_version_apply records the rows the usual way).
+        rides = history is not None and connection is not None and carries_history(connection)
+        self.history = history if rides else None
         self.session = _SessionTimeouts(always=bool(migration_context.as_sql))
 
     def prepare(self, step: Any) -> None:
@@ -354,13 +360,11 @@ class _TrackedRevision:
 
 
 def _attach_history(migration_context: Any, job: MigrationJob, table: Any, revision: str, name: str) -> None:
-    """A revision ran: its history row goes out with the version UPDATE, when the engine can."""
+    """A revision ran: its history row goes out with the version UPDATE (pgwire.py)."""
     from .integrity import DOWNGRADE, UPGRADE, history_insert_select
-    from .pgwire import PendingHistory, attach_history, carries_history
+    from .pgwire import PendingHistory, attach_history
 
     connection = migration_context.connection
-    if connection is None or not carries_history(connection):
-        return  # on_version_apply records it the usual way
     event = UPGRADE if name == "upgrade" else DOWNGRADE
     checksum = job.progress.checksums.get(revision)
     duration = job.progress.current_duration_ms()

@@ -248,13 +248,11 @@ def _sqlite_unique_constraints(
         return not auto_index_by_sig
 
     if table_data is not None and auto_index_by_sig:
-        done = False
         for match in re.finditer(_UNIQUE_PATTERN, table_data, re.I):
             quoted_name, unquoted_name, cols = match.group(1, 2, 3)
             if found(quoted_name or unquoted_name, list(dialect._find_cols_in_sig(cols))):
-                done = True
                 break
-        if not done:
+        else:  # an index is still unmatched: look for inline UNIQUE
             for match in re.finditer(_INLINE_UNIQUE_PATTERN, table_data, re.I):
                 if found(None, list(dialect._find_cols_in_sig(match.group(1) or match.group(2)))):
                     break
