@@ -352,7 +352,10 @@ def sorted_tables(metadata: MetaData) -> list[Table]:
     same list. On anything but plain FKs and ``add_is_dependent_on`` (a cycle, ``CREATE TABLE
     AS``, an FK that does not resolve), SQLAlchemy's own sort answers.
     """
-    from sqlalchemy.sql.ddl import _TableViaSelect
+    try:  # SQLAlchemy 2.1 (CREATE TABLE AS); 2.0 has no such tables
+        from sqlalchemy.sql.ddl import _TableViaSelect
+    except ImportError:
+        _TableViaSelect = None
 
     tables = sorted(metadata.tables.values(), key=lambda table: table.key)
     known = set(tables)
@@ -360,7 +363,8 @@ def sorted_tables(metadata: MetaData) -> list[Table]:
     children: dict[Table, list[Table]] = {table: [] for table in tables}
     try:
         for table in tables:
-            if isinstance(table._creator_ddl, _TableViaSelect):
+            creator = getattr(table, "_creator_ddl", None)
+            if _TableViaSelect is not None and isinstance(creator, _TableViaSelect):
                 return metadata.sorted_tables
             depends = set(table._extra_dependencies)
             for constraint in table.foreign_key_constraints:
