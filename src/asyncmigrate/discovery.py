@@ -2,11 +2,17 @@
 
 Autogenerate sees only the tables registered on the MetaData when it runs. A model module that
 nothing imports is invisible to it, and autogenerate then writes ``op.drop_table``. Importing
-every module under the configured package closes that trap without a hand-kept import list.
+the modules under the configured package closes that trap without a hand-kept import list.
+
+Only modules that can define models are imported (:func:`may_define_models`): the configured
+packages and their subpackages, and each module that defines a class or calls ``Table()``,
+``MetaData()``, ``declarative_base()``, ``registry()`` or ``map_imperatively()`` at its top level.
+A script or a seed file that sits in the package (work at import time, no model) is left alone.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import sys
@@ -46,8 +52,61 @@ def _import(name: str) -> ModuleType:
         ) from exc
 
 
+#: Calls that define a table or a place for tables when made at a module's top level.
+_MODEL_CALLS = frozenset({"Table", "MetaData", "declarative_base", "registry", "map_imperatively", "mapper"})
+
+
+def _defines_models(statements: list[ast.stmt]) -> bool:
+    for node in statements:
+        if isinstance(node, ast.ClassDef):
+            return True
+        if isinstance(node, ast.If):
+            test = node.test
+            is_main_guard = (
+                isinstance(test, ast.Compare)
+                and isinstance(test.left, ast.Name)
+                and test.left.id == "__name__"
+            )
+            if not is_main_guard and (_defines_models(node.body) or _defines_models(node.orelse)):
+                return True
+        elif isinstance(node, ast.Try):
+            if _defines_models(node.body) or any(_defines_models(h.body) for h in node.handlers):
+                return True
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.Expr)) and node.value is not None:
+            for call in ast.walk(node.value):
+                if isinstance(call, ast.Call):
+                    func = call.func
+                    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                    if name in _MODEL_CALLS:
+                        return True
+    return False
+
+
+def may_define_models(source_file: Path) -> bool:
+    """Whether importing this module file can register models: it defines a class, or calls
+    ``Table()``/``MetaData()``/``declarative_base()``/``registry()``/``map_imperatively()``, at
+    its top level. A file that does not parse is imported, so its error is the import's."""
+    try:
+        tree = ast.parse(source_file.read_bytes(), filename=str(source_file))
+    except (OSError, SyntaxError, ValueError):
+        return True
+    return _defines_models(tree.body)
+
+
+def _child_modules(name: str, path: Iterable[str]) -> list[str]:
+    children = []
+    for info in sorted(pkgutil.iter_modules(path), key=lambda info: info.name):
+        if not info.ispkg:
+            origin = Path(getattr(info.module_finder, "path", "")) / f"{info.name}.py"
+            if origin.is_file() and not may_define_models(origin):
+                continue
+        children.append(f"{name}.{info.name}")
+    return children
+
+
 def import_models(names: Iterable[str]) -> list[ModuleType]:
-    """Import each named module and, for a package, every module below it."""
+    """Import each named module and, for a package, its subpackages and every module below it
+    that can define models (:func:`may_define_models`)."""
     modules: list[ModuleType] = []
     pending = list(names)
     while pending:
@@ -56,8 +115,7 @@ def import_models(names: Iterable[str]) -> list[ModuleType]:
         modules.append(module)
         path = getattr(module, "__path__", None)
         if path is not None:
-            children = sorted(info.name for info in pkgutil.iter_modules(path))
-            pending[:0] = [f"{name}.{child}" for child in children]
+            pending[:0] = _child_modules(name, path)
     return modules
 
 
