@@ -38,10 +38,13 @@ async def test_a_class_module_nobody_imports_is_still_seen(seed_project: Path, s
     models = seed_project / "src" / "models"
     (models / "tags.py").write_text(
         "from sqlalchemy.orm import Mapped, mapped_column\nfrom .base import Base\n\n\n"
-        "class Tag(Base):\n    __tablename__ = 'tags'\n    id: Mapped[int] = mapped_column(primary_key=True)\n"
+        "class Tag(Base):\n    __tablename__ = 'tags'\n"
+        "    id: Mapped[int] = mapped_column(primary_key=True)\n"
     )
     init_project(project_dir=seed_project)
-    [path] = await Migrator.from_pyproject(seed_project, url=sqlite_url).revision("initial", autogenerate=True)
+    [path] = await Migrator.from_pyproject(seed_project, url=sqlite_url).revision(
+        "initial", autogenerate=True
+    )
     assert "op.create_table('tags'" in path.read_text()
 
 

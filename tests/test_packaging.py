@@ -59,7 +59,9 @@ def test_demo_runs_from_the_installed_wheel(dist: Path, tmp_path: Path) -> None:
     created = _run(sys.executable, "-m", "venv", venv, cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     python = venv / "bin" / "python"
-    install = _run(python, "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{wheel}[sqlite]", cwd=tmp_path)
+    install = _run(
+        python, "-m", "pip", "install", "-q", "--disable-pip-version-check", f"{wheel}[sqlite]", cwd=tmp_path
+    )
     assert install.returncode == 0, install.stdout + install.stderr
     where = _run(python, "-c", "import asyncmigrate; print(asyncmigrate.__file__)", cwd=tmp_path)
     assert str(venv) in where.stdout, where.stdout + where.stderr  # the wheel, not this checkout
