@@ -410,7 +410,10 @@ def _pre_cache_schemas(
     catalog = SqliteCatalog.of(inspector)
     if len(schemas) < 2 and catalog is None:
         return PriorityDispatchResult.CONTINUE
-    from alembic.autogenerate.compare.util import _INSP_KEYS
+    try:
+        from alembic.autogenerate.compare.util import _INSP_KEYS
+    except ImportError:  # another Alembic: its own per-schema reads answer, as without this plugin
+        return PriorityDispatchResult.CONTINUE
 
     migration_context = autogen_context.migration_context
     names: dict[str | None, tuple[list[str], set[str]]] = {}

@@ -59,8 +59,10 @@ def _has_emoji_code(text: str) -> bool:
     matches = list(_EMOJI_CODE.finditer(text))
     if not matches:
         return False
-    from rich._emoji_codes import EMOJI  # the table alone: a few ms, not the whole of rich
-
+    try:
+        from rich._emoji_codes import EMOJI  # the table alone: a few ms, not the whole of rich
+    except ImportError:  # moved in another rich: let rich itself render the text
+        return True
     return any(match.group(2).lower() in EMOJI for match in matches)
 
 
