@@ -33,9 +33,14 @@ ACCEPTED = [
     "postgresql+asyncpg://postgres:pw@127.0.0.1:55432/postgres",
     "postgresql+asyncpg://app@db.internal/app",
     "postgresql+asyncpg://app:@localhost:05432/app",
-    "postgresql+asyncpg://us%40er:p%2Fa%3Fs%23s%40w:rd@host-1.example.com:6543/my%20db",
+    "postgresql+asyncpg://us%40er:p%2Fa%3Fs%23s%40w:rd@host-1.example.com:6543/mydb",
     "postgresql+asyncpg://a+b:c+d@h/x+y",
     "postgresql+asyncpg://u:p@h:0/d",
+    "postgresql+asyncpg://u:%zz%e2%9c%93@h/de",
+]
+#: Escapes in the database name: SQLAlchemy 2.1 decodes them, 2.0 keeps them as written.
+DATABASE_ESCAPES = [
+    "postgresql+asyncpg://us%40er:p%2Fa%3Fs%23s%40w:rd@host-1.example.com:6543/my%20db",
     "postgresql+asyncpg://u:%zz%e2%9c%93@h/d%2Fe",
 ]
 REJECTED = [
@@ -69,9 +74,14 @@ def test_accepted_urls_mean_what_they_mean_to_sqlalchemy(url: str) -> None:
     assert target.connect_args() == parsed.get_dialect()().create_connect_args(parsed)[1]
 
 
-@pytest.mark.parametrize("url", REJECTED)
+@pytest.mark.parametrize("url", REJECTED + DATABASE_ESCAPES)
 def test_anything_else_is_left_to_sqlalchemy(url: str) -> None:
     assert postgres_target(url) is None
+
+
+@pytest.mark.parametrize("url", DATABASE_ESCAPES)
+def test_escaped_database_names_render_as_the_installed_sqlalchemy_does(url: str) -> None:
+    assert display_url(url) == make_url(url).render_as_string(hide_password=True)
 
 
 # -- the same reads, both ways, on the server ---------------------------------------------------

@@ -54,6 +54,9 @@ log = logging.getLogger("asyncmigrate")
 T = TypeVar("T")
 
 
+_DRIVER_CLASS_PREFIX = re.compile(r"^<class '[\w.]+'>: ")
+
+
 class MigrationFailed(AsyncMigrateError):
     """A revision failed while running; it was rolled back and the database is at ``current``."""
 
@@ -74,6 +77,8 @@ class MigrationFailed(AsyncMigrateError):
         statement = getattr(error, "statement", None)
         original = getattr(error, "orig", None) or error
         database_message = (str(original).strip().splitlines() or [type(original).__name__])[0]
+        # SQLAlchemy 2.0's asyncpg adapter prefixes the driver's class: "<class '...'>: message"
+        database_message = _DRIVER_CLASS_PREFIX.sub("", database_message, count=1)
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         if revision is not None:
             parts = [f"revision {revision.revision} ({revision.message}) failed{tries}: {database_message}"]

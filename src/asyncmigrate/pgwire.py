@@ -80,12 +80,14 @@ def _simple_query(cursor: Any, statement: str, parameters: Any, context: Any) ->
     if parameters or not _returns_nothing(context):
         return False
     adapter = _adapter(cursor._adapt_connection) if hasattr(cursor, "_adapt_connection") else None
-    if adapter is None or not hasattr(cursor, "_rowcount"):
+    # the cursor's row count: ``_rowcount`` on SQLAlchemy 2.1, a plain ``rowcount`` slot on 2.0
+    count_attribute = "_rowcount" if hasattr(cursor, "_rowcount") else "rowcount"
+    if adapter is None or not hasattr(cursor, count_attribute):
         return False
     from sqlalchemy.util import await_only
 
     tag = await_only(_run(adapter, statement, ()))
-    cursor._rowcount = -1 if context.isddl else _tag_rowcount(tag)
+    setattr(cursor, count_attribute, -1 if context.isddl else _tag_rowcount(tag))
     return True
 
 

@@ -104,6 +104,8 @@ def postgres_target(url: str) -> PostgresTarget | None:
     if match is None:
         return None
     user, password, host, port, database = match.group("user", "password", "host", "port", "database")
+    if "%" in database:  # SQLAlchemy 2.1 decodes escapes in the database name, 2.0 does not
+        return None
     return PostgresTarget(
         user=unquote(user),
         password=None if password is None else unquote(password),
