@@ -49,9 +49,7 @@ def main() -> None:
     theirs = [sys.executable, "-m", "alembic"]
     # bytecode is written and reused, as on a user's machine: with PYTHONDONTWRITEBYTECODE,
     # alembic would compile every revision file on every run
-    base_env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")
-    }
+    base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")}
     read_db = f"sqlite+aiosqlite:///{root / 'read.db'}"
     env = dict(base_env, DATABASE_URL=read_db)
     subprocess.run([*ours, "upgrade", "head"], cwd=root, env=env, capture_output=True, check=True)

@@ -114,9 +114,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--pg-url", default=os.environ.get("ASYNCMIGRATE_TEST_PG_URL"))
     options = parser.parse_args()
-    base_env = {
-        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")
-    }
+    base_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")}
     python = sys.executable
     print(f"{options.rounds} rounds after a warm-up; whole-process seconds median [min-max], peak RSS MiB")
     print(
