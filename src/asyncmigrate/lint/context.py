@@ -28,6 +28,9 @@ class RevisionContext:
     lock_timeout_configured: bool = True
     statement_timeout_configured: bool = True
     created: dict[str, int] = field(default_factory=dict)
+    #: The revision file's text, and which of its functions this is ("upgrade" or "downgrade").
+    source: str = ""
+    direction: str = "upgrade"
 
     def __post_init__(self) -> None:
         for call in self.capture.ops:
@@ -152,14 +155,41 @@ def type_code(value: Any) -> str:
     return prefix + repr(value)
 
 
+def _bare(table: Any) -> str:
+    return str(table).rsplit(".", 1)[-1]
+
+
+def alter_call(ctx: RevisionContext, table: str | None, column: str, seq: int) -> OpCall | None:
+    """The ``alter_column`` call (``op.`` or ``batch_op.``) behind an ``ALTER COLUMN`` of
+    ``table.column`` rendered at ``seq``: in batch mode the ALTERs are written when the batch
+    closes, so the statement itself only points at ``batch_alter_table``."""
+    found = None
+    for call in ctx.calls("alter_column"):
+        if call.seq <= seq and _bare(table_of(call)) == _bare(table) and column_name_of(call) == column:
+            found = call
+    return found
+
+
+def already_not_null(ctx: RevisionContext, table: str | None, column: str, call: OpCall | None) -> bool:
+    """``existing_nullable=False`` says so, or the replayed history made the column NOT NULL:
+    then ``nullable=False`` changes nothing (no scan, no NULLs to coerce)."""
+    if call is not None and call.kwargs.get("existing_nullable") is False:
+        return True
+    return ctx.state.is_not_null(_bare(table), column)
+
+
 def columns_made_not_null(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, str]]:
-    """``alter_column(..., nullable=False)`` calls on existing tables: (call, table, column)."""
+    """``alter_column(..., nullable=False)`` calls on existing tables whose column may hold
+    NULLs: (call, table, column)."""
     for call in ctx.calls("alter_column"):
         table = table_of(call)
-        if call.kwargs.get("nullable") is False and not ctx.is_new_table(
-            table, call.seq, call.kwargs.get("schema")
+        column = column_name_of(call)
+        if (
+            call.kwargs.get("nullable") is False
+            and not ctx.is_new_table(table, call.seq, call.kwargs.get("schema"))
+            and not already_not_null(ctx, table, column, call)
         ):
-            yield call, table, column_name_of(call)
+            yield call, table, column
 
 
 def added_columns(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, sa.Column[Any]]]:
