@@ -42,6 +42,16 @@ class RevisionContext:
             if relation is not None:
                 self.created.setdefault(self._key(relation, None), statement.seq)
 
+    def state_before(self, seq: int) -> SchemaState:
+        """The schema as this revision left it just before ``seq``: the replayed history plus
+        its own earlier op calls (a column it added, a table or column it renamed)."""
+        earlier = [call for call in self.capture.ops if call.seq < seq]
+        if not earlier:
+            return self.state
+        state = self.state.copy()
+        state.apply(earlier, ())
+        return state
+
     def _key(self, table: Any, schema: str | None) -> str:
         """``schema.table`` with the default schema filled in, so app.users != public.users."""
         if hasattr(table, "relname"):
@@ -175,7 +185,8 @@ def already_not_null(ctx: RevisionContext, table: str | None, column: str, call:
     then ``nullable=False`` changes nothing (no scan, no NULLs to coerce)."""
     if call is not None and call.kwargs.get("existing_nullable") is False:
         return True
-    return ctx.state.is_not_null(_bare(table), column)
+    state = ctx.state_before(call.seq) if call is not None else ctx.state
+    return state.is_not_null(_bare(table), column)
 
 
 def columns_made_not_null(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, str]]:

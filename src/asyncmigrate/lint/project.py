@@ -110,7 +110,14 @@ def _shown_url(url: str) -> str:
 
 
 def has_live_server(settings: Settings) -> bool:
-    return settings.url_source != URL_EMBEDDED and dialect_of(settings.url) not in ("sqlite", "")
+    """A server URL worth asking (not the embedded SQLite file, not a placeholder)."""
+    if settings.url_source == URL_EMBEDDED or dialect_of(settings.url) in ("sqlite", ""):
+        return False
+    try:
+        sa.engine.make_url(settings.url).get_dialect()
+    except Exception:  # noqa: BLE001  (driver://unused and the like name no database)
+        return False
+    return True
 
 
 async def live_server(settings: Settings, timeout: float = 5.0) -> LiveServer | None:
@@ -120,11 +127,8 @@ async def live_server(settings: Settings, timeout: float = 5.0) -> LiveServer | 
     sync driver that is not installed, a server that does not answer) only means "unknown"."""
     if not has_live_server(settings):
         return None
-    try:
-        url = sa.engine.make_url(settings.url)
-        is_async = url.get_dialect().is_async
-    except Exception:  # noqa: BLE001  (not a URL SQLAlchemy can load: no live server)
-        return None
+    url = sa.engine.make_url(settings.url)
+    is_async = url.get_dialect().is_async
     try:
         if is_async:
             info, mariadb = await asyncio.wait_for(_probe_async(url), timeout)

@@ -41,6 +41,18 @@ class SchemaState:
         elif nullable is True:
             self.not_null.discard((table, column))
 
+    def copy(self) -> SchemaState:
+        """A copy to replay part of a revision on, without touching this one."""
+        return SchemaState(
+            columns={table: dict(columns) for table, columns in self.columns.items()},
+            references={table: set(children) for table, children in self.references.items()},
+            partitioned=set(self.partitioned),
+            domains_with_check=set(self.domains_with_check),
+            not_null_checks=set(self.not_null_checks),
+            unvalidated_checks=dict(self.unvalidated_checks),
+            not_null=set(self.not_null),
+        )
+
     def column_type(self, table: str, column: str) -> Any | None:
         return self.columns.get(table, {}).get(column)
 

@@ -87,7 +87,9 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
         if statement.op is None or statement.op.name == "batch_alter_table":
             call = alter_call(ctx, table, column, statement.seq)  # batch_op.alter_column(...)
         old_value = call.kwargs.get("existing_type") if call else None
-        old = _pg_type(old_value if old_value is not None else ctx.state.column_type(table, column))
+        if old_value is None:
+            old_value = ctx.state_before(call.seq if call else statement.seq).column_type(table, column)
+        old = _pg_type(old_value)
         new = cmd.def_.typeName
         using = getattr(cmd.def_, "raw_default", None) is not None
         if old is not None and not using and pg_binary_coercible(old, new):
@@ -126,7 +128,7 @@ def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
         if new is None or ctx.is_new_table(table, call.seq):
             continue
         column = column_name_of(call)
-        old = call.kwargs.get("existing_type") or ctx.state.column_type(table, column)
+        old = call.kwargs.get("existing_type") or ctx.state_before(call.seq).column_type(table, column)
         if old is not None and isinstance(sa.types.to_instance(old), sa.Enum):
             continue  # mysql-enum-set-copy judges ENUM changes
         if old is not None and mysql_in_place(old, new):
