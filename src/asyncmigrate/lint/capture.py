@@ -232,7 +232,9 @@ def offline_environment(
     env = EnvironmentContext(config, script, as_sql=True)  # type: ignore[arg-type]
     render_dialect = "mysql" if dialect == "mariadb" else dialect
     with _quiet_alembic():
-        env.configure(dialect_name=render_dialect, output_buffer=output)
+        # literal_binds: as every Alembic template's offline branch, so a Core UPDATE renders
+        # with its values rather than as unparseable %(name)s placeholders
+        env.configure(dialect_name=render_dialect, output_buffer=output, literal_binds=True)
     context = env.get_context()
     if server_version:
         context.dialect.server_version_info = server_version
