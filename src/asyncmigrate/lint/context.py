@@ -235,10 +235,30 @@ class SchemaChange:
 
 
 def schema_changes(ctx: RevisionContext) -> list[SchemaChange]:
-    """Drops and renames of existing objects: from the SQL on PostgreSQL, from the ops elsewhere."""
-    if ctx.is_postgresql:
-        return list(_changes_from_sql(ctx))
-    return list(_changes_from_ops(ctx))
+    """Drops and renames of existing objects: from the SQL on PostgreSQL, from the ops elsewhere.
+
+    A column the same revision added earlier is no existing object: no running release knows
+    it, so dropping or renaming it (a ``conf_json`` filled, then renamed to ``conf``) breaks
+    nothing."""
+    changes = _changes_from_sql(ctx) if ctx.is_postgresql else _changes_from_ops(ctx)
+    return [change for change in changes if not _column_added_here(ctx, change)]
+
+
+def _column_added_here(ctx: RevisionContext, change: SchemaChange) -> bool:
+    from .state import column_argument
+
+    if change.column is None or change.kind not in ("drop_column", "rename_column"):
+        return False
+    seq = change.statement.seq if change.statement is not None else change.op.seq if change.op else 0
+    for call in ctx.calls("add_column"):
+        column = column_argument(call)
+        if (
+            call.seq < seq
+            and _bare(table_of(call)) == _bare(change.table)
+            and getattr(column, "name", None) == change.column
+        ):
+            return True
+    return False
 
 
 def _changes_from_sql(ctx: RevisionContext) -> Iterator[SchemaChange]:
