@@ -5,6 +5,11 @@ mode, ``autocommit_block``) and the SQL Alembic renders for them (where ``unique
 ``index=True`` or an inline ``ForeignKey`` finally show up). Both are recorded here, in order,
 on one sequence counter so a rule can ask "was this table created before that statement?".
 
+The revision runs inside an offline ``EnvironmentContext`` configured as ``alembic upgrade
+--sql`` configures one, so the code real projects put in revisions and column types
+(``context.is_offline_mode()``, ``context.get_bind().dialect``, ``op.get_context().as_sql``)
+takes the branch it takes under Alembic. What it prints goes to stderr.
+
 Offline SQLite batch mode needs a live database to reflect the table, so on SQLite the
 operations inside ``batch_alter_table`` are recorded but not rendered.
 """
@@ -241,11 +246,6 @@ def offline_environment(
     if dialect == "mariadb":
         context.dialect.is_mariadb = True
     return env
-
-
-def offline_context(dialect: str, server_version: tuple[int, ...] | None, output: Any) -> MigrationContext:
-    """A MigrationContext that renders SQL for ``dialect`` at ``server_version``."""
-    return offline_environment(dialect, server_version, output).get_context()
 
 
 def capture(
