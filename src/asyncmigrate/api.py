@@ -620,7 +620,8 @@ class Migrator:
                 notes.append(f"models not loaded, model-intent rules skipped: {describe(exc, None)}")
         ensure_import_path(settings.project_dir)  # revisions may import the project's own modules
         script = self.script_directory()
-        report = await asyncio.to_thread(lint_project, script, config, request, metadata)
+        alembic_config = self._runner.alembic_config()
+        report = await asyncio.to_thread(lint_project, script, config, request, metadata, alembic_config)
         report.notes.extend(notes)
         return report
 

@@ -905,6 +905,8 @@ async def lint(
                 f"{rule.id:34} {rule.severity.value:9} {dialects:34} {escape(rule.summary)}{default}"
             )
         return
+    global _APP_CODE_RAN
+    _APP_CODE_RAN = True
     request = LintRequest(rev_range, since_ref, downgrade, dialect, pg_version, mysql_version)
     report = await _lint(state, request)
     if output_format == "json":
@@ -919,6 +921,20 @@ async def lint(
         raise click.exceptions.Exit(1)
 
 
+def _exit_past_leftover_threads(code: int | str | None) -> None:
+    """Exit now if app code that a revision imported left a non-daemon thread running (a
+    scheduler, an aiosqlite connection): the interpreter would wait for it forever after the
+    report (or the error) was written."""
+    import os
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t.is_alive() and not t.daemon and t is not main_thread for t in threading.enumerate()):
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 @run_async
@@ -930,12 +946,20 @@ async def demo(state: State, directory: str | None) -> None:
     await run_demo(directory, url=state.url, console=stdout)
 
 
+#: Set by commands that import a project's revision files (and so its app code).
+_APP_CODE_RAN = False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     if argv is None:  # this process is the command's own
         _plain_mako_errors()
     try:
         cli.main(args=argv, prog_name="asyncmigrate")
+    except SystemExit as done:
+        if argv is None and _APP_CODE_RAN:
+            _exit_past_leftover_threads(done.code)
+        raise
     finally:
         if argv is None:  # the process exits now (click's standalone mode)
             _freeze_heap()  # leave the heap to the OS

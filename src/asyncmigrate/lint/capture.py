@@ -5,6 +5,11 @@ mode, ``autocommit_block``) and the SQL Alembic renders for them (where ``unique
 ``index=True`` or an inline ``ForeignKey`` finally show up). Both are recorded here, in order,
 on one sequence counter so a rule can ask "was this table created before that statement?".
 
+The revision runs inside an offline ``EnvironmentContext`` configured as ``alembic upgrade
+--sql`` configures one, so the code real projects put in revisions and column types
+(``context.is_offline_mode()``, ``context.get_bind().dialect``, ``op.get_context().as_sql``)
+takes the branch it takes under Alembic. What it prints goes to stderr.
+
 Offline SQLite batch mode needs a live database to reflect the table, so on SQLite the
 operations inside ``batch_alter_table`` are recorded but not rendered.
 """
@@ -19,12 +24,18 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
 
 from .. import proxies
 
 #: ``op`` attributes that return helpers rather than emitting a schema change.
+#: The project's Alembic Config and ScriptDirectory, for the EnvironmentContext revisions see.
+Environment = tuple[Config, "ScriptDirectory | None"]
+
 _PASSTHROUGH = frozenset(
     {"get_context", "get_bind", "f", "inline_literal", "invoke", "implementation_for", "migration_context"}
 )
@@ -160,9 +171,6 @@ class _RecordingOperations:
         self._recorder = recorder
         self._operations = operations
 
-    def get_context(self) -> _RecordingMigrationContext:
-        return _RecordingMigrationContext(self._recorder, self._operations.get_context())
-
     def __getattr__(self, name: str) -> Any:
         target = getattr(self._operations, name)
         if name in _PASSTHROUGH or not callable(target):
@@ -181,42 +189,63 @@ class _RecordingOperations:
         if self._recorder.dialect == "sqlite":
             yield _RecordingBatch(self._recorder, table_name, None)
             return
-        with self._operations.batch_alter_table(table_name, *args, **kwargs) as real:
-            yield _RecordingBatch(self._recorder, table_name, real)
-            self._recorder.current = record  # the ALTERs are written when the batch closes
+        outer = self._recorder.current
+        try:
+            with self._operations.batch_alter_table(table_name, *args, **kwargs) as real:
+                yield _RecordingBatch(self._recorder, table_name, real)
+                self._recorder.current = record  # the ALTERs are written when the batch closes
+        finally:
+            self._recorder.current = outer
 
 
-class _RecordingMigrationContext:
-    """``op.get_context()``: notes when ``autocommit_block()`` is open."""
-
-    def __init__(self, recorder: _Recorder, context: MigrationContext) -> None:
-        self._recorder = recorder
-        self._context = context
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._context, name)
+def _track_autocommit(recorder: _Recorder, context: MigrationContext) -> None:
+    """Wrap ``autocommit_block`` on this one MigrationContext (an instance attribute, no class is
+    patched), so every way a revision reaches it (``op.get_context()``, ``op.migration_context``,
+    ``alembic.context.get_context()``) is seen. The COMMIT and BEGIN it writes belong to Alembic's
+    transaction frame, not to whatever op call is being rendered around it."""
+    real = context.autocommit_block
 
     @contextlib.contextmanager
-    def autocommit_block(self) -> Iterator[None]:
-        with self._context.autocommit_block():
-            self._recorder.autocommit_depth += 1
-            try:
-                yield
-            finally:
-                self._recorder.autocommit_depth -= 1
+    def autocommit_block() -> Iterator[None]:
+        outer, recorder.current = recorder.current, None
+        try:
+            with real():
+                recorder.current = outer
+                recorder.autocommit_depth += 1
+                try:
+                    yield
+                finally:
+                    recorder.autocommit_depth -= 1
+                    recorder.current = None
+        finally:
+            recorder.current = outer
+
+    context.autocommit_block = autocommit_block  # type: ignore[method-assign]
 
 
-def offline_context(dialect: str, server_version: tuple[int, ...] | None, output: Any) -> MigrationContext:
-    """A MigrationContext that renders SQL for ``dialect`` at ``server_version``."""
+def offline_environment(
+    dialect: str,
+    server_version: tuple[int, ...] | None,
+    output: Any,
+    environment: Environment | None = None,
+) -> EnvironmentContext:
+    """An EnvironmentContext configured as ``alembic upgrade --sql`` configures it: offline
+    (``as_sql``), for ``dialect`` at ``server_version``, writing to ``output``. Revisions (and
+    the project's column types) that call ``context.get_bind()``, ``context.is_offline_mode()``
+    or ``context.config`` find what they find under Alembic."""
+    config, script = environment if environment is not None else (Config(), None)
+    env = EnvironmentContext(config, script, as_sql=True)  # type: ignore[arg-type]
     render_dialect = "mysql" if dialect == "mariadb" else dialect
-    context = MigrationContext.configure(
-        dialect_name=render_dialect, opts={"as_sql": True, "output_buffer": output}
-    )
+    with _quiet_alembic():
+        # literal_binds: as every Alembic template's offline branch, so a Core UPDATE renders
+        # with its values rather than as unparseable %(name)s placeholders
+        env.configure(dialect_name=render_dialect, output_buffer=output, literal_binds=True)
+    context = env.get_context()
     if server_version:
         context.dialect.server_version_info = server_version
     if dialect == "mariadb":
         context.dialect.is_mariadb = True
-    return context
+    return env
 
 
 def capture(
@@ -225,17 +254,25 @@ def capture(
     filename: str,
     dialect: str,
     server_version: tuple[int, ...] | None,
+    environment: Environment | None = None,
 ) -> Capture:
-    """Call ``function`` (a revision's upgrade or downgrade) with a recording ``op``."""
+    """Call ``function`` (a revision's upgrade or downgrade) with a recording ``op``, inside an
+    active offline EnvironmentContext. What the revision prints goes to stderr: stdout may be
+    carrying machine output (``--format json``)."""
     recorder = _Recorder(filename, dialect)
-    with _quiet_alembic():
-        context = offline_context(dialect, server_version, recorder)
+    env = offline_environment(dialect, server_version, recorder, environment)
+    context = env.get_context()
+    _track_autocommit(recorder, context)
     impl = context.impl
     recorder.capture.transactional = bool(impl.transactional_ddl)
     operations = _RecordingOperations(recorder, Operations(context))
     if impl.transactional_ddl:
         impl.emit_begin()
-    with proxies.activate(Operations, operations):
+    with (
+        proxies.activate(EnvironmentContext, env),
+        proxies.activate(Operations, operations),
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         try:
             function()
         except Exception as exc:  # noqa: BLE001  (the revision's own code failed offline)

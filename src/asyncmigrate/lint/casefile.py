@@ -45,7 +45,7 @@ def family(dialect: str) -> str:
 
 
 _REQUIRED = ("name", "dialect", "version", "upgrade", "expect")
-_OPTIONAL = ("history", "models", "timeouts", "note")
+_OPTIONAL = ("history", "models", "timeouts", "note", "downgrade")
 
 
 class CaseFileError(ValueError):
@@ -66,6 +66,8 @@ class LintCase:
     timeouts: bool = True
     note: str = ""
     source: str = ""
+    #: A ``downgrade()`` body; None: the case's revision has no downgrade function.
+    downgrade: str | None = None
 
     @property
     def safe(self) -> bool:
@@ -82,6 +84,7 @@ class LintCase:
             models=self.models,
             history=self.history,
             timeouts=self.timeouts,
+            downgrade=self.downgrade,
         )
 
 
@@ -158,6 +161,9 @@ def _parse_case(table: dict[str, Any], source: str, index: int) -> LintCase:
     note = table.get("note", "")
     if not isinstance(note, str):
         raise fail("'note' must be a string")
+    downgrade = table.get("downgrade")
+    if downgrade is not None and not isinstance(downgrade, str):
+        raise fail("'downgrade' must be a downgrade() body in a string")
     return LintCase(
         name=table["name"],
         dialect=table["dialect"],
@@ -169,4 +175,5 @@ def _parse_case(table: dict[str, Any], source: str, index: int) -> LintCase:
         timeouts=timeouts,
         note=note,
         source=source,
+        downgrade=downgrade,
     )

@@ -28,6 +28,9 @@ class RevisionContext:
     lock_timeout_configured: bool = True
     statement_timeout_configured: bool = True
     created: dict[str, int] = field(default_factory=dict)
+    #: The revision file's text, and which of its functions this is ("upgrade" or "downgrade").
+    source: str = ""
+    direction: str = "upgrade"
 
     def __post_init__(self) -> None:
         for call in self.capture.ops:
@@ -38,6 +41,16 @@ class RevisionContext:
             relation = pg.created_relation(statement.node)
             if relation is not None:
                 self.created.setdefault(self._key(relation, None), statement.seq)
+
+    def state_before(self, seq: int) -> SchemaState:
+        """The schema as this revision left it just before ``seq``: the replayed history plus
+        its own earlier op calls (a column it added, a table or column it renamed)."""
+        earlier = [call for call in self.capture.ops if call.seq < seq]
+        if not earlier:
+            return self.state
+        state = self.state.copy()
+        state.apply(earlier, ())
+        return state
 
     def _key(self, table: Any, schema: str | None) -> str:
         """``schema.table`` with the default schema filled in, so app.users != public.users."""
@@ -152,14 +165,42 @@ def type_code(value: Any) -> str:
     return prefix + repr(value)
 
 
+def _bare(table: Any) -> str:
+    return str(table).rsplit(".", 1)[-1]
+
+
+def alter_call(ctx: RevisionContext, table: str | None, column: str, seq: int) -> OpCall | None:
+    """The ``alter_column`` call (``op.`` or ``batch_op.``) behind an ``ALTER COLUMN`` of
+    ``table.column`` rendered at ``seq``: in batch mode the ALTERs are written when the batch
+    closes, so the statement itself only points at ``batch_alter_table``."""
+    found = None
+    for call in ctx.calls("alter_column"):
+        if call.seq <= seq and _bare(table_of(call)) == _bare(table) and column_name_of(call) == column:
+            found = call
+    return found
+
+
+def already_not_null(ctx: RevisionContext, table: str | None, column: str, call: OpCall | None) -> bool:
+    """``existing_nullable=False`` says so, or the replayed history made the column NOT NULL:
+    then ``nullable=False`` changes nothing (no scan, no NULLs to coerce)."""
+    if call is not None and call.kwargs.get("existing_nullable") is False:
+        return True
+    state = ctx.state_before(call.seq) if call is not None else ctx.state
+    return state.is_not_null(_bare(table), column)
+
+
 def columns_made_not_null(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, str]]:
-    """``alter_column(..., nullable=False)`` calls on existing tables: (call, table, column)."""
+    """``alter_column(..., nullable=False)`` calls on existing tables whose column may hold
+    NULLs: (call, table, column)."""
     for call in ctx.calls("alter_column"):
         table = table_of(call)
-        if call.kwargs.get("nullable") is False and not ctx.is_new_table(
-            table, call.seq, call.kwargs.get("schema")
+        column = column_name_of(call)
+        if (
+            call.kwargs.get("nullable") is False
+            and not ctx.is_new_table(table, call.seq, call.kwargs.get("schema"))
+            and not already_not_null(ctx, table, column, call)
         ):
-            yield call, table, column_name_of(call)
+            yield call, table, column
 
 
 def added_columns(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, sa.Column[Any]]]:
@@ -194,10 +235,30 @@ class SchemaChange:
 
 
 def schema_changes(ctx: RevisionContext) -> list[SchemaChange]:
-    """Drops and renames of existing objects: from the SQL on PostgreSQL, from the ops elsewhere."""
-    if ctx.is_postgresql:
-        return list(_changes_from_sql(ctx))
-    return list(_changes_from_ops(ctx))
+    """Drops and renames of existing objects: from the SQL on PostgreSQL, from the ops elsewhere.
+
+    A column the same revision added earlier is no existing object: no running release knows
+    it, so dropping or renaming it (a ``conf_json`` filled, then renamed to ``conf``) breaks
+    nothing."""
+    changes = _changes_from_sql(ctx) if ctx.is_postgresql else _changes_from_ops(ctx)
+    return [change for change in changes if not _column_added_here(ctx, change)]
+
+
+def _column_added_here(ctx: RevisionContext, change: SchemaChange) -> bool:
+    from .state import column_argument
+
+    if change.column is None or change.kind not in ("drop_column", "rename_column"):
+        return False
+    seq = change.statement.seq if change.statement is not None else change.op.seq if change.op else 0
+    for call in ctx.calls("add_column"):
+        column = column_argument(call)
+        if (
+            call.seq < seq
+            and _bare(table_of(call)) == _bare(change.table)
+            and getattr(column, "name", None) == change.column
+        ):
+            return True
+    return False
 
 
 def _changes_from_sql(ctx: RevisionContext) -> Iterator[SchemaChange]:

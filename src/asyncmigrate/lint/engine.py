@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import AsyncMigrateError
-from .capture import Capture, capture
+from .capture import Capture, Environment, capture
 from .context import RevisionContext
 from .model import SOURCE_LINE, Finding, LintReport, Severity
 from .rules import Rule, all_rules, rule_by_id
@@ -87,14 +87,18 @@ class RevisionSource:
     filename: str
     source: str
     path: str | None = None
+    direction: str = "upgrade"
 
 
 class Linter:
     """Lints revisions in history order, carrying the schema each one leaves behind."""
 
-    def __init__(self, config: LintConfig, metadata: sa.MetaData | None = None) -> None:
+    def __init__(
+        self, config: LintConfig, metadata: sa.MetaData | None = None, environment: Environment | None = None
+    ) -> None:
         self.config = config
         self.metadata = metadata
+        self.environment = environment
         self.state = SchemaState()
         self.rules = config.active_rules()
         self.report = LintReport()
@@ -117,6 +121,8 @@ class Linter:
             self.metadata,
             self.config.lock_timeout_configured,
             self.config.statement_timeout_configured,
+            source=revision.source,
+            direction=revision.direction,
         )
         suppressions = parse_suppressions(revision.source)
         findings = sorted(self._findings(context, revision, suppressions), key=lambda f: f.line or 0)
@@ -132,6 +138,7 @@ class Linter:
             filename=revision.filename,
             dialect=self.config.dialect,
             server_version=self.config.server_version,
+            environment=self.environment,
         )
 
     def _findings(
@@ -171,10 +178,14 @@ _CASE_HEADER = (
 )
 
 
-def source_revision(name: str, upgrade_body: str) -> RevisionSource:
-    """Compile an ``upgrade()`` body (the names a revision file imports are available)."""
+def source_revision(name: str, upgrade_body: str, downgrade_body: str | None = None) -> RevisionSource:
+    """Compile an ``upgrade()`` body (the names a revision file imports are available), and a
+    ``downgrade()`` body when one is given."""
     body = textwrap.indent(textwrap.dedent(upgrade_body).strip("\n") or "pass", "    ")
     source = _CASE_HEADER + body + "\n"
+    if downgrade_body is not None:
+        down = textwrap.indent(textwrap.dedent(downgrade_body).strip("\n") or "pass", "    ")
+        source += "\n\ndef downgrade():\n" + down + "\n"
     filename = f"<revision {name}>"
     namespace: dict[str, Any] = {"__name__": f"asyncmigrate_lint_{name}"}
     exec(compile(source, filename, "exec", dont_inherit=True), namespace)  # noqa: S102  (the caller's own migration code)
@@ -210,8 +221,10 @@ def lint_source(
     history: Sequence[str] = (),
     timeouts: bool = True,
     config: LintConfig | None = None,
+    downgrade: str | None = None,
 ) -> LintReport:
-    """Lint one ``upgrade()`` body, after replaying ``history`` (earlier bodies, oldest first).
+    """Lint one ``upgrade()`` body (with its ``downgrade()`` body, if given), after replaying
+    ``history`` (earlier bodies, oldest first).
 
     The revision's own SQL is in ``report.sql["case"]``.
     """
@@ -224,7 +237,7 @@ def lint_source(
     linter = Linter(config, metadata_from_source(models))
     for index, body in enumerate(history):
         linter.replay(source_revision(f"history{index}", body))
-    linter.lint(source_revision("case", upgrade))
+    linter.lint(source_revision("case", upgrade, downgrade))
     return linter.report
 
 

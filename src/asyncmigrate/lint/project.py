@@ -4,13 +4,17 @@ ones before, and lint the rest in history order with the project's models for in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
-from collections.abc import Sequence
+import sys
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from alembic.config import Config
 from alembic.script import Script, ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util.exc import CommandError
@@ -20,6 +24,8 @@ from ..errors import AsyncMigrateError
 from .engine import DIALECTS, LintConfig, LintConfigError, Linter, RevisionSource, parse_version
 from .model import Finding, LintReport, Severity
 from .rules.non_linear_history import RULE as NON_LINEAR_HISTORY
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -36,7 +42,11 @@ class LintRequest:
 
 
 def dialect_of(url: str) -> str:
-    backend = sa.engine.make_url(url).get_backend_name()
+    """The URL's database (``postgresql+psycopg2://`` -> postgresql); ``""`` when it is no URL."""
+    try:
+        backend = sa.engine.make_url(url).get_backend_name()
+    except sa.exc.ArgumentError:
+        return ""
     return {"postgres": "postgresql", "mariadb": "mariadb"}.get(backend, backend)
 
 
@@ -54,7 +64,7 @@ def build_config(settings: Settings, request: LintRequest, live: LiveServer | No
     dialect = request.dialect or table.get("dialect") or (live.dialect if live else dialect_of(settings.url))
     live_version = live.version if live is not None and live.dialect == dialect else None
     if dialect not in DIALECTS:
-        raise LintConfigError(f"cannot lint for the {dialect!r} dialect; use --dialect {'/'.join(DIALECTS)}")
+        raise LintConfigError(_unknown_dialect(dialect, settings.url))
     if dialect == "postgresql":
         version = request.pg_version or live_version or table.get("pg_version")
     elif dialect in ("mysql", "mariadb"):
@@ -79,43 +89,138 @@ def build_config(settings: Settings, request: LintRequest, live: LiveServer | No
     )
 
 
+def _unknown_dialect(dialect: str, url: str) -> str:
+    """One line: a real database lint does not judge, or a placeholder URL (``driver://unused``
+    in an alembic.ini whose env.py finds the URL elsewhere) that names no database at all."""
+    choices = "|".join(DIALECTS)
+    setting = f"pass --dialect {choices} or set dialect in [tool.asyncmigrate.lint]"
+    try:
+        sa.engine.make_url(url).get_dialect()
+    except Exception:  # noqa: BLE001  (unknown plugin, no URL at all: a placeholder)
+        shown = _shown_url(url)
+        return f"lint cannot tell the database from the configured URL {shown!r}: {setting}"
+    return f"cannot lint for the {dialect!r} dialect; {setting}"
+
+
+def _shown_url(url: str) -> str:
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return url
+
+
 def has_live_server(settings: Settings) -> bool:
-    return settings.url_source != URL_EMBEDDED and dialect_of(settings.url) != "sqlite"
+    """A server URL worth asking (not the embedded SQLite file, not a placeholder)."""
+    if settings.url_source == URL_EMBEDDED or dialect_of(settings.url) in ("sqlite", ""):
+        return False
+    try:
+        sa.engine.make_url(settings.url).get_dialect()
+    except Exception:  # noqa: BLE001  (driver://unused and the like name no database)
+        return False
+    return True
 
 
 async def live_server(settings: Settings, timeout: float = 5.0) -> LiveServer | None:
-    """The configured server's version, when a real (non-embedded) URL is set and reachable."""
+    """The configured server's version, when a real (non-embedded) URL is set and reachable.
+
+    Lint needs no connection for anything else, so any failure here (a placeholder URL, a
+    sync driver that is not installed, a server that does not answer) only means "unknown"."""
     if not has_live_server(settings):
         return None
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(settings.url)
+    url = sa.engine.make_url(settings.url)
+    is_async = url.get_dialect().is_async
     try:
-        async with asyncio.timeout(timeout) if hasattr(asyncio, "timeout") else _no_timeout():
-            async with engine.connect() as connection:
-                info = connection.dialect.server_version_info
-                mariadb = bool(getattr(connection.dialect, "is_mariadb", False))
-        if not info:
-            return None
-        dialect = "mariadb" if mariadb else dialect_of(settings.url)
-        return LiveServer(dialect, ".".join(str(part) for part in info if isinstance(part, int)))
+        if is_async:
+            info, mariadb = await asyncio.wait_for(_probe_async(url), timeout)
+        else:
+            info, mariadb = await _in_daemon_thread(lambda: _probe_sync(url), timeout)
     except Exception:  # noqa: BLE001  (unreachable server: fall back to config / newest)
         return None
+    if not info:
+        return None
+    dialect = "mariadb" if mariadb else dialect_of(settings.url)
+    return LiveServer(dialect, ".".join(str(part) for part in info if isinstance(part, int)))
+
+
+async def _probe_async(url: sa.engine.URL) -> tuple[tuple[Any, ...] | None, bool]:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            return _identity(connection.dialect)
     finally:
         await engine.dispose()
 
 
-class _no_timeout:  # Python 3.10 has no asyncio.timeout
-    async def __aenter__(self) -> None:
-        return None
+def _identity(dialect: Any) -> tuple[tuple[Any, ...] | None, bool]:
+    return dialect.server_version_info, bool(getattr(dialect, "is_mariadb", False))
 
-    async def __aexit__(self, *exc: object) -> None:
-        return None
+
+def _probe_sync(url: sa.engine.URL) -> tuple[tuple[Any, ...] | None, bool]:
+    """The same question through a sync driver (``postgresql://``, ``mysql+pymysql://``)."""
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            return _identity(connection.dialect)
+    finally:
+        engine.dispose()
+
+
+async def _in_daemon_thread(work: Callable[[], T], timeout: float) -> T:
+    """``work()`` in a daemon thread, awaited for at most ``timeout`` seconds. A sync driver's
+    connect cannot be cancelled; in a daemon thread it cannot keep the process alive either
+    (the event loop's default executor would be waited for when the loop closes)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+            loop.call_soon_threadsafe(outcome)
+
+    def run() -> None:
+        try:
+            result = work()
+        except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
+            error = exc
+            settle(lambda: future.done() or future.set_exception(error))
+        else:
+            settle(lambda: future.done() or future.set_result(result))
+
+    threading.Thread(target=run, name="asyncmigrate-lint-probe", daemon=True).start()
+    return await asyncio.wait_for(future, timeout)
 
 
 def _history_order(script: ScriptDirectory) -> list[Script]:
-    """Every revision, base first (Alembic walks heads to base)."""
-    return list(reversed(list(script.walk_revisions("base", "heads"))))
+    """Every revision, base first (Alembic walks heads to base).
+
+    A revision file that fails to import (often: app code it imports is not installed) is named
+    with its own error, not taken for a missing database driver."""
+    try:
+        return list(reversed(list(script.walk_revisions("base", "heads"))))
+    except (CommandError, RevisionError):
+        raise
+    except Exception as exc:
+        culprit = _revision_file_in(exc, script)
+        if culprit is None:
+            raise
+        raise AsyncMigrateError(
+            f"revision file {culprit} cannot be imported: {type(exc).__name__}: {exc}"
+            " (lint imports every revision, as alembic does; install what it imports)"
+        ) from None
+
+
+def _revision_file_in(exc: BaseException, script: ScriptDirectory) -> str | None:
+    """The innermost frame of the traceback that is a file in a versions directory."""
+    folders = [Path(folder).resolve() for folder in script.version_locations or [script.versions]]
+    found = None
+    traceback = exc.__traceback__
+    while traceback is not None:
+        path = Path(traceback.tb_frame.f_code.co_filename)
+        if path.suffix == ".py" and any(path.resolve().is_relative_to(folder) for folder in folders):
+            found = path.name
+        traceback = traceback.tb_next
+    return found
 
 
 def _selected(script: ScriptDirectory, ordered: list[Script], request: LintRequest) -> set[str]:
@@ -171,7 +276,8 @@ def _revision_source(script: Script, direction: str) -> RevisionSource:
     if function is None:
         raise AsyncMigrateError(f"{path.name} has no {direction}() function")
     name = script.revision if direction == "upgrade" else f"{script.revision} (downgrade)"
-    return RevisionSource(name, function, module.__file__ or str(path), path.read_text(), str(path))
+    filename = module.__file__ or str(path)
+    return RevisionSource(name, function, filename, path.read_text(), str(path), direction)
 
 
 def combined_metadata(found: Any) -> sa.MetaData | None:
@@ -185,11 +291,28 @@ def combined_metadata(found: Any) -> sa.MetaData | None:
 
 
 def lint_project(
-    script: ScriptDirectory, config: LintConfig, request: LintRequest, metadata: sa.MetaData | None
+    script: ScriptDirectory,
+    config: LintConfig,
+    request: LintRequest,
+    metadata: sa.MetaData | None,
+    alembic_config: Config | None = None,
+) -> LintReport:
+    """Lint the selected revisions. Whatever the revision files (or the app code they import)
+    print while they load and render goes to stderr, so machine output on stdout stays clean."""
+    with contextlib.redirect_stdout(sys.stderr):
+        return _lint_project(script, config, request, metadata, alembic_config)
+
+
+def _lint_project(
+    script: ScriptDirectory,
+    config: LintConfig,
+    request: LintRequest,
+    metadata: sa.MetaData | None,
+    alembic_config: Config | None,
 ) -> LintReport:
     ordered = _history_order(script)
     selected = _selected(script, ordered, request)
-    linter = Linter(config, metadata)
+    linter = Linter(config, metadata, (alembic_config or Config(), script))
     skipping = config.start_after is not None
     if skipping and config.start_after not in {s.revision for s in ordered}:
         raise LintConfigError(f"start_after = {config.start_after!r} is not a revision of this project")

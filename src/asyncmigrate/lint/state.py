@@ -28,6 +28,30 @@ class SchemaState:
     domains_with_check: set[str] = field(default_factory=set)
     not_null_checks: set[tuple[str, str]] = field(default_factory=set)
     unvalidated_checks: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: (table, column) pairs the history made NOT NULL (create_table, add_column, alter_column).
+    not_null: set[tuple[str, str]] = field(default_factory=set)
+
+    def is_not_null(self, table: str, column: str) -> bool:
+        """The replayed history left ``table.column`` NOT NULL (so SET NOT NULL changes nothing)."""
+        return (table, column) in self.not_null
+
+    def _nullability(self, table: str, column: str, nullable: bool | None) -> None:
+        if nullable is False:
+            self.not_null.add((table, column))
+        elif nullable is True:
+            self.not_null.discard((table, column))
+
+    def copy(self) -> SchemaState:
+        """A copy to replay part of a revision on, without touching this one."""
+        return SchemaState(
+            columns={table: dict(columns) for table, columns in self.columns.items()},
+            references={table: set(children) for table, children in self.references.items()},
+            partitioned=set(self.partitioned),
+            domains_with_check=set(self.domains_with_check),
+            not_null_checks=set(self.not_null_checks),
+            unvalidated_checks=dict(self.unvalidated_checks),
+            not_null=set(self.not_null),
+        )
 
     def column_type(self, table: str, column: str) -> Any | None:
         return self.columns.get(table, {}).get(column)
@@ -47,34 +71,52 @@ class SchemaState:
             name = call.arg(0, "table_name")
             items = [item for item in call.args[1:] if isinstance(item, (sa.Column, sa.Constraint))]
             self.columns[name] = {c.name: c.type for c in items if isinstance(c, sa.Column)}
+            self.not_null = {key for key in self.not_null if key[0] != name}
+            for item in items:
+                if isinstance(item, sa.Column):
+                    self._nullability(name, item.name, bool(item.nullable))
             for item in items:
                 for target in referenced_tables(item):
                     self.references.setdefault(target, set()).add(name)
         elif call.name == "drop_table":
             name = call.arg(0, "table_name")
             self.columns.pop(name, None)
+            self.not_null = {key for key in self.not_null if key[0] != name}
             for children in self.references.values():
                 children.discard(name)
         elif call.name == "rename_table":
             old, new = call.arg(0, "old_table_name"), call.arg(1, "new_table_name")
             self.columns[new] = self.columns.pop(old, {})
+            self.not_null = {(new if t == old else t, c) for t, c in self.not_null}
         elif call.name == "add_column":
             table = table or call.arg(0, "table_name")
             column = column_argument(call)
             if isinstance(column, sa.Column):
                 self.columns.setdefault(table, {})[column.name] = column.type
+                self._nullability(table, column.name, bool(column.nullable))
                 for target in referenced_tables(column):
                     self.references.setdefault(target, set()).add(table)
         elif call.name == "drop_column":
             table = table or call.arg(0, "table_name")
             column_name = call.arg(0, "column_name") if call.batch_table else call.arg(1, "column_name")
             self.columns.get(table, {}).pop(column_name, None)
+            self.not_null.discard((table, column_name))
         elif call.name == "alter_column":
             table = table or call.arg(0, "table_name")
             column_name = call.arg(0, "column_name") if call.batch_table else call.arg(1, "column_name")
             new_type = call.kwargs.get("type_")
             if new_type is not None:
                 self.columns.setdefault(table, {})[column_name] = sa.types.to_instance(new_type)
+            nullable = call.kwargs.get("nullable")
+            self._nullability(table, column_name, nullable if isinstance(nullable, bool) else None)
+            new_name = call.kwargs.get("new_column_name")
+            if new_name:
+                known = self.columns.setdefault(table, {})
+                if column_name in known:
+                    known[new_name] = known.pop(column_name)
+                if (table, column_name) in self.not_null:
+                    self.not_null.discard((table, column_name))
+                    self.not_null.add((table, new_name))
         elif call.name == "create_foreign_key":
             source = table or call.arg(1, "source_table")
             referent = call.arg(1, "referent_table") if call.batch_table else call.arg(2, "referent_table")

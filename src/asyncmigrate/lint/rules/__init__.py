@@ -130,6 +130,7 @@ RULE_MODULES = (
     # I. history
     "non_linear_history",
     "destructive_without_check",
+    "empty_downgrade",
 )
 
 

@@ -4,7 +4,8 @@ Only real rewrites are flagged. PostgreSQL changes nothing on disk for varchar w
 varchar -> text, dropping a length limit, a numeric precision increase at the same scale, a
 time precision increase or cidr -> inet. MySQL widens VARCHAR in place while the length prefix
 stays one byte (<= 63 characters in utf8mb4) or was already two. The old type comes from
-``existing_type=`` or from the replayed history; unknown means flagged.
+``existing_type=`` (of ``op.alter_column`` or ``batch_op.alter_column``) or from the replayed
+history; unknown means flagged.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from .. import pg
-from ..context import RevisionContext, column_name_of, table_of, type_code
+from ..context import RevisionContext, alter_call, column_name_of, table_of, type_code
 from ..model import Severity
 from . import Hit, Rule, per_dialect
 
@@ -83,8 +84,12 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
             continue
         table, column = pg.relation_name(statement.node), cmd.name
         call = statement.op if statement.op is not None and statement.op.name == "alter_column" else None
+        if statement.op is None or statement.op.name == "batch_alter_table":
+            call = alter_call(ctx, table, column, statement.seq)  # batch_op.alter_column(...)
         old_value = call.kwargs.get("existing_type") if call else None
-        old = _pg_type(old_value if old_value is not None else ctx.state.column_type(table, column))
+        if old_value is None:
+            old_value = ctx.state_before(call.seq if call else statement.seq).column_type(table, column)
+        old = _pg_type(old_value)
         new = cmd.def_.typeName
         using = getattr(cmd.def_, "raw_default", None) is not None
         if old is not None and not using and pg_binary_coercible(old, new):
@@ -123,7 +128,7 @@ def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
         if new is None or ctx.is_new_table(table, call.seq):
             continue
         column = column_name_of(call)
-        old = call.kwargs.get("existing_type") or ctx.state.column_type(table, column)
+        old = call.kwargs.get("existing_type") or ctx.state_before(call.seq).column_type(table, column)
         if old is not None and isinstance(sa.types.to_instance(old), sa.Enum):
             continue  # mysql-enum-set-copy judges ENUM changes
         if old is not None and mysql_in_place(old, new):

@@ -2,7 +2,9 @@
 
 PostgreSQL scans the whole table under ACCESS EXCLUSIVE, unless (12+) a validated
 ``CHECK (col IS NOT NULL)`` already proves it, from an earlier revision or an earlier
-statement of this one. On SQLite, batch mode copies the table and the copy fails on NULLs.
+statement of this one. A column already NOT NULL (``existing_nullable=False``, or so in the
+replayed history) is not flagged: PostgreSQL then changes nothing. On SQLite, batch mode copies
+the table and the copy fails on NULLs.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import pg
-from ..context import RevisionContext, columns_made_not_null
+from ..capture import OpCall
+from ..context import RevisionContext, already_not_null, alter_call, columns_made_not_null
 from ..model import Severity
+from ..statements import Statement
 from . import Hit, Rule, per_dialect
 
 _PG_RECIPE = """op.create_check_constraint(
@@ -47,12 +51,22 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
             ):
                 if ctx.version_at_least(12) and (table, cmd.name) in proven:
                     continue
+                if _from_alter_column(statement) and already_not_null(
+                    ctx, table, cmd.name, alter_call(ctx, table, cmd.name, statement.seq)
+                ):
+                    continue  # already NOT NULL: PostgreSQL neither scans nor changes anything
                 yield Hit(
                     f"SET NOT NULL on {table}.{cmd.name} scans the whole table under an ACCESS"
                     " EXCLUSIVE lock (reads and writes blocked)",
                     _PG_RECIPE.format(t=table, c=cmd.name),
                     statement=statement,
                 )
+
+
+def _from_alter_column(statement: Statement) -> bool:
+    """Rendered by ``alter_column`` (not hand-written SQL, whose intent we cannot see)."""
+    op: OpCall | None = statement.op
+    return op is None or op.name in ("alter_column", "batch_alter_table")
 
 
 def _sqlite(ctx: RevisionContext) -> Iterator[Hit]:
