@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from .errors import ConfigError, missing_driver
+from .errors import ConfigError, missing_driver, unparsable_url
 
 AnyEngine = AsyncEngine | Engine
 T = TypeVar("T")
@@ -48,8 +48,8 @@ def create_engine_for(url: str | URL, *, direct_sqlite: bool = False, pool_size:
     engine is disposed (0: none, each checkout connects afresh)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"not a database URL: {url!r} ({exc})") from exc
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(unparsable_url(str(url), exc)) from exc
     if direct_sqlite and parsed.drivername == "sqlite+aiosqlite":
         parsed = parsed.set(drivername="sqlite+pysqlite")
     try:

@@ -1,0 +1,175 @@
+"""Faults and bad input (issue 14): a lost DATABASE_URL, the SQLite lock file and other OS users,
+a server that never answers, raw exception names, a reused --rev-id. Each ends in one clear
+line and a non-zero exit, on the real servers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from asyncmigrate.scaffold import init_project
+
+from .conftest import CliResult, asyncpg_connect, run_cli, write_revision
+
+
+def one_error_line(result: CliResult, *, allow: tuple[str, ...] = ()) -> str:
+    """The single ``error:`` line of a failed command (lines starting with ``allow`` aside)."""
+    assert result.returncode == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [
+        line for line in result.stderr.splitlines() if line.strip() and not line.strip().startswith(allow)
+    ]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0].removeprefix("error: ")
+
+
+@pytest.fixture
+def project(seed_project: Path) -> Path:
+    init_project(project_dir=seed_project)
+    return seed_project
+
+
+# -- 7. revision --rev-id with an id already used -------------------------------------------
+
+
+def test_used_rev_id_is_refused_before_writing(project: Path) -> None:
+    write_revision(project, "aaa111", None, "one")
+    versions = project / "migrations" / "versions"
+    before = sorted(p.name for p in versions.iterdir())
+    message = one_error_line(run_cli("revision", "-m", "again", "--rev-id", "aaa111", cwd=project))
+    assert message == (
+        f"revision id 'aaa111' is already used by {versions / 'aaa111_one.py'}:"
+        " choose another --rev-id (nothing was written)"
+    )
+    assert sorted(p.name for p in versions.iterdir()) == before
+    # the project still works: no self-loop was written
+    result = run_cli("heads", cwd=project)
+    assert result.returncode == 0, result.output
+    assert result.stdout.strip() == "aaa111 (head)"
+    result = run_cli("merge", "-m", "m", "--rev-id", "aaa111", cwd=project)
+    assert one_error_line(result).startswith("revision id 'aaa111' is already used by")
+    assert sorted(p.name for p in versions.iterdir()) == before
+
+
+# -- 6. raw exception names ---------------------------------------------------------------------
+
+
+def test_lint_reads_a_declared_encoding_and_names_an_unreadable_file(project: Path, sqlite_url: str) -> None:
+    versions = project / "migrations" / "versions"
+    write_revision(project, "aaa111", None, "one")
+    (versions / "bbb222_latin.py").write_bytes(
+        b'# -*- coding: latin-1 -*-\n"""caf\xe9"""\nrevision = "bbb222"\ndown_revision = "aaa111"\n'
+        b"branch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    pass\n\n\n"
+        b"def downgrade():\n    pass\n"
+    )
+    result = run_cli("--url", sqlite_url, "lint", cwd=project)
+    assert result.returncode == 0, result.output
+    assert "2 revision(s) linted" in result.stdout
+    # bytes that are not UTF-8 without a coding line: Python cannot import it either
+    (versions / "bbb222_latin.py").write_bytes(
+        b'"""caf\xe9"""\nrevision = "bbb222"\ndown_revision = "aaa111"\n'
+    )
+    message = one_error_line(run_cli("--url", sqlite_url, "lint", cwd=project))
+    assert message.startswith(f"syntax error in {versions / 'bbb222_latin.py'}, line 1:")
+    assert "UnicodeDecodeError" not in message
+
+
+def test_revision_that_fails_to_import_during_upgrade_is_named(project: Path, sqlite_url: str) -> None:
+    write_revision(project, "aaa111", None, "one")
+    versions = project / "migrations" / "versions"
+    (versions / "bbb222_broken.py").write_text(
+        'import no_such_module_here\nrevision = "bbb222"\ndown_revision = "aaa111"\n'
+    )
+    message = one_error_line(run_cli("--url", sqlite_url, "upgrade", "head", cwd=project))
+    assert message == (
+        "cannot import the revision file migrations/versions/bbb222_broken.py, line 1:"
+        " No module named 'no_such_module_here'"
+    )
+    assert version_rows_missing(sqlite_url)
+    (versions / "bbb222_broken.py").write_text(
+        'revision = "bbb222"\ndown_revision = "aaa111"\nLIMIT = 1 / 0\n'
+    )
+    message = one_error_line(run_cli("--url", sqlite_url, "check", cwd=project))
+    assert message == (
+        "cannot import the revision file migrations/versions/bbb222_broken.py, line 3: division by zero"
+    )
+
+
+def version_rows_missing(url: str) -> bool:
+    """Nothing was applied: no version table, or an empty one."""
+    path = Path(url.split(":///", 1)[1])
+    if not path.exists():
+        return True
+    import sqlite3
+
+    with sqlite3.connect(path) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        return (
+            "alembic_version" not in tables
+            or not connection.execute("SELECT * FROM alembic_version").fetchall()
+        )
+
+
+@pytest.mark.parametrize(
+    ("url", "shown", "reason"),
+    [
+        ("nonsense", "'nonsense'", "Could not parse SQLAlchemy URL from given URL string"),
+        (
+            "postgresql+asyncpg://app:secret@db:notaport/app",
+            "'postgresql+asyncpg://app:***@db:notaport/app'",
+            "invalid literal for int() with base 10: 'notaport'",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["upgrade", "status", "current", "check"])
+def test_unparsable_url(project: Path, url: str, shown: str, reason: str, command: str) -> None:
+    write_revision(project, "aaa111", None, "one")
+    message = one_error_line(run_cli("--url", url, command, cwd=project))
+    assert message == (
+        f"not a database URL: {shown} ({reason}); expected dialect+driver://user:password@host:port/database"
+    )
+    assert "secret" not in message
+
+
+@pytest.mark.parametrize("command", ["upgrade", "status", "current"])
+def test_sqlite_file_that_is_not_a_database(project: Path, tmp_path: Path, command: str) -> None:
+    write_revision(project, "aaa111", None, "one")
+    database = tmp_path / "notes.db"
+    database.write_text("these are my notes, not a database\n" * 100)
+    message = one_error_line(run_cli("--url", f"sqlite+aiosqlite:///{database}", command, cwd=project))
+    assert message == f"{database} is not an SQLite database (file is not a database): check the URL"
+    assert database.read_text().startswith("these are my notes")
+
+
+@pytest.fixture
+async def role_without_createdb(pg_url: str) -> AsyncIterator[str]:
+    """A login role without CREATEDB, and its URL to the test's database."""
+    name = f"nocreate_{os.getpid()}"
+    connection = await asyncpg_connect(pg_url)
+    try:
+        await connection.execute(f"DROP ROLE IF EXISTS {name}")
+        await connection.execute(f"CREATE ROLE {name} LOGIN PASSWORD 'pw' NOCREATEDB")
+        yield make_url(pg_url).set(username=name, password="pw").render_as_string(hide_password=False)
+    finally:
+        await connection.execute(f"DROP ROLE IF EXISTS {name}")
+        await connection.close()
+
+
+@pytest.mark.parametrize("check", ["models", "stairway"])
+def test_test_command_says_what_to_grant(project: Path, role_without_createdb: str, check: str) -> None:
+    write_revision(project, "aaa111", None, "one")
+    role = make_url(role_without_createdb).username
+    result = run_cli("--url", role_without_createdb, "test", check, cwd=project)
+    assert result.returncode == 1, result.output
+    assert "ProgrammingError" not in result.output and "Traceback" not in result.output
+    expected = (
+        f"the role '{role}' may not create databases, and the migration tests run on a throwaway"
+        f" database they create: ALTER ROLE \"{role}\" CREATEDB, or run 'asyncmigrate test' with --url"
+        " naming a role that may (the project's own database is never used)"
+    )
+    assert expected in result.output
