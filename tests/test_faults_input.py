@@ -5,7 +5,10 @@ line and a non-zero exit, on the real servers."""
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,16 @@ from sqlalchemy.engine import make_url
 
 from asyncmigrate.scaffold import init_project
 
-from .conftest import CliResult, asyncpg_connect, run_cli, write_revision
+from .conftest import (
+    CliResult,
+    asyncpg_connect,
+    drop_database,
+    fresh_database,
+    run_cli,
+    version_rows,
+    write_body_revision,
+    write_revision,
+)
 
 
 def one_error_line(result: CliResult, *, allow: tuple[str, ...] = ()) -> str:
@@ -173,3 +185,93 @@ def test_test_command_says_what_to_grant(project: Path, role_without_createdb: s
         " naming a role that may (the project's own database is never used)"
     )
     assert expected in result.output
+
+
+# -- 4. a server that accepts the connection and never answers --------------------------------
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A loopback port that accepts TCP connections and never sends a byte (at most 60 s)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(5)
+        for connection in accepted:
+            connection.close()
+        listener.close()
+
+
+SILENT_URLS = {
+    "postgresql": "postgresql+asyncpg://app:secret@127.0.0.1:{port}/app",
+    "mariadb": "mysql+asyncmy://app:secret@127.0.0.1:{port}/app",
+}
+
+
+@pytest.mark.parametrize("command", ["upgrade", "current", "status", "check"])
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_silent_server_times_out_naming_host_and_port(
+    project: Path, silent_server: int, backend: str, command: str
+) -> None:
+    write_revision(project, "aaa111", None, "one")
+    url = SILENT_URLS[backend].format(port=silent_server)
+    started = time.monotonic()
+    result = run_cli("--url", url, "--connect-timeout", "2", command, cwd=project)
+    elapsed = time.monotonic() - started
+    message = one_error_line(result, allow=("waiting for",))
+    assert message == (
+        f"no answer from 127.0.0.1:{silent_server} within 2s: the server accepted no connection or"
+        " never answered it (is that the database's host and port, and is it up?);"
+        " --connect-timeout S or connect_timeout in [tool.asyncmigrate] waits longer"
+    )
+    assert f"  waiting for 127.0.0.1:{silent_server} to answer (gives up after 2s)" in result.stderr
+    assert "TimeoutError" not in result.output
+    assert elapsed < 20  # 2 s of waiting plus the interpreter; was 61 s (PostgreSQL), forever (MariaDB)
+
+
+def test_connect_timeout_from_the_config(project: Path, silent_server: int) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.asyncmigrate]\n", '[tool.asyncmigrate]\nconnect_timeout = "1s"\n'
+        )
+    )
+    url = SILENT_URLS["postgresql"].format(port=silent_server)
+    message = one_error_line(
+        run_cli("upgrade", cwd=project, env={"DATABASE_URL": url}), allow=("waiting for",)
+    )
+    assert message.startswith(f"no answer from 127.0.0.1:{silent_server} within 1s:")
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+async def test_connect_timeout_leaves_a_live_server_alone(
+    project: Path, tmp_path: Path, backend: str
+) -> None:
+    """The timeout bounds the wait for an answer, not the work: a revision that sleeps longer than
+    it runs to the end."""
+    url = await fresh_database(backend, tmp_path)
+    try:
+        sleep = "SELECT pg_sleep(2)" if backend == "postgresql" else "SELECT SLEEP(2)"
+        write_body_revision(project, "aaa111", None, f'op.execute("{sleep}")')
+        result = run_cli("--url", url, "--connect-timeout", "1", "upgrade", cwd=project)
+        assert result.returncode == 0, result.output
+        assert "waiting for" not in result.stderr
+        assert await version_rows(url) == ["aaa111"]
+    finally:
+        await drop_database(backend, url)

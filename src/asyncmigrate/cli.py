@@ -18,7 +18,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -71,6 +71,8 @@ class State:
     config_file: str | None
     debug: bool
     quiet: bool
+    #: ``--connect-timeout``, over the config's connect_timeout.
+    connect_timeout: float | None = None
     _settings: Settings | None = field(default=None, repr=False)
     _migrator: Migrator | None = field(default=None, repr=False)
     _announced: bool = False
@@ -79,6 +81,8 @@ class State:
         """Read once per command (``test all`` asks several times), warning once."""
         if self._settings is None:
             self._settings = load_settings(config_file=self.config_file, url=self.url)
+            if self.connect_timeout is not None:
+                self._settings = replace(self._settings, connect_timeout=self.connect_timeout)
             if self._settings.unknown_keys:
                 stderr.print(
                     f"[yellow]warning:[/yellow] unknown keys in \\[tool.asyncmigrate]:"
@@ -198,11 +202,25 @@ def _setup_logging(quiet: bool) -> None:
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Print less.")
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds to wait for the database server to answer (default 10; 0: the driver's own).",
+)
 @click.version_option(__version__, prog_name="asyncmigrate")
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, config_file: str | None, debug: bool, quiet: bool) -> None:
+def cli(
+    ctx: click.Context,
+    url: str | None,
+    config_file: str | None,
+    debug: bool,
+    quiet: bool,
+    connect_timeout: float | None,
+) -> None:
     """Async-first schema migrations for SQLAlchemy, built on Alembic."""
-    ctx.obj = State(url=url, config_file=config_file, debug=debug, quiet=quiet)
+    ctx.obj = State(
+        url=url, config_file=config_file, debug=debug, quiet=quiet, connect_timeout=connect_timeout
+    )
     _setup_logging(quiet)
 
 

@@ -60,6 +60,8 @@ class Settings:
     statement_timeout: float = 0.0
     #: Tries per revision when a statement fails on a lock timeout.
     attempts: int = 3
+    #: Seconds to wait for the server to accept a connection and answer (0: the driver's own).
+    connect_timeout: float = 10.0
     #: Record every applied revision (checksum, when, where) in this table.
     history_table: str = "asyncmigrate_history"
     pyproject: Path | None = None
@@ -176,6 +178,7 @@ _KNOWN_KEYS = {
     "lock_wait",
     "lock_timeout",
     "statement_timeout",
+    "connect_timeout",
     "attempts",
     "history_table",
     "models",
@@ -211,7 +214,7 @@ def _safety_options(table: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if "lock_wait" in table:
         options["lock_wait"] = parse_seconds(table["lock_wait"], "lock_wait")
-    for name in ("lock_timeout", "statement_timeout"):
+    for name in ("lock_timeout", "statement_timeout", "connect_timeout"):
         if name in table:
             options[name] = parse_seconds(table[name], name)
     if "attempts" in table:

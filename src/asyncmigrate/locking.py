@@ -116,7 +116,9 @@ class _ConnectionLock(ApplyLock):
         self._connection: AsyncConnection | None = None
 
     async def _open(self) -> None:
-        connection = await self._engine.connect()
+        from .engines import open_connection
+
+        connection = await open_connection(self._engine)
         self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def _scalar(self, sql: str, **params: Any) -> Any:

@@ -170,8 +170,13 @@ def _read_postgresql(target: PostgresTarget, settings: Settings, events: bool) -
     """Any failure falls back to the Migrator, whose message for it users already know."""
     import asyncio  # here, not at the top: the SQLite path needs no event loop
 
+    from .engines import ConnectTimeout, bounded
+
+    work = _read_asyncpg(target, settings, events)
     try:
-        return asyncio.run(_read_asyncpg(target, settings, events))
+        return asyncio.run(bounded(work, settings.url, settings.connect_timeout))
+    except ConnectTimeout:
+        raise  # the slower path would only wait as long again
     except Exception as exc:  # wrong password, no server, no asyncpg, an odd table
         raise GraphUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
@@ -227,7 +232,7 @@ def _read_with_sqlalchemy(settings: Settings, events: bool) -> DatabaseState:
 
     if settings.url.split(":", 1)[0].split("+")[0] not in ("postgresql", "mysql", "mariadb", "sqlite"):
         raise GraphUnavailable("a database Alembic may not support: let it say so")
-    engine = create_engine_for(settings.url)
+    engine = create_engine_for(settings.url, connect_timeout=settings.connect_timeout)
 
     def read(connection: Connection) -> DatabaseState:
         from sqlalchemy import Column, MetaData, String, Table, select

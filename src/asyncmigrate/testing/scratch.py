@@ -15,18 +15,23 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..engines import create_engine_for
+from ..engines import create_engine_for, open_connection
 from ..errors import AsyncMigrateError
 
 
 async def _admin(url: str, *statements: str) -> None:
     engine = create_engine_for(url)
+    assert isinstance(engine, AsyncEngine)
     try:
-        async with engine.connect() as connection:  # type: ignore[union-attr]
+        connection = await open_connection(engine)
+        try:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             for statement in statements:
                 await autocommit.execute(text(statement))
+        finally:
+            await connection.close()
     finally:
         await engine.dispose()  # type: ignore[func-returns-value]
 
