@@ -5,15 +5,22 @@ line and a non-zero exit, on the real servers."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
+from asyncmigrate.demo import write_seed_project
 from asyncmigrate.scaffold import init_project
 
 from .conftest import (
@@ -275,3 +282,172 @@ async def test_connect_timeout_leaves_a_live_server_alone(
         assert await version_rows(url) == ["aaa111"]
     finally:
         await drop_database(backend, url)
+
+
+# -- 3. the SQLite lock file and other OS users ---------------------------------------------------
+
+
+@dataclass
+class OsUsers:
+    group: str
+    first: str
+    second: str
+
+
+@pytest.fixture
+def os_users() -> Iterator[OsUsers]:
+    """Two throwaway OS users sharing a group (needs root and useradd)."""
+    if os.geteuid() != 0:
+        pytest.skip("creating OS users needs root (useradd)")
+    if not shutil.which("useradd"):
+        pytest.skip("useradd is not installed")
+    suffix = uuid.uuid4().hex[:6]
+    users = OsUsers(f"amg{suffix}", f"ama{suffix}", f"amb{suffix}")
+    subprocess.run(["groupadd", users.group], check=True)
+    try:
+        for name in (users.first, users.second):
+            subprocess.run(
+                ["useradd", "--no-create-home", "--gid", users.group, "--shell", "/usr/sbin/nologin", name],
+                check=True,
+            )
+        yield users
+    finally:
+        for name in (users.first, users.second):
+            subprocess.run(["userdel", name], check=False, capture_output=True)
+        subprocess.run(["groupdel", users.group], check=False, capture_output=True)
+
+
+def _interpreter_for(user: str) -> tuple[list[str], dict[str, str]]:
+    """An interpreter ``user`` may run with this asyncmigrate importable (ours may sit in a
+    directory only its owner can enter, as pyenv's under /root)."""
+    paths = [p for p in sys.path if p and not p.startswith(sys.base_prefix)]
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env.update(PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=os.pathsep.join(paths), HOME="/tmp")
+    major, minor = sys.version_info[:2]
+    for candidate in (
+        sys.executable,
+        f"/usr/bin/python{major}.{minor}",
+        f"/usr/local/bin/python{major}.{minor}",
+    ):
+        try:
+            probe = subprocess.run(
+                [candidate, "-c", "import asyncmigrate.cli"],
+                user=user,
+                env=env,
+                capture_output=True,
+                check=False,
+            )
+        except OSError:  # not there, or not for this user to run
+            continue
+        if probe.returncode == 0:
+            return [candidate], env
+    pytest.skip(f"no Python {major}.{minor} that user {user} may run with this checkout importable")
+
+
+def _primary_group(user: str) -> int:
+    import pwd
+
+    return pwd.getpwnam(user).pw_gid
+
+
+def run_cli_as(user: str | None, *args: str, cwd: Path) -> CliResult:
+    """``asyncmigrate ARGS`` as another OS user (None: this one)."""
+    if user is None:
+        return run_cli(*args, cwd=cwd)
+    command, env = _interpreter_for(user)
+    done = subprocess.run(
+        [*command, "-m", "asyncmigrate", *args],
+        cwd=cwd,
+        env=env,
+        user=user,
+        group=_primary_group(user),
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    return CliResult(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def shared_project() -> Iterator[Path]:
+    """The tutorial's project with two revisions, in a directory other users can reach (the
+    test's own tmp_path sits under a directory only its owner may enter)."""
+    root = Path(tempfile.mkdtemp(prefix="asyncmigrate-shared-", dir="/tmp"))
+    try:
+        os.chmod(root, 0o755)
+        write_seed_project(root)
+        init_project(project_dir=root)
+        write_revision(root, "aaa111", None, "one")
+        write_revision(root, "bbb222", "aaa111", "two")
+        data = root / "data"
+        data.mkdir()
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_second_os_user_can_take_the_sqlite_lock(shared_project: Path, os_users: OsUsers) -> None:
+    data = shared_project / "data"
+    shutil.chown(data, group=os_users.group)
+    os.chmod(data, 0o2775)  # the group's directory: new files get its group
+    url = f"sqlite+aiosqlite:///{data / 'app.db'}"
+    lock = data / "app.db.asyncmigrate.lock"
+    result = run_cli_as(os_users.first, "--url", url, "upgrade", "aaa111", cwd=shared_project)
+    assert result.returncode == 0, result.output
+    assert lock.stat().st_uid != os.geteuid()
+    os.chmod(data / "app.db", 0o664)  # the database is the group's to write
+    # the second user cannot write the first one's lock file (0644) and still takes the lock
+    result = run_cli_as(os_users.second, "--url", url, "upgrade", "head", cwd=shared_project)
+    assert result.returncode == 0, result.output
+    assert "Database is at bbb222 (head)" in result.stdout
+    # the lock's owner hands it the database's mode and group on its next run
+    result = run_cli_as(os_users.first, "--url", url, "downgrade", "-1", cwd=shared_project)
+    assert result.returncode == 0, result.output
+    assert lock.stat().st_mode & 0o777 == 0o664
+    result = run_cli_as(os_users.second, "--url", url, "upgrade", "head", cwd=shared_project)
+    assert result.returncode == 0, result.output
+    assert os_users.second not in lock.read_text() and "pid" in lock.read_text()  # it wrote itself in
+
+
+def test_unreadable_lock_file_is_one_line(shared_project: Path, os_users: OsUsers) -> None:
+    data = shared_project / "data"
+    os.chmod(data, 0o777)
+    lock = data / "app.db.asyncmigrate.lock"
+    lock.write_text("")
+    shutil.chown(lock, user=os_users.first)
+    os.chmod(lock, 0o600)
+    url = f"sqlite+aiosqlite:///{data / 'app.db'}"
+    message = one_error_line(run_cli_as(os_users.second, "--url", url, "upgrade", cwd=shared_project))
+    assert message == (
+        f"cannot take the apply lock of {data / 'app.db'}: {lock} is not readable by user"
+        f" {os_users.second} (owner {os_users.first}, mode 600); make it readable by everyone who"
+        " migrates this database (chmod a+r), or remove it when no migration runs"
+    )
+    assert not (data / "app.db").exists()
+
+
+@pytest.fixture
+def unprivileged_user(request: pytest.FixtureRequest) -> str | None:
+    """Who runs the command in a read-only directory: this user, or one made for it when this is
+    root (whom no directory permission stops)."""
+    if os.geteuid() != 0:
+        return None
+    return request.getfixturevalue("os_users").first  # type: ignore[no-any-return]
+
+
+def test_read_only_directory_is_one_line(shared_project: Path, unprivileged_user: str | None) -> None:
+    data = shared_project / "data"
+    os.chmod(data, 0o555)
+    url = f"sqlite+aiosqlite:///{data / 'app.db'}"
+    result = run_cli_as(unprivileged_user, "--url", url, "upgrade", cwd=shared_project)
+    who = f"user {unprivileged_user}" if unprivileged_user else "user "
+    message = one_error_line(result)
+    assert message.startswith(
+        f"cannot take the apply lock of {data / 'app.db'}: cannot create {data / 'app.db.asyncmigrate.lock'}"
+        f" (Permission denied); the directory must be writable by {who}"
+    )
+    assert message.endswith(" (SQLite writes its journal there too)")
+    assert "PermissionError" not in result.output
+    assert list(data.iterdir()) == []
