@@ -451,3 +451,129 @@ def test_read_only_directory_is_one_line(shared_project: Path, unprivileged_user
     assert message.endswith(" (SQLite writes its journal there too)")
     assert "PermissionError" not in result.output
     assert list(data.iterdir()) == []
+
+
+# -- 1. DATABASE_URL lost in a deploy ------------------------------------------------------------
+
+
+def run_on_terminal(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
+    """``asyncmigrate ARGS`` with stdin and stdout on a pseudo-terminal (as typed by a user);
+    stderr apart. CI is unset unless ``env`` sets it."""
+    import pty
+    import select
+
+    full_env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CI")}
+    full_env.update(env or {})
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asyncmigrate", *args],
+        cwd=cwd,
+        env=full_env,
+        stdin=follower,
+        stdout=follower,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    terminal = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the process is gone
+                break
+            if not chunk:
+                break
+            terminal += chunk
+        elif process.poll() is not None:
+            break
+    os.close(leader)
+    error = process.stderr.read() if process.stderr else b""
+    process.wait(10)
+    return CliResult(process.returncode, terminal.decode(errors="replace"), error.decode(errors="replace"))
+
+
+MISSING_URL = (
+    "no database URL: DATABASE_URL is not set and [tool.asyncmigrate] has no url; with {reason},"
+    " asyncmigrate does not fall back to the embedded SQLite database ./demo.db: set DATABASE_URL or"
+    " pass --url (or set embedded_sqlite = true in [tool.asyncmigrate] to use that file on purpose)"
+)
+
+
+@pytest.mark.parametrize(
+    "args", [("upgrade", "head"), ("current",), ("status",), ("check",), ("verify",), ("test", "models")]
+)
+def test_lost_database_url_without_a_terminal_fails(project: Path, args: tuple[str, ...]) -> None:
+    write_revision(project, "aaa111", None, "one")
+    message = one_error_line(run_cli(*args, cwd=project))
+    assert message == MISSING_URL.format(reason="no terminal")
+    assert not (project / "demo.db").exists()
+
+
+def test_lost_database_url_with_ci_set_fails_on_a_terminal_too(project: Path) -> None:
+    write_revision(project, "aaa111", None, "one")
+    result = run_on_terminal("upgrade", "head", cwd=project, env={"CI": "true"})
+    assert result.returncode == 1, result.output
+    assert MISSING_URL.format(reason="CI set") in result.stderr
+    assert not (project / "demo.db").exists()
+
+
+def test_on_a_terminal_the_fallback_is_said_every_time(project: Path) -> None:
+    write_revision(project, "aaa111", None, "one")
+    notice = (
+        "No database URL configured (DATABASE_URL, --url or [tool.asyncmigrate] url):"
+        " using the embedded SQLite database ./demo.db"
+    )
+    for args in [("upgrade", "head"), ("-q", "current"), ("status",)]:
+        result = run_on_terminal(*args, cwd=project)
+        assert result.returncode == 0, result.output
+        assert notice in result.stderr, args  # -q too: it is what a deploy must not miss
+    assert (project / "demo.db").is_file()
+
+
+def test_project_that_chose_the_embedded_database(project: Path) -> None:
+    write_revision(project, "aaa111", None, "one")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.asyncmigrate]\n", "[tool.asyncmigrate]\nembedded_sqlite = true\n"
+        )
+    )
+    result = run_cli("upgrade", "head", cwd=project, env={"CI": "1"})
+    assert result.returncode == 0, result.output
+    assert (
+        "No database URL set: using the embedded SQLite database ./demo.db (embedded_sqlite = true)"
+        in result.stderr
+    )
+    assert "Database is at aaa111 (head)" in result.stdout
+    result = run_cli("-q", "current", cwd=project)
+    assert result.returncode == 0 and result.stderr == "", result.output
+    assert result.stdout.strip() == "aaa111 (head)"
+    # a URL still wins over the chosen default
+    other = project / "other.db"
+    result = run_cli("upgrade", "head", cwd=project, env={"DATABASE_URL": f"sqlite+aiosqlite:///{other}"})
+    assert result.returncode == 0 and "embedded" not in result.stderr, result.output
+    assert other.is_file()
+
+
+def test_embedded_sqlite_must_be_a_boolean(project: Path) -> None:
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.asyncmigrate]\n", '[tool.asyncmigrate]\nembedded_sqlite = "yes"\n'
+        )
+    )
+    assert (
+        one_error_line(run_cli("current", cwd=project)) == "embedded_sqlite must be true or false, got 'yes'"
+    )
+
+
+def test_plain_alembic_project_names_sqlalchemy_url(tmp_path: Path) -> None:
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = migrations\n")
+    init_project(project_dir=tmp_path)
+    (tmp_path / "pyproject.toml").unlink()
+    message = one_error_line(run_cli("upgrade", "head", cwd=tmp_path))
+    assert message.startswith(
+        "no database URL: DATABASE_URL is not set and alembic.ini has no sqlalchemy.url; with no terminal,"
+    )

@@ -100,26 +100,53 @@ class State:
         return self._migrator
 
     def announce_database(self, settings: Settings) -> None:
-        """Say once, when it is about to be created, that the embedded SQLite default is in use."""
+        """Say, every time, that the embedded SQLite default is in use; refuse it when nobody
+        may be watching (no terminal, or CI) unless the project chose it (a deploy that lost
+        DATABASE_URL would migrate a fresh file and report success)."""
+        if settings.url_source != URL_EMBEDDED:
+            return
         path = settings.url.split(":///", 1)[-1]
-        if self._announced or settings.url_source != URL_EMBEDDED or self.quiet:
-            return
-        self._announced = True
-        if Path(path).exists():
-            return
         try:
             shown = "./" + Path(path).relative_to(Path.cwd()).as_posix()
         except ValueError:
             shown = path
-        stderr.print(
-            f"[dim]No database URL configured (DATABASE_URL, --url or \\[tool.asyncmigrate] url):"
-            f" using the embedded SQLite database {escape(shown)}[/dim]"
-        )
+        reason = None if settings.embedded_sqlite else _unattended()
+        if reason:
+            from .config import missing_url
+
+            raise CommandFailed(missing_url(settings, reason, shown))
+        if self._announced or (self.quiet and settings.embedded_sqlite):
+            return
+        self._announced = True
+        if settings.embedded_sqlite:
+            stderr.print(
+                f"[dim]No database URL set: using the embedded SQLite database {escape(shown)}"
+                " (embedded_sqlite = true)[/dim]"
+            )
+        else:
+            stderr.print(
+                f"[yellow]No database URL configured (DATABASE_URL, --url or \\[tool.asyncmigrate] url):"
+                f" using the embedded SQLite database {escape(shown)}[/yellow]"
+            )
 
     def url_for_errors(self) -> str | None:
         if self._migrator is not None:
             return self._migrator.url
         return self.url
+
+
+def _unattended() -> str | None:
+    """Why nobody may be watching this run (CI set, no terminal), or None on a terminal."""
+    import os
+
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return "CI set"
+    try:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):  # closed or missing standard streams
+        pass
+    return "no terminal"
 
 
 class CommandFailed(click.ClickException):
@@ -439,6 +466,8 @@ def _fast(state: State, answer: Callable[[Settings], T]) -> T | None:
 
     try:
         return answer(state.settings())
+    except CommandFailed:  # already one line (the embedded default refused)
+        raise
     except GraphUnavailable:
         return None
     except DatabaseFailed as failed:
@@ -757,6 +786,7 @@ async def _on_scratch(state: State, check: Callable[[Migrator], Any]) -> Any:
     from .testing.scratch import scratch_database
 
     settings = state.settings()
+    state.announce_database(settings)
     async with scratch_database(settings.url) as url:
         return await check(Migrator(settings.with_url(url)))
 
