@@ -506,7 +506,7 @@ MISSING_URL = (
 )
 def test_lost_database_url_without_a_terminal_fails(project: Path, args: tuple[str, ...]) -> None:
     write_revision(project, "aaa111", None, "one")
-    message = one_error_line(run_cli(*args, cwd=project))
+    message = one_error_line(run_cli(*args, cwd=project, env={"CI": ""}))
     assert message == MISSING_URL.format(reason="no terminal")
     assert not (project / "demo.db").exists()
 
