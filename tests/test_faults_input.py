@@ -137,7 +137,12 @@ def version_rows_missing(url: str) -> bool:
 @pytest.mark.parametrize(
     ("url", "shown", "reason"),
     [
-        ("nonsense", "'nonsense'", "Could not parse SQLAlchemy URL from given URL string"),
+        ("nonsense", "'nonsense'", "Could not parse SQLAlchemy URL from"),
+        (
+            "postgresql+asyncpg//app:secret@db/app",
+            "'postgresql+asyncpg//app:secret@db/app'",
+            "Could not parse SQLAlchemy URL from",
+        ),
         (
             "postgresql+asyncpg://app:secret@db:notaport/app",
             "'postgresql+asyncpg://app:***@db:notaport/app'",
@@ -149,9 +154,9 @@ def version_rows_missing(url: str) -> bool:
 def test_unparsable_url(project: Path, url: str, shown: str, reason: str, command: str) -> None:
     write_revision(project, "aaa111", None, "one")
     message = one_error_line(run_cli("--url", url, command, cwd=project))
-    assert message == (
-        f"not a database URL: {shown} ({reason}); expected dialect+driver://user:password@host:port/database"
-    )
+    # SQLAlchemy's own words differ between versions ("... from string '...'" in 2.0)
+    assert message.startswith(f"not a database URL: {shown.replace('secret', '***')} ({reason}")
+    assert message.endswith("); expected dialect+driver://user:password@host:port/database")
     assert "secret" not in message
 
 

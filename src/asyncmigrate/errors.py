@@ -126,7 +126,13 @@ def failed_import(exc: BaseException) -> str | None:
 
 
 def _hide_password(url: str) -> str:
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+    """``user:***@host``, in a string that may not even parse as a URL."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    prefix, slash, userinfo = head.rpartition("/")
+    user, colon, _ = userinfo.partition(":")
+    return f"{prefix}{slash}{user}{colon}{'***' if colon else ''}@{tail}"
 
 
 def _unparsable_url(exc: BaseException, url: str | None) -> str | None:
@@ -145,6 +151,7 @@ def _unparsable_url(exc: BaseException, url: str | None) -> str | None:
 def unparsable_url(url: str, problem: BaseException) -> str:
     """The line for a URL SQLAlchemy cannot parse; a password in it is not shown."""
     reason = (str(problem).strip().splitlines() or [type(problem).__name__])[0]
+    reason = reason.replace(url, _hide_password(url))  # some versions quote the whole string
     return (
         f"not a database URL: {_hide_password(url)!r} ({reason});"
         " expected dialect+driver://user:password@host:port/database"
