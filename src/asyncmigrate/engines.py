@@ -14,9 +14,8 @@ statement (``direct_sqlite``).
 from __future__ import annotations
 
 import asyncio
-import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, pool
@@ -24,22 +23,14 @@ from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .errors import AsyncMigrateError, ConfigError, missing_driver, unparsable_url
+from .errors import ConfigError, missing_driver, unparsable_url
+from .waiting import DEFAULT_CONNECT_TIMEOUT, bounded
 
 AnyEngine = AsyncEngine | Engine
 T = TypeVar("T")
-log = logging.getLogger("asyncmigrate")
 
-#: Seconds to wait for a server to accept a connection and answer its first queries.
-DEFAULT_CONNECT_TIMEOUT = 10.0
-#: After this long without an answer, say on stderr what we are waiting for.
-_WAIT_NOTICE_AFTER = 1.0
 #: The connect timeout of each engine we created (a caller's engine keeps its own settings).
 _connect_timeouts: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
-
-
-class ConnectTimeout(AsyncMigrateError):
-    """The server did not complete a connection, or its first queries, in time."""
 
 
 def server_address(url: str | URL) -> str:
@@ -53,38 +44,11 @@ def server_address(url: str | URL) -> str:
     return f"{parsed.host or 'localhost'}:{port}" if port else parsed.host or "the server"
 
 
-async def bounded(work: Awaitable[T], url: str | URL, timeout: float | None) -> T:
-    """``work`` (a connect and its first round trips), given up after ``timeout`` seconds with
-    an error naming the server; a line on stderr (through logging) once the wait is noticeable.
-    A server that accepts TCP and never answers would otherwise hang for the driver's own
-    timeout (asyncpg: 60 s) or forever (asyncmy reads the greeting without one)."""
-    if not timeout:
-        return await work
-    where = server_address(url)
-    notice = asyncio.get_running_loop().call_later(
-        min(_WAIT_NOTICE_AFTER, timeout / 2),
-        log.warning,
-        "waiting for %s to answer (gives up after %gs)",
-        where,
-        timeout,
-    )
-    try:
-        return await asyncio.wait_for(work, timeout)
-    except asyncio.TimeoutError:
-        raise ConnectTimeout(
-            f"no answer from {where} within {timeout:g}s: the server accepted no connection or"
-            " never answered it (is that the database's host and port, and is it up?);"
-            " --connect-timeout S or connect_timeout in [tool.asyncmigrate] waits longer"
-        ) from None
-    finally:
-        notice.cancel()
-
-
 async def open_connection(engine: AsyncEngine) -> AsyncConnection:
     """``engine.connect()``, started, within the engine's connect timeout. On an engine's first
     connection this covers the dialect's first queries too (server version, settings)."""
     connection = engine.connect()
-    await bounded(connection.start(), engine.url, _connect_timeouts.get(engine.sync_engine))
+    await bounded(connection.start(), server_address(engine.url), _connect_timeouts.get(engine.sync_engine))
     return connection
 
 

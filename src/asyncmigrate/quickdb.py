@@ -170,11 +170,12 @@ def _read_postgresql(target: PostgresTarget, settings: Settings, events: bool) -
     """Any failure falls back to the Migrator, whose message for it users already know."""
     import asyncio  # here, not at the top: the SQLite path needs no event loop
 
-    from .engines import ConnectTimeout, bounded
+    from .waiting import ConnectTimeout, bounded
 
     work = _read_asyncpg(target, settings, events)
+    where = f"{target.host}:{target.port or 5432}"
     try:
-        return asyncio.run(bounded(work, settings.url, settings.connect_timeout))
+        return asyncio.run(bounded(work, where, settings.connect_timeout))
     except ConnectTimeout:
         raise  # the slower path would only wait as long again
     except Exception as exc:  # wrong password, no server, no asyncpg, an odd table
