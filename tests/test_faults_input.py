@@ -184,6 +184,42 @@ async def role_without_createdb(pg_url: str) -> AsyncIterator[str]:
         await connection.close()
 
 
+@pytest.fixture
+async def mariadb_user_without_create() -> AsyncIterator[str]:
+    """A MariaDB account with no privileges, and its URL to the server (no database)."""
+    admin = os.environ.get("ASYNCMIGRATE_TEST_MYSQL_URL")
+    if not admin:
+        pytest.skip("MariaDB is not configured: run the tests with scripts/test")
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    name = f"nocreate_{os.getpid()}"
+    engine = create_async_engine(admin)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP USER IF EXISTS '{name}'@'%'"))
+            await connection.execute(text(f"CREATE USER '{name}'@'%' IDENTIFIED BY 'pw'"))
+        server = make_url(admin).set(username=name, password="pw").render_as_string(hide_password=False)
+        yield server.rsplit("/", 1)[0]  # no database: none is granted to this account
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"DROP USER IF EXISTS '{name}'@'%'"))
+        await engine.dispose()
+
+
+def test_test_command_says_what_to_grant_on_mariadb(project: Path, mariadb_user_without_create: str) -> None:
+    write_revision(project, "aaa111", None, "one")
+    user = make_url(mariadb_user_without_create).username
+    result = run_cli("--url", mariadb_user_without_create, "test", "models", cwd=project)
+    assert result.returncode == 1, result.output
+    assert "OperationalError" not in result.output and "Traceback" not in result.output
+    assert (
+        f"the role '{user}' may not create databases, and the migration tests run on a throwaway"
+        f" database they create: GRANT CREATE, DROP ON *.* TO '{user}', or run 'asyncmigrate test'"
+        " with --url naming a role that may (the project's own database is never used)"
+    ) in result.output
+
+
 @pytest.mark.parametrize("check", ["models", "stairway"])
 def test_test_command_says_what_to_grant(project: Path, role_without_createdb: str, check: str) -> None:
     write_revision(project, "aaa111", None, "one")

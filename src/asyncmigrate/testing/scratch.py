@@ -50,7 +50,7 @@ async def create_database(server_url: str, *, template: str | None = None) -> st
         else:
             raise AsyncMigrateError(f"cannot create a scratch database on '{backend}'")
     except Exception as exc:
-        if not _may_not_create(exc):
+        if not _may_not_create(exc, name):
             raise
         role = parsed.username or "?"
         grant = (
@@ -66,8 +66,9 @@ async def create_database(server_url: str, *, template: str | None = None) -> st
     return parsed.set(database=name).render_as_string(hide_password=False)
 
 
-def _may_not_create(exc: BaseException) -> bool:
-    """PostgreSQL's insufficient_privilege (42501), MySQL's access denied to a database (1044)."""
+def _may_not_create(exc: BaseException, name: str) -> bool:
+    """PostgreSQL's insufficient_privilege (42501); MySQL's access denied (1044) to the new
+    database, not to the one connected to."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -81,7 +82,7 @@ def _may_not_create(exc: BaseException) -> bool:
             ):
                 return True
             args = getattr(candidate, "args", ())
-            if args and args[0] == 1044:
+            if args and args[0] == 1044 and name in str(candidate):
                 return True
         current = current.__cause__ or current.__context__
     return False
