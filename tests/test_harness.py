@@ -223,6 +223,12 @@ async def test_models_match_migrations_shows_the_drift(seed_project: Path, sqlit
 
 def test_cli_stairway_json(project: Path, tmp_path: Path) -> None:
     write_history(project, MIXED_HISTORY)
+    pyproject = project / "pyproject.toml"  # the embedded SQLite default, chosen (no terminal here)
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.asyncmigrate]\n", "[tool.asyncmigrate]\nembedded_sqlite = true\n"
+        )
+    )
     result = run_cli("test", "stairway", "--format", "json", cwd=project)
     assert result.returncode == 1, result.output
     report = json.loads(result.stdout)

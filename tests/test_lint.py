@@ -246,6 +246,12 @@ async def test_server_version_comes_from_the_live_server(project: Path, pg_url: 
 
 def test_autogenerate_prints_the_lint_of_the_new_file_and_still_writes_it(seed_project: Path) -> None:
     assert run_cli("init", cwd=seed_project).returncode == 0
+    pyproject = seed_project / "pyproject.toml"  # the embedded SQLite default, chosen (no terminal here)
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.asyncmigrate]\n", "[tool.asyncmigrate]\nembedded_sqlite = true\n"
+        )
+    )
     assert run_cli("revision", "--autogenerate", "-m", "users", cwd=seed_project).returncode == 0
     assert run_cli("upgrade", "head", cwd=seed_project).returncode == 0
     user = seed_project / "src" / "models" / "user.py"

@@ -187,15 +187,21 @@ async def test_baseline_revision_builds_an_empty_database(
     assert (await migrator.check()).clean
 
 
-def test_embedded_default_is_announced_once(seed_project: Path) -> None:
+def test_embedded_default_is_announced(seed_project: Path) -> None:
     init_project(project_dir=seed_project)
+    pyproject = seed_project / "pyproject.toml"  # chosen: these commands run without a terminal
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.asyncmigrate]\n", "[tool.asyncmigrate]\nembedded_sqlite = true\n"
+        )
+    )
     result = run_cli("revision", "--autogenerate", "-m", "initial", cwd=seed_project)
     assert result.returncode == 0, result.output
     assert "using the embedded SQLite database ./demo.db" in result.stderr
     assert (seed_project / "demo.db").is_file()
     result = run_cli("upgrade", "head", cwd=seed_project)
     assert result.returncode == 0, result.output
-    assert "embedded" not in result.stderr
+    assert "using the embedded SQLite database ./demo.db" in result.stderr  # every time
     result = run_cli("status", cwd=seed_project)
     assert f"sqlite+aiosqlite:///{seed_project / 'demo.db'}" in result.stdout
 

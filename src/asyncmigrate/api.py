@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .config import Settings, load_settings
 from .discovery import discover_metadata
 from .environment import ApplyOptions, MetadataTarget, revision_options
-from .errors import AsyncMigrateError, ConfigError, describe
+from .errors import AsyncMigrateError, ConfigError, describe, failed_import
 from .history import RevisionInfo, Status, build_status, parse_rev_range
 from .integrity import (
     FAILED,
@@ -83,7 +83,7 @@ class MigrationFailed(AsyncMigrateError):
         if revision is not None:
             parts = [f"revision {revision.revision} ({revision.message}) failed{tries}: {database_message}"]
         else:
-            parts = [f"migration failed{tries}: {database_message}"]
+            parts = [failed_import(error) or f"migration failed{tries}: {database_message}"]
         if statement:
             parts.append(f"statement: {' '.join(str(statement).split())[:300]}")
         if current is not None:
@@ -269,7 +269,7 @@ class Migrator:
         branch_label: str | None = None,
         rev_id: str | None = None,
     ) -> Path:
-        self.script_directory()
+        _refuse_used_rev_id(self.script_directory(), rev_id)
         script = await self._runner.offline(
             lambda config: command.merge(
                 config,
@@ -541,7 +541,7 @@ class Migrator:
         version_path: str | None = None,
     ) -> list[Path]:
         """Write a new revision file; with ``autogenerate``, from the models vs the database."""
-        self.script_directory()
+        _refuse_used_rev_id(self.script_directory(), rev_id)
 
         def run(config: Any) -> Any:
             return command.revision(
@@ -677,6 +677,19 @@ def _is_empty(metadata: MetadataTarget | None) -> bool:
     if isinstance(metadata, MetaData):
         return not metadata.tables
     return not any(m.tables for m in metadata)
+
+
+def _refuse_used_rev_id(script: ScriptDirectory, rev_id: str | None) -> None:
+    """Alembic writes a file with a used id and only then finds the loop it makes, which breaks
+    every later command: refuse before anything is written."""
+    if not rev_id:
+        return
+    for existing in script.walk_revisions():
+        if existing.revision == rev_id:
+            raise AsyncMigrateError(
+                f"revision id {rev_id!r} is already used by {existing.path}:"
+                " choose another --rev-id (nothing was written)"
+            )
 
 
 def _scripts(script: ScriptDirectory, revision: str) -> list[Script]:

@@ -18,7 +18,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -71,6 +71,8 @@ class State:
     config_file: str | None
     debug: bool
     quiet: bool
+    #: ``--connect-timeout``, over the config's connect_timeout.
+    connect_timeout: float | None = None
     _settings: Settings | None = field(default=None, repr=False)
     _migrator: Migrator | None = field(default=None, repr=False)
     _announced: bool = False
@@ -79,6 +81,8 @@ class State:
         """Read once per command (``test all`` asks several times), warning once."""
         if self._settings is None:
             self._settings = load_settings(config_file=self.config_file, url=self.url)
+            if self.connect_timeout is not None:
+                self._settings = replace(self._settings, connect_timeout=self.connect_timeout)
             if self._settings.unknown_keys:
                 stderr.print(
                     f"[yellow]warning:[/yellow] unknown keys in \\[tool.asyncmigrate]:"
@@ -96,26 +100,53 @@ class State:
         return self._migrator
 
     def announce_database(self, settings: Settings) -> None:
-        """Say once, when it is about to be created, that the embedded SQLite default is in use."""
+        """Say, every time, that the embedded SQLite default is in use; refuse it when nobody
+        may be watching (no terminal, or CI) unless the project chose it (a deploy that lost
+        DATABASE_URL would migrate a fresh file and report success)."""
+        if settings.url_source != URL_EMBEDDED:
+            return
         path = settings.url.split(":///", 1)[-1]
-        if self._announced or settings.url_source != URL_EMBEDDED or self.quiet:
-            return
-        self._announced = True
-        if Path(path).exists():
-            return
         try:
             shown = "./" + Path(path).relative_to(Path.cwd()).as_posix()
         except ValueError:
             shown = path
-        stderr.print(
-            f"[dim]No database URL configured (DATABASE_URL, --url or \\[tool.asyncmigrate] url):"
-            f" using the embedded SQLite database {escape(shown)}[/dim]"
-        )
+        reason = None if settings.embedded_sqlite else _unattended()
+        if reason:
+            from .config import missing_url
+
+            raise CommandFailed(missing_url(settings, reason, shown))
+        if self._announced or (self.quiet and settings.embedded_sqlite):
+            return
+        self._announced = True
+        if settings.embedded_sqlite:
+            stderr.print(
+                f"[dim]No database URL set: using the embedded SQLite database {escape(shown)}"
+                " (embedded_sqlite = true)[/dim]"
+            )
+        else:
+            stderr.print(
+                f"[yellow]No database URL configured (DATABASE_URL, --url or \\[tool.asyncmigrate] url):"
+                f" using the embedded SQLite database {escape(shown)}[/yellow]"
+            )
 
     def url_for_errors(self) -> str | None:
         if self._migrator is not None:
             return self._migrator.url
         return self.url
+
+
+def _unattended() -> str | None:
+    """Why nobody may be watching this run (CI set, no terminal), or None on a terminal."""
+    import os
+
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return "CI set"
+    try:
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            return None
+    except (AttributeError, ValueError):  # closed or missing standard streams
+        pass
+    return "no terminal"
 
 
 class CommandFailed(click.ClickException):
@@ -198,11 +229,25 @@ def _setup_logging(quiet: bool) -> None:
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Print less.")
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0),
+    help="Seconds to wait for the database server to answer (default 10; 0: the driver's own).",
+)
 @click.version_option(__version__, prog_name="asyncmigrate")
 @click.pass_context
-def cli(ctx: click.Context, url: str | None, config_file: str | None, debug: bool, quiet: bool) -> None:
+def cli(
+    ctx: click.Context,
+    url: str | None,
+    config_file: str | None,
+    debug: bool,
+    quiet: bool,
+    connect_timeout: float | None,
+) -> None:
     """Async-first schema migrations for SQLAlchemy, built on Alembic."""
-    ctx.obj = State(url=url, config_file=config_file, debug=debug, quiet=quiet)
+    ctx.obj = State(
+        url=url, config_file=config_file, debug=debug, quiet=quiet, connect_timeout=connect_timeout
+    )
     _setup_logging(quiet)
 
 
@@ -421,6 +466,8 @@ def _fast(state: State, answer: Callable[[Settings], T]) -> T | None:
 
     try:
         return answer(state.settings())
+    except CommandFailed:  # already one line (the embedded default refused)
+        raise
     except GraphUnavailable:
         return None
     except DatabaseFailed as failed:
@@ -739,6 +786,7 @@ async def _on_scratch(state: State, check: Callable[[Migrator], Any]) -> Any:
     from .testing.scratch import scratch_database
 
     settings = state.settings()
+    state.announce_database(settings)
     async with scratch_database(settings.url) as url:
         return await check(Migrator(settings.with_url(url)))
 

@@ -4,7 +4,9 @@ environment, gathered into one typed object.
 Precedence for the database URL: ``--url`` on the command line, then ``url`` in the config file
 (``${VAR}`` references are expanded from the environment, so a password never has to be
 committed), then the ``DATABASE_URL`` environment variable, then an embedded SQLite file next to
-pyproject.toml.
+pyproject.toml. The command line uses that last one without a terminal (a deploy, CI) only when
+the project says so (``embedded_sqlite = true``): a lost ``DATABASE_URL`` must not migrate a
+fresh file and report success.
 """
 
 from __future__ import annotations
@@ -60,6 +62,10 @@ class Settings:
     statement_timeout: float = 0.0
     #: Tries per revision when a statement fails on a lock timeout.
     attempts: int = 3
+    #: Seconds to wait for the server to accept a connection and answer (0: the driver's own).
+    connect_timeout: float = 10.0
+    #: The project chose the embedded SQLite file as its database when no URL is set.
+    embedded_sqlite: bool = False
     #: Record every applied revision (checksum, when, where) in this table.
     history_table: str = "asyncmigrate_history"
     pyproject: Path | None = None
@@ -176,6 +182,8 @@ _KNOWN_KEYS = {
     "lock_wait",
     "lock_timeout",
     "statement_timeout",
+    "connect_timeout",
+    "embedded_sqlite",
     "attempts",
     "history_table",
     "models",
@@ -211,7 +219,7 @@ def _safety_options(table: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if "lock_wait" in table:
         options["lock_wait"] = parse_seconds(table["lock_wait"], "lock_wait")
-    for name in ("lock_timeout", "statement_timeout"):
+    for name in ("lock_timeout", "statement_timeout", "connect_timeout"):
         if name in table:
             options[name] = parse_seconds(table[name], name)
     if "attempts" in table:
@@ -221,7 +229,27 @@ def _safety_options(table: dict[str, Any]) -> dict[str, Any]:
         options["attempts"] = attempts
     if "history_table" in table:
         options["history_table"] = str(table["history_table"])
+    if "embedded_sqlite" in table:
+        if not isinstance(table["embedded_sqlite"], bool):
+            raise ConfigError(f"embedded_sqlite must be true or false, got {table['embedded_sqlite']!r}")
+        options["embedded_sqlite"] = table["embedded_sqlite"]
     return options
+
+
+def missing_url(settings: Settings, reason: str, shown: str) -> str:
+    """Why a run without a terminal refuses the embedded SQLite default: which setting is
+    missing, and how to choose that file on purpose."""
+    if settings.alembic_ini is not None:
+        where = f"{settings.alembic_ini.name} has no sqlalchemy.url"
+    elif settings.pyproject is not None:
+        where = "[tool.asyncmigrate] has no url"
+    else:
+        where = "there is no pyproject.toml or alembic.ini"
+    return (
+        f"no database URL: {URL_ENV_VAR} is not set and {where}; with {reason}, asyncmigrate does"
+        f" not fall back to the embedded SQLite database {shown}: set {URL_ENV_VAR} or pass --url"
+        " (or set embedded_sqlite = true in [tool.asyncmigrate] to use that file on purpose)"
+    )
 
 
 def _lint_table(table: dict[str, Any]) -> dict[str, Any]:

@@ -62,9 +62,21 @@ def write_seed_project(root: Path) -> None:
     (root / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "0.1.0"\n')
 
 
-def _add_full_name(root: Path) -> None:
+def _add_full_name(root: Path) -> str:
     user = root / "src" / "models" / "user.py"
     user.write_text(user.read_text() + FULL_NAME_LINE)
+    return "edited src/models/user.py: added full_name"
+
+
+def _choose_embedded_sqlite(root: Path) -> str:
+    """The demo's database is the embedded SQLite file by choice: its commands run without a
+    terminal, where a project that did not choose it gets an error instead of a fresh file."""
+    pyproject = root / "pyproject.toml"
+    text = pyproject.read_text()
+    pyproject.write_text(
+        text.replace("[tool.asyncmigrate]\n", "[tool.asyncmigrate]\nembedded_sqlite = true\n", 1)
+    )
+    return "edited pyproject.toml: embedded_sqlite = true (the embedded SQLite database, on purpose)"
 
 
 def _newest_revision(root: Path) -> str:
@@ -88,9 +100,10 @@ def _output_contains(needle: str) -> Callable[[Path, str], str | None]:
     return expect
 
 
-def steps(external_url: bool) -> list[tuple[Step, Callable[[Path], None] | None]]:
-    """The tutorial's steps; the callable runs before the step (editing the model)."""
-    plan: list[tuple[Step, Callable[[Path], None] | None]] = [
+def steps(external_url: bool) -> list[tuple[Step, Callable[[Path], str] | None]]:
+    """The tutorial's steps; the callable runs before the step (editing the model or the
+    config) and says what it did."""
+    plan: list[tuple[Step, Callable[[Path], str] | None]] = [
         (Step("init", ["init"], _output_contains("Models: src.models")), None),
         (
             Step(
@@ -98,7 +111,7 @@ def steps(external_url: bool) -> list[tuple[Step, Callable[[Path], None] | None]
                 ["revision", "--autogenerate", "-m", "Create users table"],
                 _revision_contains("op.create_table('users'"),
             ),
-            None,
+            None if external_url else _choose_embedded_sqlite,
         ),
         (Step("upgrade", ["upgrade", "head"], _output_contains("(head)")), None),
         (
@@ -137,8 +150,7 @@ async def run_demo(directory: str | None, *, url: str | None, console: Console) 
     plan = steps(external_url=bool(url))
     for number, (step, prepare) in enumerate(plan, start=1):
         if prepare is not None:
-            prepare(root)
-            console.print("  edited src/models/user.py: added full_name")
+            console.print(f"  {escape(prepare(root))}")
         shown = " ".join(["asyncmigrate", *step.args])
         console.print(
             f"\n[bold cyan]{number}/{len(plan)}[/bold cyan] {step.title}: [bold]$ {escape(shown)}[/bold]"

@@ -14,18 +14,42 @@ statement (``direct_sqlite``).
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from .errors import ConfigError, missing_driver
+from .errors import ConfigError, missing_driver, unparsable_url
+from .waiting import DEFAULT_CONNECT_TIMEOUT, bounded
 
 AnyEngine = AsyncEngine | Engine
 T = TypeVar("T")
+
+#: The connect timeout of each engine we created (a caller's engine keeps its own settings).
+_connect_timeouts: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
+
+
+def server_address(url: str | URL) -> str:
+    """``host:port`` of a server URL, with the backend's default port when none is given."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001  (only used in messages)
+        return "the server"
+    default = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(parsed.get_backend_name())
+    port = parsed.port or default
+    return f"{parsed.host or 'localhost'}:{port}" if port else parsed.host or "the server"
+
+
+async def open_connection(engine: AsyncEngine) -> AsyncConnection:
+    """``engine.connect()``, started, within the engine's connect timeout. On an engine's first
+    connection this covers the dialect's first queries too (server version, settings)."""
+    connection = engine.connect()
+    await bounded(connection.start(), server_address(engine.url), _connect_timeouts.get(engine.sync_engine))
+    return connection
 
 
 def _make_sqlite_transactional(sync_engine: Engine) -> None:
@@ -42,14 +66,21 @@ def _make_sqlite_transactional(sync_engine: Engine) -> None:
 COMPILED_CACHE_SIZE = 50
 
 
-def create_engine_for(url: str | URL, *, direct_sqlite: bool = False, pool_size: int = 0) -> AnyEngine:
+def create_engine_for(
+    url: str | URL,
+    *,
+    direct_sqlite: bool = False,
+    pool_size: int = 0,
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+) -> AnyEngine:
     """An engine for one command run. ``direct_sqlite``: an aiosqlite URL gets the stdlib driver,
     for work run whole in a worker thread. ``pool_size``: connections kept for reuse until the
-    engine is disposed (0: none, each checkout connects afresh)."""
+    engine is disposed (0: none, each checkout connects afresh). ``connect_timeout``: seconds
+    :func:`open_connection` waits for a server (0 or None: as long as the driver does)."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"not a database URL: {url!r} ({exc})") from exc
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(unparsable_url(str(url), exc)) from exc
     if direct_sqlite and parsed.drivername == "sqlite+aiosqlite":
         parsed = parsed.set(drivername="sqlite+pysqlite")
     try:
@@ -70,6 +101,8 @@ def create_engine_for(url: str | URL, *, direct_sqlite: bool = False, pool_size:
             sync_engine = engine
     except ModuleNotFoundError as exc:
         raise missing_driver((exc.name or "?").split(".")[0], url) from exc
+    if connect_timeout and isinstance(engine, AsyncEngine):
+        _connect_timeouts[sync_engine] = connect_timeout
     if parsed.get_backend_name() == "sqlite":
         _make_sqlite_transactional(sync_engine)
     else:
@@ -83,10 +116,13 @@ async def run_on_connection(engine: AnyEngine, work: Callable[[Any], T]) -> T:
     """Run ``work`` with a synchronous Connection and commit: in this loop when the driver is
     async, in a worker thread otherwise."""
     if isinstance(engine, AsyncEngine):
-        async with engine.connect() as connection:
+        connection = await open_connection(engine)
+        try:
             result = await connection.run_sync(work)
             await connection.commit()
             return result
+        finally:
+            await connection.close()
 
     def sync_work() -> T:
         with engine.connect() as connection:

@@ -497,13 +497,19 @@ def _tolerant_loader(settings: Settings, command_name: str) -> Callable[[], Meta
 
 
 async def _run_with_own_engine(context: Any, job: MigrationJob) -> None:
-    from .engines import create_engine_for
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
-    engine = create_engine_for(job.settings.url)
+    from .engines import create_engine_for, open_connection
+
+    engine = create_engine_for(job.settings.url, connect_timeout=job.settings.connect_timeout)
+    assert isinstance(engine, AsyncEngine)
     try:
-        async with engine.connect() as connection:
+        connection = await open_connection(engine)
+        try:
             await connection.run_sync(lambda sync: _run_online(context, job, sync))
             await connection.commit()
+        finally:
+            await connection.close()
     finally:
         await engine.dispose()
 

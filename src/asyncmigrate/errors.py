@@ -7,6 +7,7 @@ wrong and what to do. The traceback is shown only with ``--debug``.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from collections.abc import Iterator
@@ -86,10 +87,84 @@ def _host_of(url: str | None) -> str | None:
         return None
 
 
+def _shown_path(path: str) -> str:
+    try:
+        return os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    except ValueError:
+        return path
+
+
+def failed_import(exc: BaseException) -> str | None:
+    """``cannot import FILE, line N: ...`` when ``exc`` was raised while Alembic imported a
+    revision file (its module-level code, or a module it imports), else None.
+
+    Alembic loads each revision with ``alembic/util/pyfiles.py``: the frame right after the last
+    of those, when it runs module-level code of a file other than env.py, is the revision file.
+    """
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb)
+        tb = tb.tb_next
+    loader = None
+    for index, frame in enumerate(frames):
+        if frame.tb_frame.f_code.co_filename.endswith(os.path.join("alembic", "util", "pyfiles.py")):
+            loader = index
+    if loader is None:
+        return None
+    for frame in frames[loader + 1 :]:
+        code = frame.tb_frame.f_code
+        if code.co_filename.startswith("<frozen"):
+            continue
+        if code.co_name != "<module>" or os.path.basename(code.co_filename) == "env.py":
+            return None
+        text = (str(exc).strip().splitlines() or [""])[0] or type(exc).__name__
+        return (
+            f"cannot import the revision file {_shown_path(code.co_filename)}, line {frame.tb_lineno}: {text}"
+        )
+    return None
+
+
+def _hide_password(url: str) -> str:
+    """``user:***@host``, in a string that may not even parse as a URL."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    prefix, slash, userinfo = head.rpartition("/")
+    user, colon, _ = userinfo.partition(":")
+    return f"{prefix}{slash}{user}{colon}{'***' if colon else ''}@{tail}"
+
+
+def _unparsable_url(exc: BaseException, url: str | None) -> str | None:
+    """A URL SQLAlchemy cannot parse fails deep inside it (ArgumentError, ValueError for the port)."""
+    if not url or not any(
+        isinstance(link, (ValueError,)) or type(link).__name__ == "ArgumentError" for link in _chain(exc)
+    ):
+        return None
+    try:
+        _make_url(url)
+    except Exception as problem:  # noqa: BLE001  (whatever the parser says is the reason)
+        return unparsable_url(url, problem)
+    return None
+
+
+def unparsable_url(url: str, problem: BaseException) -> str:
+    """The line for a URL SQLAlchemy cannot parse; a password in it is not shown."""
+    reason = (str(problem).strip().splitlines() or [type(problem).__name__])[0]
+    reason = reason.replace(url, _hide_password(url))  # some versions quote the whole string
+    return (
+        f"not a database URL: {_hide_password(url)!r} ({reason});"
+        " expected dialect+driver://user:password@host:port/database"
+    )
+
+
 def describe(exc: BaseException, url: str | None = None) -> str:
     """One line that says what failed and, where we know it, how to fix it."""
     if isinstance(exc, AsyncMigrateError):
         return str(exc)
+    for message in (failed_import(exc), _unparsable_url(exc, url)):
+        if message:
+            return message
     host = _host_of(url)
     for link in _chain(exc):
         if isinstance(link, AsyncMigrateError):
@@ -124,6 +199,9 @@ def describe(exc: BaseException, url: str | None = None) -> str:
         message = _driver_message(link)
         if message:
             return message
+        if type(link).__name__ == "DatabaseError" and "file is not a database" in str(link):
+            path = (url or "").split(":///", 1)[-1].split("?", 1)[0] or "?"
+            return f"{path} is not an SQLite database (file is not a database): check the URL"
     from alembic.util import CommandError
 
     for link in _chain(exc):

@@ -62,6 +62,30 @@ def _identity() -> str:
     return f"asyncmigrate on {socket.gethostname()} pid {os.getpid()}"
 
 
+def _user() -> str:
+    """This process's user, by name where the system knows it."""
+    try:
+        import pwd
+
+        return f"user {pwd.getpwuid(os.geteuid()).pw_name}"
+    except (ImportError, KeyError):
+        return f"uid {os.geteuid()}"
+
+
+def _owner_and_mode(path: Path) -> str:
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return exc.strerror or "cannot stat it"
+    try:
+        import pwd
+
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except (ImportError, KeyError):
+        owner = str(info.st_uid)
+    return f"owner {owner}, mode {info.st_mode & 0o777:o}"
+
+
 class ApplyLock:
     """Acquire by polling with backoff; report the holder while waiting."""
 
@@ -116,7 +140,9 @@ class _ConnectionLock(ApplyLock):
         self._connection: AsyncConnection | None = None
 
     async def _open(self) -> None:
-        connection = await self._engine.connect()
+        from .engines import open_connection
+
+        connection = await open_connection(self._engine)
         self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def _scalar(self, sql: str, **params: Any) -> Any:
@@ -214,12 +240,19 @@ class MySQLApplyLock(_ConnectionLock):
 
 
 class SQLiteApplyLock(ApplyLock):
-    """``flock`` on ``<database>.asyncmigrate.lock``; the file names the holder."""
+    """``flock`` on ``<database>.asyncmigrate.lock``; the file names the holder.
+
+    Not a lock on the database file itself: opening and closing a second descriptor on it drops
+    the POSIX locks SQLite holds in this process (SQLite's "how to corrupt" list), and on NFS
+    ``flock`` is emulated with those very locks. Several OS users may migrate one database: the
+    lock file takes the database's mode and group, and a user who cannot write it still takes
+    the lock through a read-only descriptor (``flock`` needs no write access)."""
 
     def __init__(self, database: Path) -> None:
         self.database = database
         self.path = database.with_name(database.name + ".asyncmigrate.lock")
         self._fd: int | None = None
+        self._writable = False
 
     async def _open(self) -> None:
         if not self.path.parent.is_dir():
@@ -227,7 +260,55 @@ class SQLiteApplyLock(ApplyLock):
                 f"cannot open the SQLite database {self.database}:"
                 f" directory {self.path.parent} does not exist"
             )
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self._fd, self._writable = self._open_lock_file()
+        if self._writable:
+            self._share_like_database()
+
+    def _open_lock_file(self) -> tuple[int, bool]:
+        for _ in range(3):  # a holder may remove it between our tries
+            try:
+                return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), True
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                raise AsyncMigrateError(
+                    f"cannot take the apply lock of {self.database}: cannot create {self.path}"
+                    f" ({exc.strerror}); the directory must be writable by {_user()}"
+                    " (SQLite writes its journal there too)"
+                ) from exc
+            for flags, writable in ((os.O_RDWR, True), (os.O_RDONLY, False)):
+                try:
+                    return os.open(self.path, flags), writable
+                except FileNotFoundError:
+                    break
+                except OSError:  # EACCES, or EROFS for writing
+                    continue
+            else:
+                raise AsyncMigrateError(
+                    f"cannot take the apply lock of {self.database}: {self.path} is not readable by"
+                    f" {_user()} ({_owner_and_mode(self.path)}); make it readable by everyone who"
+                    " migrates this database (chmod a+r), or remove it when no migration runs"
+                )
+        raise AsyncMigrateError(f"cannot take the apply lock of {self.database}: {self.path} keeps vanishing")
+
+    def _share_like_database(self) -> None:
+        """Give the lock file the database's permission bits and group, so every user who may
+        write the database may write the lock too (a file of ours only: others' stay as is)."""
+        assert self._fd is not None
+        try:
+            database = os.stat(self.database)
+            mine = os.fstat(self._fd)
+        except OSError:
+            return  # no database yet: the umask decides, as it does for the database file
+        if mine.st_uid != os.geteuid():
+            return
+        try:
+            if mine.st_gid != database.st_gid:
+                os.fchown(self._fd, -1, database.st_gid)
+            if mine.st_mode & 0o777 != database.st_mode & 0o666:
+                os.fchmod(self._fd, database.st_mode & 0o666)
+        except OSError:
+            pass  # not a member of the database's group: the read-only fallback still works
 
     async def _try(self) -> bool:
         import fcntl
@@ -237,8 +318,9 @@ class SQLiteApplyLock(ApplyLock):
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, f"{_identity()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
+        if self._writable:
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, f"{_identity()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
         return True
 
     async def holder(self) -> LockHolder | None:

@@ -172,8 +172,14 @@ def _read_postgresql(target: PostgresTarget, settings: Settings, events: bool) -
     """Any failure falls back to the Migrator, whose message for it users already know."""
     import asyncio  # here, not at the top: the SQLite path needs no event loop
 
+    from .waiting import ConnectTimeout, bounded
+
+    work = _read_asyncpg(target, settings, events)
+    where = f"{target.host}:{target.port or 5432}"
     try:
-        return asyncio.run(_read_asyncpg(target, settings, events))
+        return asyncio.run(bounded(work, where, settings.connect_timeout))
+    except ConnectTimeout:
+        raise  # the slower path would only wait as long again
     except Exception as exc:  # wrong password, no server, no asyncpg, an odd table
         raise GraphUnavailable(f"{type(exc).__name__}: {exc}") from exc
 
@@ -229,7 +235,7 @@ def _read_with_sqlalchemy(settings: Settings, events: bool) -> DatabaseState:
 
     if settings.url.split(":", 1)[0].split("+")[0] not in ("postgresql", "mysql", "mariadb", "sqlite"):
         raise GraphUnavailable("a database Alembic may not support: let it say so")
-    engine = create_engine_for(settings.url)
+    engine = create_engine_for(settings.url, connect_timeout=settings.connect_timeout)
 
     def read(connection: Connection) -> DatabaseState:
         from sqlalchemy import Column, MetaData, String, Table, select

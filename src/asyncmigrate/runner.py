@@ -176,7 +176,9 @@ class Runner:
         engine = self._engine or self._scoped_engine
         if engine is not None:
             return await run_on_connection(engine, work)
-        engine = create_engine_for(self.url, direct_sqlite=True)
+        engine = create_engine_for(
+            self.url, direct_sqlite=True, connect_timeout=self.settings.connect_timeout
+        )
         try:
             return await run_on_connection(engine, work)
         finally:
@@ -193,7 +195,12 @@ class Runner:
         # PostgreSQL, MySQL: two connections, the apply lock holds one while the work uses the
         # other. An SQLite file costs nothing to open (and its lock is a file of its own).
         sqlite = make_url(self.url).get_backend_name() == "sqlite"
-        self._scoped_engine = create_engine_for(self.url, direct_sqlite=True, pool_size=0 if sqlite else 2)
+        self._scoped_engine = create_engine_for(
+            self.url,
+            direct_sqlite=True,
+            pool_size=0 if sqlite else 2,
+            connect_timeout=self.settings.connect_timeout,
+        )
         try:
             yield
         finally:
@@ -217,7 +224,7 @@ class Runner:
             elif isinstance(self._engine or self._scoped_engine, AsyncEngine):
                 engine = self._engine or self._scoped_engine
             else:
-                created = create_engine_for(_async_variant(url))
+                created = create_engine_for(_async_variant(url), connect_timeout=settings.connect_timeout)
                 assert isinstance(created, AsyncEngine)
                 engine, owned = created, True
         lock = apply_lock_for(engine, url, settings.version_table, settings.version_table_schema)

@@ -64,7 +64,8 @@ def _table_text(script_location: str, models: str | None, include_alembic: bool)
 {models_line}
 script_location = "{script_location}"
 # url = "postgresql+asyncpg://app:${{DB_PASSWORD}}@localhost/app"
-#   default: the DATABASE_URL environment variable, else an SQLite file next to this one
+#   default: the DATABASE_URL environment variable, else an SQLite file next to this one,
+#   which a run without a terminal (CI, a deploy) refuses unless: embedded_sqlite = true
 """
     if include_alembic:
         text += f"""

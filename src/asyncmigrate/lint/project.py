@@ -277,7 +277,18 @@ def _revision_source(script: Script, direction: str) -> RevisionSource:
         raise AsyncMigrateError(f"{path.name} has no {direction}() function")
     name = script.revision if direction == "upgrade" else f"{script.revision} (downgrade)"
     filename = module.__file__ or str(path)
-    return RevisionSource(name, function, filename, path.read_text(), str(path), direction)
+    return RevisionSource(name, function, filename, _source_text(path), str(path), direction)
+
+
+def _source_text(path: Path) -> str:
+    """The file as Python decodes it (its ``# -*- coding: ... -*-`` line, else UTF-8), not in
+    the locale's encoding; a file that is not text in its encoding is named."""
+    from importlib.util import decode_source
+
+    try:
+        return decode_source(path.read_bytes())
+    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        raise AsyncMigrateError(f"cannot read {path} as Python source: {exc}") from exc
 
 
 def combined_metadata(found: Any) -> sa.MetaData | None:

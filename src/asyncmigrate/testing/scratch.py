@@ -15,18 +15,23 @@ from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..engines import create_engine_for
+from ..engines import create_engine_for, open_connection
 from ..errors import AsyncMigrateError
 
 
 async def _admin(url: str, *statements: str) -> None:
     engine = create_engine_for(url)
+    assert isinstance(engine, AsyncEngine)
     try:
-        async with engine.connect() as connection:  # type: ignore[union-attr]
+        connection = await open_connection(engine)
+        try:
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             for statement in statements:
                 await autocommit.execute(text(statement))
+        finally:
+            await connection.close()
     finally:
         await engine.dispose()  # type: ignore[func-returns-value]
 
@@ -36,14 +41,51 @@ async def create_database(server_url: str, *, template: str | None = None) -> st
     parsed = make_url(server_url)
     backend = parsed.get_backend_name()
     name = f"asyncmigrate_test_{uuid.uuid4().hex[:12]}"
-    if backend == "postgresql":
-        suffix = f' TEMPLATE "{template}"' if template else ""
-        await _admin(server_url, f'CREATE DATABASE "{name}"{suffix}')
-    elif backend in ("mysql", "mariadb"):
-        await _admin(server_url, f"CREATE DATABASE `{name}`")
-    else:
-        raise AsyncMigrateError(f"cannot create a scratch database on '{backend}'")
+    try:
+        if backend == "postgresql":
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            await _admin(server_url, f'CREATE DATABASE "{name}"{suffix}')
+        elif backend in ("mysql", "mariadb"):
+            await _admin(server_url, f"CREATE DATABASE `{name}`")
+        else:
+            raise AsyncMigrateError(f"cannot create a scratch database on '{backend}'")
+    except Exception as exc:
+        if not _may_not_create(exc, name):
+            raise
+        role = parsed.username or "?"
+        grant = (
+            f'ALTER ROLE "{role}" CREATEDB'
+            if backend == "postgresql"
+            else f"GRANT CREATE, DROP ON *.* TO '{role}'"
+        )
+        raise AsyncMigrateError(
+            f"the role '{role}' may not create databases, and the migration tests run on a throwaway"
+            f" database they create: {grant}, or run 'asyncmigrate test' with --url naming a role"
+            " that may (the project's own database is never used)"
+        ) from exc
     return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+def _may_not_create(exc: BaseException, name: str) -> bool:
+    """PostgreSQL's insufficient_privilege (42501); MySQL's access denied (1044) to the new
+    database, not to the one connected to."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for candidate in (current, getattr(current, "orig", None)):
+            if candidate is None:
+                continue
+            if (
+                getattr(candidate, "sqlstate", None) == "42501"
+                or getattr(candidate, "pgcode", None) == "42501"
+            ):
+                return True
+            args = getattr(candidate, "args", ())
+            if args and args[0] == 1044 and name in str(candidate):
+                return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 async def drop_database(server_url: str, database_url: str) -> None:
