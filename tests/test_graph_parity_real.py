@@ -37,7 +37,8 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 config = context.config
-engine = engine_from_config(config.get_section(config.config_ini_section), prefix="sqlalchemy.", poolclass=pool.NullPool)
+section = config.get_section(config.config_ini_section)
+engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
 with engine.connect() as connection:
     context.configure(connection=connection)
     with context.begin_transaction():
@@ -156,7 +157,7 @@ def _unpack(wheel: Wheel) -> Path:
 def _setup(project: Project, tmp_path: Path) -> tuple[Path, list[Path]]:
     roots = [_unpack(wheel) for wheel in project.wheels]
     locations = [
-        root / directory for root, wheel in zip(roots, project.wheels) for directory in wheel.versions
+        root / directory for root, wheel in zip(roots, project.wheels, strict=True) for directory in wheel.versions
     ]
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "env.py").write_text(ENV_PY)
@@ -258,7 +259,7 @@ def test_graph_commands_print_what_alembic_prints(project: Project, tmp_path: Pa
     theirs = _run("alembic", project, ini, roots, commands)
     ours = _run("asyncmigrate", project, ini, roots, commands)
     assert theirs[0]["stdout"] == first["stdout"]
-    for expected, got in zip(theirs, ours):
+    for expected, got in zip(theirs, ours, strict=True):
         command = " ".join(expected["command"])
         assert got["code"] == expected["code"], (command, expected, got)
         if expected["command"][0] == "current":
