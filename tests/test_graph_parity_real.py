@@ -156,9 +156,8 @@ def _unpack(wheel: Wheel) -> Path:
 
 def _setup(project: Project, tmp_path: Path) -> tuple[Path, list[Path]]:
     roots = [_unpack(wheel) for wheel in project.wheels]
-    locations = [
-        root / directory for root, wheel in zip(roots, project.wheels, strict=True) for directory in wheel.versions
-    ]
+    pairs = zip(roots, project.wheels, strict=True)
+    locations = [root / directory for root, wheel in pairs for directory in wheel.versions]
     (tmp_path / "scripts").mkdir()
     (tmp_path / "scripts" / "env.py").write_text(ENV_PY)
     ini = tmp_path / "alembic.ini"
