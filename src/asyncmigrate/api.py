@@ -41,6 +41,7 @@ from .integrity import (
     invalid_index_leftovers,
     read_events,
     record,
+    unchecked,
     verify_history,
 )
 from .locking import LockHolder
@@ -67,6 +68,7 @@ class MigrationFailed(AsyncMigrateError):
         left_behind: Sequence[str] = (),
         attempts: int = 1,
         partly_committed: bool = False,
+        ddl_rolled_back: bool = True,
     ) -> None:
         self.revision = revision
         self.error = error
@@ -83,7 +85,15 @@ class MigrationFailed(AsyncMigrateError):
         if statement:
             parts.append(f"statement: {' '.join(str(statement).split())[:300]}")
         if current is not None:
-            parts.append(f"the database is at {', '.join(current) or 'base'}")
+            where = f"the database is at {', '.join(current) or 'base'}"
+            if revision is not None and not partly_committed and ddl_rolled_back:
+                where = f"{revision.revision} was rolled back, {where}"
+            elif revision is not None and not ddl_rolled_back:
+                where = (
+                    f"{revision.revision}'s statements before the failure stay applied (this database"
+                    f" cannot roll back DDL), {where}"
+                )
+            parts.append(where)
         if partly_committed and revision is not None:
             parts.append(
                 f"WARNING: {revision.revision} committed part of its work in autocommit_block() before"
@@ -95,6 +105,32 @@ class MigrationFailed(AsyncMigrateError):
                 " (drop it with DROP INDEX CONCURRENTLY before retrying)"
             )
         super().__init__("; ".join(parts))
+
+
+#: The comment Alembic writes into ``--sql`` output before each step.
+_RUNNING_STEP = re.compile(r"^-- Running (upgrade|downgrade) (.*?) -> (.*)$", re.MULTILINE)
+
+
+class OfflineMigrationFailed(AsyncMigrateError):
+    """A ``--sql`` run failed while rendering; ``sql`` is what was rendered before the failure
+    (Alembic prints it as it goes). Nothing ran against a database."""
+
+    def __init__(self, revision: RevisionInfo | None, error: BaseException, sql: str) -> None:
+        self.revision = revision
+        self.error = error
+        self.sql = sql
+        what = f"{type(error).__name__}: {error}".strip()
+        if revision is not None:
+            head = f"revision {revision.revision} ({revision.message}) failed while rendering SQL: {what}"
+        else:
+            head = f"rendering SQL failed before the first revision: {what}"
+        statements = [line for line in sql.splitlines() if line.strip() and not line.startswith("--")]
+        last = " ".join(statements[-1].split()).rstrip(";")[:300] if statements else ""
+        tail = f"; last statement rendered: {last}" if last else ""
+        super().__init__(
+            f"{head}{tail}; the SQL rendered before the failure is on standard output and ends"
+            " part-way; no database was touched (--sql)"
+        )
 
 
 @dataclass(frozen=True)
@@ -301,14 +337,20 @@ class Migrator:
         ``verify`` finds."""
         script = self.script_directory()
         current, events = await self._read_history()
-        return build_status(script, current, verify_history(script, current, events))
+        return build_status(script, current, self._verify(script, current, events))
 
     async def verify(self) -> list[Problem]:
         """Applied revisions edited since, applied revisions whose file is gone, revisions that
-        count as applied but never ran (out of order), and unmerged heads."""
+        count as applied but never ran (out of order), and unmerged heads; then, as
+        ``not-checked`` entries, what could not be checked (no history table, no checksum)."""
         script = self.script_directory()
         current, events = await self._read_history()
-        return verify_history(script, current, events)
+        return self._verify(script, current, events)
+
+    def _verify(self, script: Any, current: tuple[str, ...], events: list[Event] | None) -> list[Problem]:
+        """The findings, then what could not be checked (``not-checked`` entries)."""
+        table = self.settings.history_table
+        return verify_history(script, current, events) + unchecked(script, current, events, table)
 
     async def check_heads(self) -> list[Problem]:
         """More than one head without a merge (parallel branches): what CI should refuse."""
@@ -406,7 +448,12 @@ class Migrator:
         if sql:
             buffer = io.StringIO()
             job = self._runner.job(apply=options)
-            await self._runner.offline(lambda config: run(config, target), job, output_buffer=buffer)
+            try:
+                await self._runner.offline(lambda config: run(config, target), job, output_buffer=buffer)
+            except (AsyncMigrateError, CommandError):
+                raise
+            except Exception as exc:
+                raise self._offline_failed(exc, buffer.getvalue()) from exc
             if not buffer.getvalue().strip() and not self._runner.own_env:
                 raise AsyncMigrateError(
                     f"{self.settings.env_py} produced no SQL in offline (--sql) mode: its"
@@ -421,6 +468,18 @@ class Migrator:
         if heads is None:  # a foreign env.py: read the graph ourselves
             heads = tuple(self.script_directory().get_heads())
         return ApplyResult(before, after, applied, heads=heads)
+
+    def _offline_failed(self, exc: Exception, sql: str) -> OfflineMigrationFailed:
+        """Name the revision whose SQL was being rendered: the last ``-- Running`` comment
+        Alembic wrote (the revision upgraded to, or the one downgraded from)."""
+        revision = None
+        steps = _RUNNING_STEP.findall(sql)
+        if steps:
+            direction, before, after = steps[-1]
+            candidate = (after if direction == "upgrade" else before).split(", ")[0]
+            found = self.script_directory().get_revision(candidate)
+            revision = RevisionInfo.from_script(found) if found is not None else None
+        return OfflineMigrationFailed(revision, exc, sql)
 
     async def _run_with_retries(
         self, run: Callable[[Any, str], None], target: str, upgrade: bool, options: ApplyOptions
@@ -519,8 +578,18 @@ class Migrator:
             current: tuple[str, ...] | None = await self.current()
         except Exception:  # the database is gone too: report what we know
             current = None
+        from sqlalchemy.engine import make_url
+
+        # MySQL and MariaDB commit each DDL statement: a failed revision is not undone there.
+        transactional = make_url(self.url).get_backend_name() not in ("mysql", "mariadb")
         return MigrationFailed(
-            info, exc, current, left_behind=left_behind, attempts=attempts, partly_committed=partly_committed
+            info,
+            exc,
+            current,
+            left_behind=left_behind,
+            attempts=attempts,
+            partly_committed=partly_committed,
+            ddl_rolled_back=transactional,
         )
 
     async def revision(

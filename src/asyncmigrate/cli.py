@@ -371,9 +371,15 @@ async def downgrade(state: State, target: str, sql: bool, tag: str | None, **opt
 async def _apply(
     state: State, direction: str, target: str, sql: bool, tag: str | None, safety: dict[str, Any]
 ) -> None:
+    from .api import OfflineMigrationFailed
+
     migrator = state.migrator(database=not sql)
     _freeze_heap()  # the libraries just imported stay until exit
-    result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
+    try:
+        result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
+    except OfflineMigrationFailed as failed:
+        stdout.out(failed.sql, end="")  # what rendered before the failure, as Alembic prints it
+        raise
     if sql:
         stdout.out(result.sql, end="")
         return
@@ -690,12 +696,15 @@ def status(state: State) -> None:
 
 def _fast_status(state: State, settings: Settings) -> Status:
     from .history import build_status
-    from .integrity import verify_history
+    from .integrity import unchecked, verify_history
 
     graph = _graph(settings)
     state.announce_database(settings)
     database = _read_database(settings, events=True)
-    return build_status(graph, database.current, verify_history(graph, database.current, database.events))
+    current, events = database.current, database.events
+    problems = verify_history(graph, current, events)
+    problems += unchecked(graph, current, events, settings.history_table)
+    return build_status(graph, current, problems)
 
 
 @run_async
@@ -728,7 +737,11 @@ def _status_lines(result: Status, settings: Settings) -> list[Line]:
         unknown = f"In the database but not in the scripts: {', '.join(result.unknown)}"
         lines.append(Line(("\n", RAW), ("[red]", STYLE), (unknown, RAW), ("[/red]", STYLE)))
     for problem in result.problems:
-        lines.append(Line(("[red]", STYLE), ("! ", RAW), (problem.message, ESCAPED), ("[/red]", STYLE)))
+        if problem.kind == "not-checked":  # integrity.NOT_CHECKED: what could not be verified
+            text = ("? not verified: ", RAW), (problem.message, ESCAPED)
+            lines.append(Line(("[yellow]", STYLE), *text, ("[/yellow]", STYLE)))
+        else:
+            lines.append(Line(("[red]", STYLE), ("! ", RAW), (problem.message, ESCAPED), ("[/red]", STYLE)))
     if result.pending:
         lines.append(Line.text(f"\nPending ({len(result.pending)}), 'upgrade head' would run, in order:"))
         for info in result.pending:
@@ -751,14 +764,22 @@ def _status_lines(result: Status, settings: Settings) -> list[Line]:
 @run_async
 async def verify(state: State) -> None:
     """Check the applied history: edited or deleted revision files, revisions applied out of
-    order, unmerged heads. Exit 1 if anything is found."""
-    problems = await state.migrator().verify()
-    if not problems:
+    order, unmerged heads. Exit 1 if anything is found, 2 if nothing was found but some checks
+    could not be made (no history table, applied revisions without a checksum)."""
+    from .integrity import NOT_CHECKED
+
+    found = await state.migrator().verify()
+    problems = [problem for problem in found if problem.kind != NOT_CHECKED]
+    gaps = [problem for problem in found if problem.kind == NOT_CHECKED]
+    if not found:
         stdout.print("History verified: every applied revision matches its file.")
         return
     for problem in problems:
         stdout.print(f"[red]{problem.kind}:[/red] {escape(problem.message)}")
-    raise click.exceptions.Exit(1)
+    for gap in gaps:
+        stdout.print(f"[yellow]not verified:[/yellow] {escape(gap.message)}")
+    # 1: something is wrong; 2: nothing found, but not everything could be checked.
+    raise click.exceptions.Exit(1 if problems else 2)
 
 
 @cli.command("check-heads")
