@@ -509,6 +509,8 @@ def current(state: State, verbose: bool) -> None:
     if texts is None:
         texts = _current_through_alembic(verbose=verbose)
     _write(state, texts)
+    if not texts and not state.quiet:  # Alembic prints nothing at all: say it on stderr
+        stderr.print("base (no revision applied)")
 
 
 def _fast_current(state: State, settings: Settings, verbose: bool) -> list[str]:
