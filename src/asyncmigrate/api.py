@@ -124,7 +124,11 @@ class OfflineMigrationFailed(AsyncMigrateError):
             head = f"revision {revision.revision} ({revision.message}) failed while rendering SQL: {what}"
         else:
             head = f"rendering SQL failed before the first revision: {what}"
-        statements = [line for line in sql.splitlines() if line.strip() and not line.startswith("--")]
+        statements = [
+            " ".join(line for line in chunk.splitlines() if not line.lstrip().startswith("--")).strip()
+            for chunk in re.split(r";[ \t]*\n", sql)  # Alembic ends each statement with ";\n"
+        ]
+        statements = [statement for statement in statements if statement]
         last = " ".join(statements[-1].split()).rstrip(";")[:300] if statements else ""
         tail = f"; last statement rendered: {last}" if last else ""
         super().__init__(
