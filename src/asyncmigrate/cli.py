@@ -510,7 +510,7 @@ def current(state: State, verbose: bool) -> None:
         texts = _current_through_alembic(verbose=verbose)
     _write(state, texts)
     if not texts and not state.quiet:  # Alembic prints nothing at all: say it on stderr
-        stderr.print("base (no revision applied)")
+        sys.stderr.write("base (no revision applied)\n")  # plain text: rich is not imported
 
 
 def _fast_current(state: State, settings: Settings, verbose: bool) -> list[str]:
