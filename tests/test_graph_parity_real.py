@@ -269,3 +269,55 @@ def test_graph_commands_print_what_alembic_prints(project: Project, tmp_path: Pa
     # Alembic itself fails on a few ranges of some graphs (an assertion in its topological
     # sort); the rest must work.
     assert sum(result["code"] == 0 for result in theirs) >= len(commands) - 3
+
+
+# -- the same texts in one process, on generated graphs and on Alembic's odd cases ---------------
+# One interpreter, one string hash: sets iterate alike on both sides, so multi-label revisions
+# and branch points with several children are compared as printed.
+
+
+def _all_texts(source: object, current: tuple[str, ...]) -> list[str]:
+    from asyncmigrate import graphtext
+
+    revisions = [script.revision for script in source.walk_revisions()]  # type: ignore[attr-defined]
+    texts = [
+        *graphtext.history(source),
+        *graphtext.history(source, verbose=True),
+        *graphtext.heads(source),
+        *graphtext.heads(source, verbose=True),
+        *graphtext.heads(source, resolve_dependencies=True),
+        *graphtext.branches(source),
+        *graphtext.branches(source, verbose=True),
+        *graphtext.current(source, current, verbose=True, url="sqlite://"),
+    ]
+    for revision in revisions:
+        texts += graphtext.show(source, revision)
+        texts += graphtext.history(source, revision, "heads")
+    return texts
+
+
+@pytest.mark.parametrize(
+    "labels, depends",
+    [("None", None), ("", None), (("b", "a", "c"), None), (None, ""), (("x",), "base0001")],
+    ids=["label 'None'", "label ''", "three labels", "depends_on ''", "label and dependency"],
+)
+def test_odd_attributes_print_as_in_alembic(tmp_path: Path, labels: object, depends: object) -> None:
+    from alembic.script import ScriptDirectory
+
+    from asyncmigrate.graphcache import GraphLocations, build_graph
+
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    for revision, down, label, dependency in [
+        ("base0001", None, None, None),
+        ("odd00001", "base0001", labels, depends),
+        ("next0001", "odd00001", None, None),
+        ("side0001", "base0001", "side", None),
+    ]:
+        (versions / f"{revision}.py").write_text(
+            f'"""step {revision}\n\nmore text"""\nrevision = {revision!r}\ndown_revision = {down!r}\n'
+            f"branch_labels = {label!r}\ndepends_on = {dependency!r}\n"
+        )
+    ours = build_graph(GraphLocations(tmp_path, (versions,), False))
+    theirs = ScriptDirectory(str(tmp_path))
+    assert _all_texts(ours, ("next0001",)) == _all_texts(theirs, ("next0001",))

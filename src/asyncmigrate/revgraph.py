@@ -268,6 +268,13 @@ class RevisionGraph:
                 if down in node._versioned_down_revisions:
                     heads.pop(parent, None)
                 real_heads.pop(parent, None)
+        # Alembic walks its map's values, where a labelled revision comes again under each
+        # label. Adding it again changes no set's content, but each frozenset union rebuilds
+        # the set, which can change its iteration order: the order branches and show print.
+        for node in labelled:
+            for _ in node._orig_branch_labels:
+                for down in node._all_down_revisions:
+                    by_id[down].add_nextrev(node)
         self._by_id = by_id
         self._names = names
         self._position = {revision: index for index, revision in enumerate(by_id)}
