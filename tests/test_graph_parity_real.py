@@ -173,9 +173,9 @@ def _setup(project: Project, tmp_path: Path) -> tuple[Path, list[Path]]:
 def _run(side: str, project: Project, ini: Path, roots: list[Path], commands: list[list[str]]) -> list[dict]:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     env.pop("ASYNCMIGRATE_NO_GRAPH_CACHE", None)
-    env.pop("PYTHONPATH", None)
     if project.importable:
-        env["PYTHONPATH"] = os.pathsep.join(str(root) for root in roots)
+        paths = [str(root) for root in roots] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env["PYTHONPATH"] = os.pathsep.join(paths)
     if side == "alembic" or project.stub_ours:
         env.update(PARITY_STUBS="1", PARITY_NO_STUB=",".join(project.no_stub))
     result = subprocess.run(
