@@ -213,3 +213,39 @@ def test_failed_sql_run_prints_what_rendered_and_names_the_revision(project: Pat
     assert ours.stdout == theirs.stdout
     assert "DROP TABLE tags" in ours.stdout
     assert "revision c1 (tags, cannot render offline) failed while rendering SQL" in ours.stderr
+
+
+FOREIGN_ENV = """\
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+section = config.get_section(config.config_ini_section)
+engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+
+async def test_failed_downgrade_through_a_projects_own_env_py(tmp_path: Path) -> None:
+    """An env.py of the project's own (Alembic's generic one): the revision and statement are
+    named, and where the database is comes from its version table, read after the failure (the
+    env.py, not asyncmigrate, decided what was committed)."""
+    (tmp_path / "alembic" / "versions").mkdir(parents=True)
+    (tmp_path / "alembic" / "env.py").write_text(FOREIGN_ENV)
+    (tmp_path / "alembic.ini").write_text(
+        "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///%(here)s/app.db\n"
+    )
+    for name, source in (("a1", USERS), ("b1", BAD_DOWNGRADE.format(before_failure=""))):
+        (tmp_path / "alembic" / "versions" / f"{name}.py").write_text(source)
+    assert run_cli("upgrade", "head", cwd=tmp_path).returncode == 0
+
+    result = run_cli("downgrade", "base", cwd=tmp_path)
+    assert result.returncode == 1, result.output
+    error = " ".join(result.stderr.split())
+    assert "revision b1 (names, forgets a table in downgrade) failed" in error
+    assert "statement: DROP TABLE nonexistent_table" in error
+    assert "the database is at b1 (its version table after the failure)" in error
+    assert await version_rows(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}") == ["b1"]

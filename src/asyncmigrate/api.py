@@ -69,6 +69,7 @@ class MigrationFailed(AsyncMigrateError):
         attempts: int = 1,
         partly_committed: bool = False,
         ddl_rolled_back: bool = True,
+        own_transactions: bool = True,
     ) -> None:
         self.revision = revision
         self.error = error
@@ -86,7 +87,9 @@ class MigrationFailed(AsyncMigrateError):
             parts.append(f"statement: {' '.join(str(statement).split())[:300]}")
         if current is not None:
             where = f"the database is at {', '.join(current) or 'base'}"
-            if revision is not None and not partly_committed and ddl_rolled_back:
+            if not own_transactions:  # the project's env.py decided what was committed
+                where += " (its version table after the failure)"
+            elif revision is not None and not partly_committed and ddl_rolled_back:
                 where = f"{revision.revision} was rolled back, {where}"
             elif revision is not None and not ddl_rolled_back:
                 where = (
@@ -105,6 +108,36 @@ class MigrationFailed(AsyncMigrateError):
                 " (drop it with DROP INDEX CONCURRENTLY before retrying)"
             )
         super().__init__("; ".join(parts))
+
+
+class _StepWatch(logging.Handler):
+    """The step Alembic's migration logger last announced ("Running upgrade a -> b, doc"),
+    for a project's own env.py, whose revisions are not tracked. It listens only where that
+    logger already logs at INFO (the command line does): no logging setting is changed."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.last: str | None = None
+        self._logger = logging.getLogger("alembic.runtime.migration")
+
+    def __enter__(self) -> _StepWatch:
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Running "):
+            self.last = message
+
+    def revision(self) -> str | None:
+        """The revision upgraded to, or downgraded from, in the last announced step."""
+        match = re.match(r"Running (upgrade|downgrade) (.*?) -> (.*?)(?:, |$)", self.last or "")
+        if match is None:
+            return None
+        return (match[3] if match[1] == "upgrade" else match[2]).split(", ")[0] or None
 
 
 #: The comment Alembic writes into ``--sql`` output before each step.
@@ -502,15 +535,24 @@ class Migrator:
                     known_invalid.remove(index)
         while True:
             job = self._runner.job(apply=options)
+            watch = _StepWatch()
             try:
-                await self._runner.online(functools.partial(_call_with_target, run, target), job)
+                with watch:
+                    await self._runner.online(functools.partial(_call_with_target, run, target), job)
                 return applied + job.progress.applied, job.progress.heads
             except Exception as exc:
                 applied += job.progress.applied
-                if not job.progress.started or isinstance(
-                    exc, (AsyncMigrateError, CommandError, SyntaxError)
-                ):
+                if isinstance(exc, (AsyncMigrateError, CommandError, SyntaxError)):
                     raise
+                if not job.progress.started:
+                    ran = watch.last is not None or getattr(exc, "statement", None) is not None
+                    if self._runner.own_env or not ran:
+                        raise  # failed before any revision ran (connection, configuration)
+                    # A project's own env.py: its transactions are its own. Name the step
+                    # Alembic last logged and read where the database is now.
+                    raise await self._revision_failed(
+                        exc, watch.revision(), [], 1, False, own_transactions=False
+                    ) from exc
                 failed = job.progress.current
                 left_behind = [ix for ix in await self._runner.invalid_indexes() if ix not in known_invalid]
                 allowed = self._attempts_for(failed, options)
@@ -571,6 +613,8 @@ class Migrator:
         left_behind: list[str],
         attempts: int,
         partly_committed: bool,
+        *,
+        own_transactions: bool = True,
     ) -> MigrationFailed:
         """Name the revision that failed, the statement, the database's message, and where the
         database was left (each revision runs in its own transaction)."""
@@ -594,6 +638,7 @@ class Migrator:
             attempts=attempts,
             partly_committed=partly_committed,
             ddl_rolled_back=transactional,
+            own_transactions=own_transactions,
         )
 
     async def revision(
