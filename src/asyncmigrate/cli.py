@@ -545,7 +545,10 @@ def history(state: State, rev_range: str | None, verbose: bool, indicate_current
     """List the revisions, newest first, as 'alembic history' does."""
     from . import graphtext
 
-    base, head = parse_rev_range(rev_range)
+    try:
+        base, head = parse_rev_range(rev_range)
+    except AsyncMigrateError as exc:
+        raise CommandFailed(str(exc)) from exc
     if indicate_current or "current" in (base, head):
         texts = _fast(
             state,
