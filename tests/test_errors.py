@@ -186,7 +186,9 @@ async def test_failing_revision_leaves_last_good_revision(project: Path, db_url:
     message = one_error_line(result)
     assert message.startswith("revision bbb222 (bad) failed: ")
     assert "no_such_table" in message
-    assert message.endswith("; statement: SELECT * FROM no_such_table; the database is at aaa111")
+    assert message.endswith(
+        "; statement: SELECT * FROM no_such_table; bbb222 was rolled back, the database is at aaa111"
+    )
     assert await version_rows(db_url) == ["aaa111"]
     assert "bad" not in await table_columns(db_url)
 

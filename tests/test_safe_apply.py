@@ -509,7 +509,8 @@ async def test_plain_alembic_database_is_adopted(project: Path, sqlite_url: str)
     migrator = Migrator.from_pyproject(project, url=sqlite_url)
     await migrator.upgrade(revisions[1], record_history=False)
     assert "asyncmigrate_history" not in await table_columns(sqlite_url)
-    assert await migrator.verify() == []
+    # Without the table only the files' presence can be checked, and verify says so.
+    assert [problem.kind for problem in await migrator.verify()] == ["not-checked"]
     await migrator.upgrade("head")
     assert await migrator.verify() == []
     engine = create_async_engine(sqlite_url)

@@ -27,7 +27,7 @@ import click
 from . import __version__
 from .config import URL_EMBEDDED, Settings, load_settings
 from .errors import AsyncMigrateError, describe
-from .history import RevisionInfo, Status, parse_rev_range
+from .history import Status, parse_rev_range
 from .textout import ESCAPED, RAW, STYLE, Line, emit
 
 if TYPE_CHECKING:
@@ -416,9 +416,15 @@ async def downgrade(state: State, target: str, sql: bool, tag: str | None, **opt
 async def _apply(
     state: State, direction: str, target: str, sql: bool, tag: str | None, safety: dict[str, Any]
 ) -> None:
+    from .api import OfflineMigrationFailed
+
     migrator = state.migrator(database=not sql)
     _freeze_heap()  # the libraries just imported stay until exit
-    result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
+    try:
+        result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
+    except OfflineMigrationFailed as failed:
+        stdout.out(failed.sql, end="")  # what rendered before the failure, as Alembic prints it
+        raise
     if sql:
         stdout.out(result.sql, end="")
         return
@@ -517,146 +523,201 @@ def _graph(settings: Settings) -> RevisionGraph:
     return load_graph(settings)
 
 
-def _infos(scripts: Any) -> list[RevisionInfo]:
-    return [RevisionInfo.from_script(script) for script in scripts if script is not None]
+def _through_alembic(state: State, answer: Callable[[Any], list[str]]) -> list[str]:
+    """``answer(script_directory)`` on Alembic's ``ScriptDirectory`` (the revision files run)."""
 
+    async def call(state: State) -> list[str]:
+        from .api import alembic_lookup
 
-def _graph_call(state: State, method: str, *args: Any) -> list[RevisionInfo]:
-    """A Migrator graph method (heads, history, branches, show) through Alembic."""
-
-    async def call(state: State) -> list[RevisionInfo]:
-        return await getattr(state.migrator(database=False), method)(*args)
+        script = state.migrator(database=False).script_directory()
+        return alembic_lookup(lambda: answer(script))
 
     return run_async(call)()  # type: ignore[no-any-return]
+
+
+def _write(state: State, texts: list[str]) -> None:
+    """Print what Alembic's command would print, as its ``Config.print_stdout`` writes it."""
+    from .graphtext import write
+
+    try:
+        write(texts)
+    except Exception as exc:
+        if state.debug:
+            raise
+        raise CommandFailed(describe(exc, state.url_for_errors())) from exc
 
 
 @cli.command()
 @click.option("-v", "--verbose", is_flag=True)
 @click.pass_obj
 def current(state: State, verbose: bool) -> None:
-    """Show the revision(s) the database is at."""
-    lines = _fast(state, lambda settings: _fast_current(state, settings, verbose))
-    if lines is not None:
-        _print(state, lines)
-    else:
-        _current_through_alembic(verbose=verbose)
+    """Show the revision(s) the database is at, as 'alembic current' does."""
+    texts = _fast(state, lambda settings: _fast_current(state, settings, verbose))
+    if texts is None:
+        texts = _current_through_alembic(verbose=verbose)
+    _write(state, texts)
+    if not texts and not state.quiet:  # Alembic prints nothing at all: say it on stderr
+        sys.stderr.write("base (no revision applied)\n")  # plain text: rich is not imported
 
 
-def _fast_current(state: State, settings: Settings, verbose: bool) -> list[Line]:
+def _fast_current(state: State, settings: Settings, verbose: bool) -> list[str]:
+    from . import graphtext
+    from .quickdb import display_url
+
     state.announce_database(settings)
     revisions = _read_database(settings, events=False).current
-    if not revisions:
-        return [Line.text("base (no revision applied)")]
-    graph = _graph(settings)
-    heads = {node.revision for node in graph.get_revisions("heads")}
-    lines: list[Line] = []
-    for rev in revisions:
-        if verbose:
-            for info in _infos(graph.get_revisions(rev)):
-                lines += _revision_detail(info)
-        else:
-            lines.append(Line.text(f"{rev} (head)" if rev in heads else rev))
-    return lines
+    return graphtext.current(_graph(settings), revisions, verbose=verbose, url=display_url(settings.url))
 
 
 @run_async
-async def _current_through_alembic(state: State, verbose: bool) -> None:
+async def _current_through_alembic(state: State, verbose: bool) -> list[str]:
+    from . import graphtext
+    from .api import alembic_lookup
+    from .quickdb import display_url
+
     migrator = state.migrator()
     revisions = await migrator.current()
-    if not revisions:
-        emit([Line.text("base (no revision applied)")], stdout)
-        return
-    heads = {info.revision for info in await migrator.heads()}
-    for rev in revisions:
-        if verbose:
-            for info in await migrator.show(rev):
-                emit(_revision_detail(info), stdout)
-        else:
-            emit([Line.text(f"{rev} (head)" if rev in heads else rev)], stdout)
-
-
-def _history_line(info: RevisionInfo) -> Line:
-    down = ", ".join(info.down_revisions) or "<base>"
-    return Line.escaped(f"{down} -> {info.label()}, {info.message}")
-
-
-def _revision_detail(info: RevisionInfo) -> list[Line]:
-    lines = [
-        Line.text(f"Rev: {info.label()}"),
-        Line.text(f"Parent: {', '.join(info.down_revisions) or '<base>'}"),
-    ]
-    if info.depends_on:
-        lines.append(Line.text(f"Also depends on: {', '.join(info.depends_on)}"))
-    if info.branch_labels:
-        lines.append(Line.text(f"Branch names: {', '.join(info.branch_labels)}"))
-    lines.append(Line(("Path: ", RAW), (str(info.path), ESCAPED)))
-    lines.append(Line(("\n    ", RAW), (info.message, ESCAPED), ("\n", RAW)))
-    return lines
-
-
-def _revision_lines(
-    infos: list[RevisionInfo], verbose: bool, short: Callable[[RevisionInfo], Line]
-) -> list[Line]:
-    lines: list[Line] = []
-    for info in infos:
-        if verbose:
-            lines += _revision_detail(info)
-        else:
-            lines.append(short(info))
-    return lines
+    script = migrator.script_directory()
+    return alembic_lookup(
+        lambda: graphtext.current(script, revisions, verbose=verbose, url=display_url(migrator.url))
+    )
 
 
 @cli.command()
 @click.option("-r", "--rev-range", help="start:end")
 @click.option("-v", "--verbose", is_flag=True)
+@click.option("-i", "--indicate-current", is_flag=True, help="Mark the revisions the database is at.")
 @click.pass_obj
-def history(state: State, rev_range: str | None, verbose: bool) -> None:
-    """List the revisions, newest first."""
-    infos = _fast(
-        state, lambda settings: _infos(_graph(settings).walk_revisions(*parse_rev_range(rev_range)))
-    )
-    if infos is None:
-        infos = _graph_call(state, "history", rev_range)
-    _print(state, _revision_lines(infos, verbose, _history_line))
+def history(state: State, rev_range: str | None, verbose: bool, indicate_current: bool) -> None:
+    """List the revisions, newest first, as 'alembic history' does."""
+    from . import graphtext
+
+    try:
+        base, head = parse_rev_range(rev_range)
+    except AsyncMigrateError as exc:
+        raise CommandFailed(str(exc)) from exc
+    if indicate_current or "current" in (base, head):
+        texts = _fast(
+            state,
+            lambda settings: _fast_history_current(state, settings, base, head, verbose, indicate_current),
+        )
+        if texts is None:
+            texts = _history_current_through_alembic(base, head, verbose, indicate_current)
+    else:
+        texts = _fast(
+            state, lambda settings: graphtext.history(_graph(settings), base, head, verbose=verbose)
+        )
+        if texts is None:
+            texts = _through_alembic(
+                state, lambda script: graphtext.history(script, base, head, verbose=verbose)
+            )
+    _write(state, texts)
 
 
-def _head_line(info: RevisionInfo) -> Line:
-    labels = f" ({', '.join(info.branch_labels)})" if info.branch_labels else ""
-    return Line.text(f"{info.revision}{labels} (head)")
+def _fast_history_current(
+    state: State, settings: Settings, base: str, head: str, verbose: bool, indicate: bool
+) -> list[str]:
+    graph = _graph(settings)
+    state.announce_database(settings)
+    revisions = _read_database(settings, events=False).current
+    return _history_current(graph, revisions, base, head, verbose, indicate)
+
+
+@run_async
+async def _history_current_through_alembic(
+    state: State, base: str, head: str, verbose: bool, indicate: bool
+) -> list[str]:
+    from .api import alembic_lookup
+    from .graphtext import IndicatorUnavailable
+
+    migrator = state.migrator()
+    revisions = await migrator.current()
+    script = migrator.script_directory()
+    try:
+        return alembic_lookup(lambda: _history_current(script, revisions, base, head, verbose, indicate))
+    except IndicatorUnavailable as exc:
+        raise CommandFailed(f"history --indicate-current is not available with this Alembic: {exc}") from exc
+
+
+def _history_current(
+    source: Any, revisions: tuple[str, ...], base: str, head: str, verbose: bool, indicate: bool
+) -> list[str]:
+    """``alembic history -r current:``/``-r :current`` (the walk starts or ends at the
+    database's revisions) and ``-i`` (they are marked " (current)")."""
+    from . import graphtext
+
+    marked = revisions if indicate else ()
+    if head == "current":
+        return graphtext.history(source, base, revisions, verbose=verbose, current=marked)
+    if base == "current":
+        return graphtext.history(source, revisions, head, verbose=verbose, current=marked)
+    return graphtext.history(source, base, head, verbose=verbose, current=marked)
+
+
+@cli.command()
+@click.option("-v", "--verbose", is_flag=True)
+@click.option("--resolve-dependencies", is_flag=True, help="Treat dependencies as down revisions.")
+@click.pass_obj
+def heads(state: State, verbose: bool, resolve_dependencies: bool) -> None:
+    """List the head revisions, as 'alembic heads' does."""
+    from . import graphtext
+
+    def answer(source: Any) -> list[str]:
+        return graphtext.heads(source, verbose=verbose, resolve_dependencies=resolve_dependencies)
+
+    texts = _fast(state, lambda settings: answer(_graph(settings)))
+    _write(state, texts if texts is not None else _through_alembic(state, answer))
 
 
 @cli.command()
 @click.option("-v", "--verbose", is_flag=True)
 @click.pass_obj
-def heads(state: State, verbose: bool) -> None:
-    """List the head revisions."""
-    infos = _fast(state, lambda settings: _infos(_graph(settings).get_revisions("heads")))
-    if infos is None:
-        infos = _graph_call(state, "heads")
-    _print(state, _revision_lines(infos, verbose, _head_line))
+def branches(state: State, verbose: bool) -> None:
+    """List the branch points and where they lead, as 'alembic branches' does."""
+    from . import graphtext
 
+    def answer(source: Any) -> list[str]:
+        return graphtext.branches(source, verbose=verbose)
 
-@cli.command()
-@click.pass_obj
-def branches(state: State) -> None:
-    """List the branch points."""
-    infos = _fast(
-        state, lambda settings: _infos(n for n in _graph(settings).walk_revisions() if n.is_branch_point)
-    )
-    if infos is None:
-        infos = _graph_call(state, "branches")
-    _print(state, [_history_line(info) for info in infos])
+    texts = _fast(state, lambda settings: answer(_graph(settings)))
+    _write(state, texts if texts is not None else _through_alembic(state, answer))
 
 
 @cli.command()
 @click.argument("revision")
 @click.pass_obj
 def show(state: State, revision: str) -> None:
-    """Show a revision."""
-    infos = _fast(state, lambda settings: _infos(_graph(settings).get_revisions(revision)))
-    if infos is None:
-        infos = _graph_call(state, "show", revision)
-    _print(state, [line for info in infos for line in _revision_detail(info)])
+    """Show a revision, as 'alembic show' does."""
+    from . import graphtext
+
+    if revision == "current":
+        texts = _fast(state, lambda settings: _fast_show_current(state, settings))
+        if texts is None:
+            texts = _show_current_through_alembic()
+    else:
+        texts = _fast(state, lambda settings: graphtext.show(_graph(settings), revision))
+        if texts is None:
+            texts = _through_alembic(state, lambda script: graphtext.show(script, revision))
+    _write(state, texts)
+
+
+def _fast_show_current(state: State, settings: Settings) -> list[str]:
+    from . import graphtext
+
+    state.announce_database(settings)
+    revisions = _read_database(settings, events=False).current
+    return graphtext.show(_graph(settings), revisions)
+
+
+@run_async
+async def _show_current_through_alembic(state: State) -> list[str]:
+    from . import graphtext
+    from .api import alembic_lookup
+
+    migrator = state.migrator()
+    revisions = await migrator.current()
+    script = migrator.script_directory()
+    return alembic_lookup(lambda: graphtext.show(script, revisions))
 
 
 @cli.command()
@@ -687,12 +748,15 @@ def status(state: State) -> None:
 
 def _fast_status(state: State, settings: Settings) -> Status:
     from .history import build_status
-    from .integrity import verify_history
+    from .integrity import unchecked, verify_history
 
     graph = _graph(settings)
     state.announce_database(settings)
     database = _read_database(settings, events=True)
-    return build_status(graph, database.current, verify_history(graph, database.current, database.events))
+    current, events = database.current, database.events
+    problems = verify_history(graph, current, events)
+    problems += unchecked(graph, current, events, settings.history_table)
+    return build_status(graph, current, problems)
 
 
 @run_async
@@ -725,7 +789,11 @@ def _status_lines(result: Status, settings: Settings) -> list[Line]:
         unknown = f"In the database but not in the scripts: {', '.join(result.unknown)}"
         lines.append(Line(("\n", RAW), ("[red]", STYLE), (unknown, RAW), ("[/red]", STYLE)))
     for problem in result.problems:
-        lines.append(Line(("[red]", STYLE), ("! ", RAW), (problem.message, ESCAPED), ("[/red]", STYLE)))
+        if problem.kind == "not-checked":  # integrity.NOT_CHECKED: what could not be verified
+            text = ("? not verified: ", RAW), (problem.message, ESCAPED)
+            lines.append(Line(("[yellow]", STYLE), *text, ("[/yellow]", STYLE)))
+        else:
+            lines.append(Line(("[red]", STYLE), ("! ", RAW), (problem.message, ESCAPED), ("[/red]", STYLE)))
     if result.pending:
         lines.append(Line.text(f"\nPending ({len(result.pending)}), 'upgrade head' would run, in order:"))
         for info in result.pending:
@@ -748,14 +816,22 @@ def _status_lines(result: Status, settings: Settings) -> list[Line]:
 @run_async
 async def verify(state: State) -> None:
     """Check the applied history: edited or deleted revision files, revisions applied out of
-    order, unmerged heads. Exit 1 if anything is found."""
-    problems = await state.migrator().verify()
-    if not problems:
+    order, unmerged heads. Exit 1 if anything is found, 2 if nothing was found but some checks
+    could not be made (no history table, applied revisions without a checksum)."""
+    from .integrity import NOT_CHECKED
+
+    found = await state.migrator().verify()
+    problems = [problem for problem in found if problem.kind != NOT_CHECKED]
+    gaps = [problem for problem in found if problem.kind == NOT_CHECKED]
+    if not found:
         stdout.print("History verified: every applied revision matches its file.")
         return
     for problem in problems:
         stdout.print(f"[red]{problem.kind}:[/red] {escape(problem.message)}")
-    raise click.exceptions.Exit(1)
+    for gap in gaps:
+        stdout.print(f"[yellow]not verified:[/yellow] {escape(gap.message)}")
+    # 1: something is wrong; 2: nothing found, but not everything could be checked.
+    raise click.exceptions.Exit(1 if problems else 2)
 
 
 @cli.command("check-heads")

@@ -247,7 +247,7 @@ def read_events(connection: Connection, table: Table) -> list[Event] | None:
 class Problem:
     """One finding of ``verify``."""
 
-    kind: str  # edited | missing | out-of-order | multiple-heads | no-history
+    kind: str  # edited | missing | out-of-order | multiple-heads | not-checked
     revision: str | None
     message: str
 
@@ -322,3 +322,44 @@ def verify_history(
             if parent in live and live[parent].id > live[rev].id and live[rev].event == UPGRADE:
                 problems.append(Problem("out-of-order", rev, f"{rev} was applied before its parent {parent}"))
     return problems
+
+
+#: A :class:`Problem` of this kind is not a finding: it says what could not be checked.
+NOT_CHECKED = "not-checked"
+
+
+def unchecked(
+    directory: RevisionSource, current: tuple[str, ...], events: list[Event] | None, history_table: str
+) -> list[Problem]:
+    """What :func:`verify_history` could not check, as ``not-checked`` entries: without the
+    history table neither checksums nor the order of the applied revisions (only that their
+    files exist); with it, applied revisions whose history rows carry no checksum."""
+    known = {s.revision for s in directory.walk_revisions()}
+    applied = [rev for rev in applied_revisions(directory, current) if rev in known]
+    if not applied:
+        return []
+    count = f"{len(applied)} applied revision{'s' if len(applied) != 1 else ''}"
+    if events is None:
+        return [
+            Problem(
+                NOT_CHECKED,
+                None,
+                f"no history table ({history_table}): checksums and order not checked; {count} found"
+                f" through the version table (at {', '.join(current)}), their files are present",
+            )
+        ]
+    latest: dict[str, Event] = {}
+    for event in events:
+        if event.event != FAILED:
+            latest[event.revision] = event
+    blind = [rev for rev in applied if rev in latest and not latest[rev].checksum]
+    if not blind:
+        return []
+    shown = ", ".join(blind[:5]) + (", ..." if len(blind) > 5 else "")
+    return [
+        Problem(
+            NOT_CHECKED,
+            None,
+            f"{len(blind)} of {count} have no checksum in {history_table}, edits not checked: {shown}",
+        )
+    ]

@@ -56,6 +56,7 @@ class Node:
         "path",
         "module_doc",
         "checksum",
+        "_db_current_indicator",
     )
 
     def __init__(
@@ -89,6 +90,8 @@ class Node:
         self.module_doc = doc
         #: sha256 of the file (line endings normalised), as the history table records it.
         self.checksum = checksum
+        #: ``Script._db_current_indicator``: set by ``history -i`` on the revisions applied.
+        self._db_current_indicator: bool | None = None
 
     def __repr__(self) -> str:
         return f"Node({self.revision!r}, {self.down_revision!r})"
@@ -147,6 +150,79 @@ class Node:
     def is_merge_point(self) -> bool:
         return len(self._versioned_down_revisions) > 1
 
+    # -- what Alembic's Script prints (``Script.cmd_format``/``log_entry``, line for line) ------
+
+    def _format_down_revision(self) -> str:
+        if not self.down_revision:
+            return "<base>"
+        return ", ".join(self._versioned_down_revisions)
+
+    @property
+    def log_entry(self) -> str:
+        entry = (
+            f"Rev: {self.revision}{' (head)' if self.is_head else ''}"
+            f"{' (branchpoint)' if self.is_branch_point else ''}"
+            f"{' (mergepoint)' if self.is_merge_point else ''}"
+            f"{' (current)' if self._db_current_indicator else ''}\n"
+        )
+        if self.is_merge_point:
+            entry += f"Merges: {self._format_down_revision()}\n"
+        else:
+            entry += f"Parent: {self._format_down_revision()}\n"
+        if self.dependencies:
+            entry += f"Also depends on: {_comma(self.dependencies)}\n"
+        if self.is_branch_point:
+            entry += f"Branches into: {_comma(self.nextrev)}\n"
+        if self.branch_labels:
+            entry += f"Branch names: {_comma(self.branch_labels)}\n"
+        entry += f"Path: {self.path}\n"
+        body = "\n".join(f"    {para}" for para in self.longdoc.splitlines())
+        return entry + f"\n{body}\n"
+
+    def _head_only(
+        self,
+        include_branches: bool = False,
+        include_doc: bool = False,
+        include_parents: bool = False,
+        tree_indicators: bool = True,
+        head_indicators: bool = True,
+    ) -> str:
+        text = self.revision
+        if include_parents:
+            if self.dependencies:
+                text = f"{self._format_down_revision()} ({_comma(self.dependencies)}) -> {text}"
+            else:
+                text = f"{self._format_down_revision()} -> {text}"
+        if include_branches and self.branch_labels:
+            text += f" ({_comma(self.branch_labels)})"
+        if head_indicators or tree_indicators:
+            text += " (head)" if self._is_real_head else ""
+            text += " (effective head)" if self.is_head and not self._is_real_head else ""
+            text += " (current)" if self._db_current_indicator else ""
+        if tree_indicators:
+            text += " (branchpoint)" if self.is_branch_point else ""
+            text += " (mergepoint)" if self.is_merge_point else ""
+        if include_doc:
+            text += f", {self.doc}"
+        return text
+
+    def cmd_format(
+        self,
+        verbose: bool,
+        include_branches: bool = False,
+        include_doc: bool = False,
+        include_parents: bool = False,
+        tree_indicators: bool = True,
+    ) -> str:
+        if verbose:
+            return self.log_entry
+        return self._head_only(include_branches, include_doc, include_parents, tree_indicators)
+
+
+def _comma(value: str | Iterable[str]) -> str:
+    """``alembic.util.format_as_comma``: sets print in their iteration order, as Alembic's do."""
+    return value if isinstance(value, str) else ", ".join(value)
+
 
 class RevisionGraph:
     """The answers of ``ScriptDirectory``/``RevisionMap`` for a list of nodes in load order."""
@@ -178,7 +254,7 @@ class RevisionGraph:
                 names[label] = node
         for node in by_id.values():
             resolved = []
-            for dependency in to_tuple(node.dependencies, default=()):
+            for dependency in to_tuple(node.dependencies, default=()) if node.dependencies else ():
                 if dependency not in names:
                     raise GraphUnavailable(f"{node.revision} depends on unknown {dependency!r}")
                 resolved.append(names[dependency].revision)
@@ -192,6 +268,13 @@ class RevisionGraph:
                 if down in node._versioned_down_revisions:
                     heads.pop(parent, None)
                 real_heads.pop(parent, None)
+        # Alembic walks its map's values, where a labelled revision comes again under each
+        # label. Adding it again changes no set's content, but each frozenset union rebuilds
+        # the set, which can change its iteration order: the order branches and show print.
+        for node in labelled:
+            for _ in node._orig_branch_labels:
+                for down in node._all_down_revisions:
+                    by_id[down].add_nextrev(node)
         self._by_id = by_id
         self._names = names
         self._position = {revision: index for index, revision in enumerate(by_id)}
@@ -305,7 +388,9 @@ class RevisionGraph:
             raise GraphUnavailable(f"no single revision matches {identifier!r}")
         return self._names[matches[0]]
 
-    def get_revisions(self, identifier: str) -> tuple[Node, ...]:
+    def get_revisions(self, identifier: str | Iterable[str]) -> tuple[Node, ...]:
+        if not isinstance(identifier, str):
+            return tuple(node for item in identifier for node in self.get_revisions(item))
         resolved = self._resolve(identifier)
         if len(resolved) == 1:
             try:
@@ -324,19 +409,33 @@ class RevisionGraph:
     def get_heads(self) -> list[str]:
         return list(self.heads)
 
+    def get_all_current(self, revisions: tuple[str, ...]) -> set[Node]:
+        """``ScriptDirectory.get_all_current``: the revisions and all they need, thinned to the
+        branch heads among them (what ``alembic current`` prints), in no particular order."""
+        top = set(self.get_revisions(revisions))
+        top.update(self._ancestors(list(top)))
+        for node in list(top):
+            if top.intersection(self._descendants([node])).difference([node]):
+                top.discard(node)
+        return top
+
     # -- walking --------------------------------------------------------------------------------
 
-    def walk_revisions(self, base: str = "base", head: str = "heads") -> Iterator[Node]:
+    def walk_revisions(
+        self, base: str | tuple[str, ...] = "base", head: str | tuple[str, ...] = "heads"
+    ) -> Iterator[Node]:
         """``ScriptDirectory.walk_revisions``: newest first, in Alembic's order."""
         key = (base, head)
         if key not in self._walks:
             self._walks[key] = self._walk(base, head)
         return iter(self._walks[key])
 
-    def _walk(self, lower: str, upper: str) -> list[Node]:
+    def _walk(self, lower: str | tuple[str, ...], upper: str | tuple[str, ...]) -> list[Node]:
         """``iterate_revisions(upper, lower, inclusive=True)`` through
         ``_collect_upgrade_revisions`` and ``_topological_sort``."""
         for identifier in (upper, lower):
+            if isinstance(identifier, tuple) and all(isinstance(item, str) for item in identifier):
+                continue  # the database's revisions (history -i, -r current:)
             if not isinstance(identifier, str) or _RELATIVE.match(identifier) or "@" in identifier:
                 raise GraphUnavailable("relative or branch@ range")
         targets = self.get_revisions(upper)
