@@ -223,7 +223,10 @@ def write_project(project: Project, source: Path, directory: Path, url: str) -> 
         if project.url_via != "ini":  # the app's settings give the URL: the ini has none
             text = text.replace(f"sqlalchemy.url = {url}\n", "")
     for key, value in project.ini_extra.items():
-        text = re.sub(r"^\[alembic\]\s*$", f"[alembic]\n{key} = {value}", text, count=1, flags=re.M)
+        if re.search(rf"^{re.escape(key)}\s*=", text, flags=re.M):
+            text = re.sub(rf"^{re.escape(key)}\s*=.*$", f"{key} = {value}", text, count=1, flags=re.M)
+        else:
+            text = re.sub(r"^\[alembic\]\s*$", f"[alembic]\n{key} = {value}", text, count=1, flags=re.M)
     ini = directory / "alembic.ini"
     ini.write_text(text)
     return ini
@@ -389,10 +392,13 @@ def _state_difference(a: dict, b: dict) -> str:
     return ""
 
 
-def compare(alembic: Run, ours: Run, difference: str = "") -> Cell:
+def compare(alembic: Run, ours: Run, difference: str = "", graph_only: bool = False) -> Cell:
     """One paired command: same success as Alembic, and nothing else differs."""
     brief = {"alembic": _brief(alembic), "ours": _brief(ours)}
     if (alembic.returncode == 0) != (ours.returncode == 0):
+        if graph_only and ours.returncode == 0:
+            # README: these read revision files with ast and do not run them, nor env.py
+            return Cell("works", f"alembic fails, asyncmigrate runs no revision file: {alembic.error_line()}")
         if ours.returncode:
             return Cell("ours", ours.error_line(), **brief)
         return Cell("ours", f"asyncmigrate exits 0 where alembic fails: {alembic.error_line()}", **brief)
@@ -484,7 +490,8 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
                 difference = "output differs from alembic's, " + _first_difference(
                     a[command].stdout, o[command].stdout
                 )
-        result.cells[command] = compare(a[command], o[command], difference)
+        graph_only = command in ("history", "heads", "current")
+        result.cells[command] = compare(a[command], o[command], difference, graph_only)
     result.seconds = round(time.perf_counter() - start, 1)
     results = cache_dir() / "results"
     results.mkdir(exist_ok=True)

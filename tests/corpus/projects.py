@@ -70,6 +70,7 @@ PROJECTS: list[Project] = [
         version="4.3.0",
         script_location="buildbot/db/migrations",
         ini="buildbot/db/migrations/alembic.ini",
+        default=True,
         ini_extra={"version_locations": "%(here)s/migrations/versions"},
     ),
     Project(
@@ -87,16 +88,14 @@ PROJECTS: list[Project] = [
         ini="cinder/db/alembic.ini",
     ),
     Project(
-        # its env.py reads the URL from oslo.config and ironic's models need the whole service:
-        # Alembic's stock env.py, with no models
+        # its env.py takes the engine from oslo.config's [database] settings: Alembic's stock
+        # env.py, with no models (a few revisions import ironic.conf: the whole service installed)
         name="ironic",
         dist="ironic",
         version="39.0.0",
         script_location="ironic/db/sqlalchemy/alembic",
         ini="ironic/db/sqlalchemy/alembic.ini",
         env="stock",
-        no_deps=True,
-        requirements=("oslo.db",),
     ),
     Project(
         # its env.py exits unless run by octavia-db-manage: Alembic's stock env.py, no models
@@ -107,7 +106,7 @@ PROJECTS: list[Project] = [
         ini="octavia/db/migration/alembic.ini",
         env="stock",
         no_deps=True,
-        requirements=("octavia-lib", "oslo.utils"),
+        requirements=("octavia-lib", "oslo.utils", "oslo.log"),
     ),
     Project(
         # its env.py takes the engine from manila's oslo.db API: Alembic's stock env.py, no models
