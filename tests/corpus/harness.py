@@ -245,6 +245,14 @@ if action in ("create", "drop"):
         else:
             c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     sys.exit(0)
+if action == "create_all":
+    import importlib
+    module, attribute = sys.argv[3].split(":")
+    target = importlib.import_module(module)
+    for part in attribute.split("."):
+        target = getattr(target, part)
+    target.create_all(sa.create_engine(url))
+    sys.exit(0)
 engine = sa.create_engine(url)
 with engine.connect() as c:
     inspector = sa.inspect(c)
@@ -296,6 +304,9 @@ class Database:
         data = json.loads(self._tool("inspect", self.url))
         data["tables"] = {t: c for t, c in data["tables"].items() if t not in BOOKKEEPING}
         return data
+
+    def create_all(self, metadata: str) -> None:
+        self._tool("create_all", self.url, metadata)
 
     def drop(self) -> None:
         if self.name:
@@ -378,7 +389,9 @@ def _first_difference(a: str, b: str) -> str:
     for number, (x, y) in enumerate(zip(a_lines, b_lines, strict=False), 1):
         if x != y:
             return f"line {number}: alembic {x!r}, asyncmigrate {y!r}"
-    return f"alembic prints {len(a_lines)} lines, asyncmigrate {len(b_lines)}"
+    longer, tool = (a_lines, "alembic") if len(a_lines) > len(b_lines) else (b_lines, "asyncmigrate")
+    extra = longer[min(len(a_lines), len(b_lines))]
+    return f"alembic prints {len(a_lines)} lines, asyncmigrate {len(b_lines)}; {tool} adds {extra!r}"
 
 
 def _state_difference(a: dict, b: dict) -> str:
@@ -464,6 +477,22 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
             extra = {"HOME": str(directory)}  # apps that keep settings under ~ keep them apart
             if project.url_via.startswith("env:"):
                 extra[project.url_via[4:]] = database.url
+            if project.create_all:
+                # as the project makes a new database: its tables, then plain Alembic's stamp
+                database.create_all(project.create_all)
+                stamped = _run(python, "alembic", ini, ["stamp", "head"], directory, extra)
+                if stamped.returncode:
+                    raise RuntimeError(f"alembic stamp head after create_all failed: {stamped.error_line()}")
+                if tool == "alembic":  # what plain Alembic does from an empty database, for the stairway
+                    empty = Database(python, dialect, directory / "empty" if dialect == "sqlite" else workdir)
+                    try:
+                        (directory / "empty").mkdir(exist_ok=True)
+                        empty_ini = write_project(project, source, directory / "empty", empty.url)
+                        runs[tool]["from empty"] = _run(
+                            python, tool, empty_ini, ["upgrade", "head"], directory / "empty", extra
+                        )
+                    finally:
+                        empty.drop()
             for command in COMMANDS:
                 if tool == "alembic" and command in OURS_ONLY:
                     continue
@@ -478,7 +507,8 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
     a, o = runs["alembic"], runs["asyncmigrate"]
     for command in COMMANDS:
         if command in OURS_ONLY:
-            upgrade = a["upgrade head"]
+            # the stairway and the other checks start from an empty database
+            upgrade = a.get("from empty", a["upgrade head"])
             failure = upgrade.error_line() if upgrade.returncode else ""
             result.cells[command] = judge_ours_only(command, o[command], failure)
             continue

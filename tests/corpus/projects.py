@@ -39,6 +39,9 @@ class Project:
     default: bool = False
     #: extra ini lines in the [alembic] section
     ini_extra: dict[str, str] = field(default_factory=dict)
+    #: "module:attribute" of a MetaData: the project makes a new database with create_all and
+    #: stamps it at head (its first revision expects those tables), so the corpus starts there too
+    create_all: str | None = None
 
 
 PROJECTS: list[Project] = [
@@ -56,6 +59,7 @@ PROJECTS: list[Project] = [
         version="6.1.1",
         script_location="jupyterhub/alembic",
         ini="jupyterhub/alembic.ini",
+        create_all="jupyterhub.orm:Base.metadata",
     ),
     Project(
         name="nbgrader",
@@ -63,6 +67,7 @@ PROJECTS: list[Project] = [
         version="0.9.6",
         script_location="nbgrader/alembic",
         ini="nbgrader/alembic.ini",
+        create_all="nbgrader.api:Base.metadata",
     ),
     Project(
         name="buildbot",
@@ -70,6 +75,7 @@ PROJECTS: list[Project] = [
         version="4.3.0",
         script_location="buildbot/db/migrations",
         ini="buildbot/db/migrations/alembic.ini",
+        create_all="buildbot.db.model:Model.metadata",
         default=True,
         ini_extra={"version_locations": "%(here)s/migrations/versions"},
     ),
