@@ -42,6 +42,9 @@ class Project:
     #: "module:attribute" of a MetaData: the project makes a new database with create_all and
     #: stamps it at head (its first revision expects those tables), so the corpus starts there too
     create_all: str | None = None
+    #: after create_all: "stamp" head (the tables are the current ones) or "none" (they are the
+    #: first revision's starting point and ``upgrade head`` runs the whole history on them)
+    after_create_all: str = "stamp"
 
 
 PROJECTS: list[Project] = [
@@ -85,6 +88,9 @@ PROJECTS: list[Project] = [
         version="3.18.0",
         script_location="mlflow/store/db_migrations",
         ini="mlflow/store/db_migrations/alembic.ini",
+        # as mlflow makes a new database: its initial tables, then the whole history on top
+        create_all="mlflow.store.tracking.dbmodels.initial_models:Base.metadata",
+        after_create_all="none",
     ),
     Project(
         name="cinder",
