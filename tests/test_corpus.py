@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from .corpus.harness import COMMANDS, ProjectResult, Unreachable, run_project
-from .corpus.projects import BY_NAME, KNOWN_FAILURES, PROJECTS, Project
+from .corpus.projects import BY_NAME, PROJECTS, Project, known_failure
 
 pytestmark = pytest.mark.corpus
 
@@ -54,13 +54,6 @@ def project_result(project: Project, dialect: str, workdir: Path) -> ProjectResu
     return outcome
 
 
-def known_failure(project: str, dialect: str, command: str) -> str | None:
-    for key in ((project, dialect, command), (project, "*", command)):
-        if key in KNOWN_FAILURES:
-            return KNOWN_FAILURES[key]
-    return None
-
-
 @pytest.mark.parametrize(("project", "dialect", "command"), CASES)
 def test_corpus(
     project: Project, dialect: str, command: str, tmp_path_factory: pytest.TempPathFactory
@@ -68,7 +61,7 @@ def test_corpus(
     result = project_result(project, dialect, tmp_path_factory.mktemp("corpus", numbered=True))
     cell = result.cells[command]
     if cell.verdict == "ours":
-        reason = known_failure(project.name, dialect, command)
+        reason = known_failure(project.name, dialect, command, cell.detail)
         if reason:
             pytest.xfail(f"{reason} (now: {cell.detail})")
         pytest.fail(f"{project.name} on {dialect}: `{command}` fails in asyncmigrate only: {cell.detail}")

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from .harness import COMMANDS, PAIRED, Unreachable, cache_dir, run_project
-from .projects import BY_NAME, KNOWN_FAILURES, PROJECTS
+from .projects import BY_NAME, PROJECTS, known_failure
 
 MARK = {"works": "ok", "history": "history", "ours": "**asyncmigrate**"}
 
@@ -70,8 +70,7 @@ def details(results: list[dict]) -> str:
                 tool = "alembic and asyncmigrate" if command in PAIRED else "asyncmigrate reports"
                 history.append(f"- {where}: {tool}: {detail}")
             elif cell["verdict"] == "ours":
-                keys = [(result["project"], result["dialect"], command), (result["project"], "*", command)]
-                known = any(key in KNOWN_FAILURES for key in keys)
+                known = known_failure(result["project"], result["dialect"], command, cell["detail"])
                 ours.append(f"- {where}: {detail}" + ("" if known else " (not in KNOWN_FAILURES)"))
     out = ["Fails in the history itself (plain Alembic fails the same way):", "", *(history or ["- none"])]
     out += ["", "Fails in asyncmigrate only:", "", *(ours or ["- none"])]
