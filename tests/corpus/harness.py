@@ -19,6 +19,7 @@ import sys
 import time
 import uuid
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -467,7 +468,8 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
     result = ProjectResult(project.name, project.version, dialect)
     runs: dict[str, dict[str, Run]] = {"alembic": {}, "asyncmigrate": {}}
     states: dict[str, dict[str, dict]] = {"alembic": {}, "asyncmigrate": {}}
-    for tool in ("alembic", "asyncmigrate"):
+
+    def one(tool: str) -> None:
         directory = workdir / f"{project.name}-{dialect}-{tool}"
         database = Database(python, dialect, directory if dialect == "sqlite" else workdir)
         if dialect == "sqlite":
@@ -504,6 +506,11 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
                     states[tool]["downgrade base"] = database.state()
         finally:
             database.drop()
+
+    # the two tools' runs share nothing (own directory, own database): side by side
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(one, tool) for tool in ("alembic", "asyncmigrate")]:
+            done.result()
     result.revisions = len(list((source / project.script_location).rglob("versions/**/*.py")))
     a, o = runs["alembic"], runs["asyncmigrate"]
     for command in COMMANDS:
