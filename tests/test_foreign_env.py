@@ -371,3 +371,31 @@ async def test_ini_url_the_env_py_ignores_is_refused_before_writing(tmp_path: Pa
     [line] = result.stderr.strip().splitlines()
     assert "app.db" in line and "--url" in line, line
     assert not (tmp_path / "app.db").exists() or "users" not in await table_columns(_as_async(app_url))
+
+
+def test_pytest_plugin_on_the_projects_own_sync_env_py(tmp_path: Path) -> None:
+    """The one-line conftest.py on a stock ``alembic init`` project (sync driver): the built-in
+    tests run through its env.py on a throwaway SQLite database with its own driver."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "project"
+    root.mkdir()
+    project, _env = make_project(root, "generic", f"sqlite:///{tmp_path / 'app.db'}")
+    (project / "pyproject.toml").write_text("[tool.pytest.ini_options]\nasyncio_mode = 'auto'\n")
+    tests = project / "tests"
+    tests.mkdir()
+    (tests / "conftest.py").write_text("from asyncmigrate.testing.builtin import *  # noqa: F403\n")
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "stairway or trace"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output
+    assert "b1 (email index, forgotten on the way down): downgrade is empty (pass)" in output
+    assert "1 failed, 1 passed" in output
+    assert not (tmp_path / "app.db").exists()
