@@ -399,3 +399,17 @@ def test_pytest_plugin_on_the_projects_own_sync_env_py(tmp_path: Path) -> None:
     assert "b1 (email index, forgotten on the way down): downgrade is empty (pass)" in output
     assert "1 failed, 1 passed" in output
     assert not (tmp_path / "app.db").exists()
+
+
+def test_placeholders_and_database_identity() -> None:
+    """What counts as no URL at all, and when two URLs name the same database."""
+    from asyncmigrate.foreign import is_usable_url, same_database
+
+    assert not is_usable_url(PLACEHOLDER)
+    assert not is_usable_url("")
+    assert not is_usable_url("not a url")
+    assert is_usable_url("postgresql+psycopg2://u@h/db")  # the driver itself is not imported
+    assert same_database("postgresql+asyncpg://a:x@Host/db", "postgresql://b@host:5432/db")
+    assert not same_database("postgresql://h/db", "postgresql://h/other")
+    assert not same_database("postgresql://h/db", "mysql://h/db")
+    assert same_database("sqlite:///app.db", f"sqlite+aiosqlite:///{Path('app.db').resolve()}")
