@@ -499,6 +499,8 @@ def _read_database(settings: Settings, *, events: bool) -> Any:
     from .quickdb import read_state
     from .revgraph import GraphUnavailable
 
+    if settings.url_source == URL_EMBEDDED and settings.alembic_ini is not None:
+        raise GraphUnavailable("alembic.ini names no database: the project's env.py decides")
     try:
         return read_state(settings, events=events)
     except GraphUnavailable:
@@ -762,7 +764,9 @@ def _fast_status(state: State, settings: Settings) -> Status:
 @run_async
 async def _status_through_alembic(state: State) -> None:
     migrator = state.migrator()
-    emit(_status_lines(await migrator.status(), migrator.settings), stdout)
+    result = await migrator.status()
+    # the URL in use: a project's own env.py may have named it (alembic.ini holding a placeholder)
+    emit(_status_lines(result, migrator.settings.with_url(migrator.url)), stdout)
 
 
 def _status_lines(result: Status, settings: Settings) -> list[Line]:
@@ -863,7 +867,9 @@ async def _on_scratch(state: State, check: Callable[[Migrator], Any]) -> Any:
 
     settings = state.settings()
     state.announce_database(settings)
-    async with scratch_database(settings.url) as url:
+    server = state.migrator(database=False).runner
+    await server.ensure_url()  # a project's own env.py may decide which server that is
+    async with scratch_database(server.url) as url:
         return await check(Migrator(settings.with_url(url)))
 
 

@@ -14,7 +14,7 @@ before. :func:`install` is idempotent and is called when the runner is imported.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -24,6 +24,12 @@ from alembic.util.langhelpers import ModuleClsProxy
 
 _VARS: dict[type, ContextVar[Any]] = {}
 _TOKENS_ATTR = "_asyncmigrate_proxy_tokens"
+
+#: Called with each EnvironmentContext as it becomes active in this context: how foreign.py
+#: watches what a project's own env.py configures.
+environment_hook: ContextVar[Callable[[Any], None] | None] = ContextVar(
+    "asyncmigrate_environment_hook", default=None
+)
 
 
 class _Dispatcher:
@@ -53,6 +59,10 @@ def _var_for(cls: type) -> ContextVar[Any]:
 def _install_proxy(self: ModuleClsProxy) -> None:
     tokens: list[Token[Any]] = self.__dict__.setdefault(_TOKENS_ATTR, [])
     tokens.append(_var_for(type(self)).set(self))
+    if isinstance(self, EnvironmentContext):
+        hook = environment_hook.get()
+        if hook is not None:
+            hook(self)
 
 
 def _remove_proxy(self: ModuleClsProxy) -> None:

@@ -8,15 +8,16 @@ no second loop. The runner builds the Alembic ``Config`` in memory (no ini file 
 :class:`~asyncmigrate.environment.MigrationJob` into its attributes, and runs the command there.
 
 A project that keeps its own Alembic ``env.py`` (the stock templates, the tutorial's) creates its
-own engine and calls ``asyncio.run``, which cannot work inside a running loop; that one command
-runs in a worker thread instead, and the caller's logging configuration, which such env.py files
-reset with ``fileConfig``, is put back afterwards.
+own engine and calls ``asyncio.run`` (or ``anyio.from_thread.run``), which cannot work inside a
+running loop; that one command runs in a worker thread instead (see foreign.py), and the
+caller's logging configuration, which such env.py files reset with ``fileConfig``, is put back
+afterwards. When such a project's alembic.ini holds only a placeholder URL, the env.py decides
+the database: it is learned from an env.py run before anything reads or locks it.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -27,11 +28,12 @@ from alembic.config import Config
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from . import proxies
-from .config import Settings
+from . import foreign, proxies
+from .config import URL_EMBEDDED, URL_FROM_ENV, URL_FROM_OPTION, Settings
 from .discovery import ensure_import_path
 from .engines import create_engine_for, dispose, run_on_connection
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
+from .errors import ConfigError
 from .locking import WaitCallback, apply_lock_for
 
 #: The async driver for each backend, to hold the apply lock when the URL names a sync one.
@@ -101,6 +103,8 @@ class Runner:
         #: an engine of our own kept for a whole ``apply`` (see :meth:`one_engine`)
         self._scoped_engine: AsyncEngine | Engine | None = None
         self.own_env = uses_our_env(settings)
+        #: The URL a foreign env.py connected to, when the settings only had a placeholder.
+        self._learned_url: str | None = None
         if not self.own_env:
             # A foreign env.py imports the project's modules, as it would run from its root.
             ensure_import_path(settings.project_dir)
@@ -133,7 +137,64 @@ class Runner:
         engine = self._connection.engine if self._connection is not None else self._engine
         if engine is not None:
             return engine.url.render_as_string(hide_password=False)
-        return self.settings.url
+        return self._learned_url or self.settings.url
+
+    @property
+    def needs_learning(self) -> bool:
+        """A foreign env.py decides the database and the settings hold no real URL (a placeholder
+        such as ``driver://unused``, or none at all): learn it from the env.py."""
+        if self.own_env or self._engine is not None or self._connection is not None:
+            return False
+        if self._learned_url is not None or self.settings.url_source == URL_FROM_OPTION:
+            return False
+        embedded = self.settings.url_source == URL_EMBEDDED and self.settings.alembic_ini is not None
+        return embedded or not foreign.is_usable_url(self.settings.url)
+
+    async def ensure_url(self) -> None:
+        """Learn the database URL from the project's env.py when the settings cannot say it."""
+        if not self.needs_learning:
+            return
+        from alembic.script import ScriptDirectory
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        config = self.alembic_config()
+        env_py = str(self.settings.env_py)
+        where = self.settings.alembic_ini or self.settings.pyproject or "the settings"
+        placeholder = (
+            f"{where} names no database (sqlalchemy.url = {self.settings.url})"
+            if self.settings.url_source != URL_EMBEDDED
+            else f"{where} names no database (no sqlalchemy.url)"
+        )
+        try:
+            with preserve_logging():
+                learned = await foreign.in_worker(
+                    foreign.learn_url, config, ScriptDirectory.from_config(config), env_py
+                )
+        except (NoSuchModuleError, ArgumentError) as exc:
+            raise ConfigError(
+                f"{placeholder} and {env_py} did not connect anywhere ({exc}): give the database"
+                " with --url, or set sqlalchemy.url"
+            ) from exc
+        if not learned or not foreign.is_usable_url(learned):
+            raise ConfigError(
+                f"{placeholder} and {env_py} did not say which database it migrates: give the"
+                " database with --url, or set sqlalchemy.url"
+            )
+        self._learned_url = learned
+
+    def watch(self, *, writes: bool) -> foreign.Watch:
+        """What to check when the project's own env.py configures Alembic (see foreign.py)."""
+        env_py = str(self.settings.env_py)
+        given = self._engine is not None or self._connection is not None
+        if given or self.settings.url_source == URL_FROM_OPTION:
+            return foreign.Watch(self.url, redirect=True, env_py=env_py)
+        if self._learned_url is not None:
+            return foreign.Watch(self.url, source="learned from env.py", env_py=env_py)
+        if writes and foreign.is_usable_url(self.settings.url):
+            where = self.settings.alembic_ini or self.settings.pyproject
+            source = URL_FROM_ENV if self.settings.url_source == URL_FROM_ENV else f"from {where}"
+            return foreign.Watch(self.url, source=source, env_py=env_py)
+        return foreign.Watch(env_py=env_py)
 
     def job(self, *, load_models: bool = False, **options: Any) -> MigrationJob:
         return MigrationJob(
@@ -152,14 +213,15 @@ class Runner:
         if self.own_env:
             return command(config)
         with preserve_logging():
-            return await asyncio.to_thread(command, config)
+            return await foreign.in_worker(foreign.run_watched, foreign.Watch(), command, config)
 
     async def online(self, command: Callable[[Config], T], job: MigrationJob) -> T:
         """A command that runs env.py against the database."""
         if not self.own_env:
             config = self.alembic_config(job)
+            watch = self.watch(writes=job.apply is not None)
             with preserve_logging():
-                return await asyncio.to_thread(command, config)
+                return await foreign.in_worker(foreign.run_watched, watch, command, config)
         return await self.on_connection(
             lambda connection: command(self.alembic_config(replace(job, connection=connection)))
         )
@@ -176,6 +238,7 @@ class Runner:
         engine = self._engine or self._scoped_engine
         if engine is not None:
             return await run_on_connection(engine, work)
+        await self.ensure_url()
         engine = create_engine_for(
             self.url, direct_sqlite=True, connect_timeout=self.settings.connect_timeout
         )
@@ -192,6 +255,7 @@ class Runner:
         if self._engine is not None or self._connection is not None or self._scoped_engine is not None:
             yield
             return
+        await self.ensure_url()
         # PostgreSQL, MySQL: two connections, the apply lock holds one while the work uses the
         # other. An SQLite file costs nothing to open (and its lock is a file of its own).
         sqlite = make_url(self.url).get_backend_name() == "sqlite"
@@ -215,6 +279,7 @@ class Runner:
     ) -> AsyncIterator[None]:
         """Hold the database's apply lock (on a connection of its own) for the block."""
         settings = self.settings
+        await self.ensure_url()
         url = make_url(self.url)
         engine: AsyncEngine | None = None
         owned = False

@@ -11,7 +11,7 @@ from alembic.util.pyfiles import load_module_py
 from ..api import CheckResult, Migrator
 from ..errors import AsyncMigrateError
 from .snapshot import diff_snapshots, take_snapshot
-from .stairway import StairwayReport, run_stairway
+from .stairway import StairwayReport, run_foreign_stairway, run_stairway
 
 REQUIRED_ATTRIBUTES = ("revision", "down_revision", "upgrade", "downgrade")
 
@@ -38,6 +38,8 @@ async def ensure_empty(migrator: Migrator) -> None:
 async def stairway(migrator: Migrator) -> StairwayReport:
     """Per-revision upgrade / downgrade / upgrade with schema comparison (see stairway.py)."""
     await ensure_empty(migrator)
+    if not migrator.runner.own_env:
+        return await run_foreign_stairway(migrator.runner)
     return await migrator.run_sync(lambda connection: run_stairway(migrator.runner, connection))
 
 

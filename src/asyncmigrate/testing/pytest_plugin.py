@@ -100,11 +100,18 @@ class TemplateDatabases:
     def on_sqlite(self) -> bool:
         return self.server_url is None or self.server_url.startswith("sqlite")
 
+    def _sqlite_url(self, path: Path, settings: Settings) -> str:
+        """An SQLite URL with the driver the project uses (a sync env.py of its own needs a sync
+        one), else aiosqlite."""
+        url = self.server_url or settings.url
+        drivername = make_url(url).drivername if url.startswith("sqlite") else "sqlite+aiosqlite"
+        return f"{drivername}:///{path}"
+
     async def template(self, kind: str, settings: Settings) -> str:
         """The URL of the template: "empty", or "head" (every migration applied)."""
         if kind not in self._templates:
             if self.on_sqlite:
-                url = f"sqlite+aiosqlite:///{self.directory / f'template-{kind}.db'}"
+                url = self._sqlite_url(self.directory / f"template-{kind}.db", settings)
             else:
                 url = await create_database(self.server_url or "")
             if kind == "head":
@@ -119,7 +126,7 @@ class TemplateDatabases:
             source = Path(make_url(template).database or "")
             if source.exists():
                 shutil.copyfile(source, target)
-            return f"sqlite+aiosqlite:///{target}"
+            return self._sqlite_url(target, settings)
         return await create_database(self.server_url or "", template=make_url(template).database)
 
     async def drop(self, url: str) -> None:

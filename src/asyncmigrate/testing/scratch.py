@@ -2,6 +2,7 @@
 
 SQLite: a file in a temporary directory. PostgreSQL / MySQL / MariaDB: a new database on the
 configured server (``CREATE DATABASE``, optionally from a template for speed), dropped afterwards.
+The throwaway database keeps the server URL's driver, async or sync.
 """
 
 from __future__ import annotations
@@ -14,26 +15,25 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import Connection, make_url
 
-from ..engines import create_engine_for, open_connection
+from ..engines import create_engine_for, dispose, run_on_connection
 from ..errors import AsyncMigrateError
 
 
 async def _admin(url: str, *statements: str) -> None:
+    """Run ``statements`` outside a transaction, with the URL's own driver (async or sync)."""
     engine = create_engine_for(url)
-    assert isinstance(engine, AsyncEngine)
+
+    def run(connection: Connection) -> None:
+        autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
+        for statement in statements:
+            autocommit.execute(text(statement))
+
     try:
-        connection = await open_connection(engine)
-        try:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            for statement in statements:
-                await autocommit.execute(text(statement))
-        finally:
-            await connection.close()
+        await run_on_connection(engine, run)
     finally:
-        await engine.dispose()  # type: ignore[func-returns-value]
+        await dispose(engine)
 
 
 async def create_database(server_url: str, *, template: str | None = None) -> str:
@@ -100,9 +100,11 @@ async def drop_database(server_url: str, database_url: str) -> None:
 async def scratch_database(server_url: str | None) -> AsyncIterator[str]:
     """An empty database for the duration of the block, like the server at ``server_url``."""
     if server_url is None or make_url(server_url).get_backend_name() == "sqlite":
+        # the server's driver, sync or async: a project's own env.py may only run with its own
+        drivername = make_url(server_url).drivername if server_url else "sqlite+aiosqlite"
         directory = Path(tempfile.mkdtemp(prefix="asyncmigrate-test-"))
         try:
-            yield f"sqlite+aiosqlite:///{directory / 'scratch.db'}"
+            yield f"{drivername}:///{directory / 'scratch.db'}"
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return

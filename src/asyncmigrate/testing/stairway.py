@@ -8,9 +8,13 @@ For each revision in topological order (parents and dependencies first):
 
 Each step is one Alembic ``RevisionStep`` run through the project's env.py, so merges, branch
 points, ``depends_on`` and several labelled heads need no relative target and never hit
-"Ambiguous walk". Everything runs on one connection with one loaded script directory. After a
-failure the database is rebuilt up to that revision and the walk goes on, so one run names every
-bad revision.
+"Ambiguous walk". After a failure the database is rebuilt up to that revision and the walk goes
+on, so one run names every bad revision.
+
+With the env.py written by ``asyncmigrate init``, everything runs on one connection with one
+loaded script directory. A project's own env.py runs each step itself, as ``alembic upgrade``
+would, in a worker thread (see foreign.py) on the throwaway database, and the snapshots are taken
+back in the caller's loop.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from alembic.runtime.migration import RevisionStep
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import Connection
 
+from .. import foreign
 from ..errors import AsyncMigrateError
-from ..runner import Runner
+from ..runner import Runner, preserve_logging
 from .snapshot import Snapshot, SnapshotCache, diff_snapshots, take_snapshot
 
 OK = "ok"
@@ -139,8 +144,6 @@ class StepRunner:
     """Runs single revision steps on one connection with one loaded script directory."""
 
     def __init__(self, runner: Runner, connection: Connection, script: ScriptDirectory) -> None:
-        if not runner.own_env:
-            raise AsyncMigrateError("the test harness needs the env.py written by 'asyncmigrate init'")
         self.runner = runner
         self.connection = connection
         self.script = script
@@ -175,6 +178,36 @@ class StepRunner:
             self.connection.rollback()
 
 
+class ForeignStepRunner:
+    """Runs single revision steps through the project's own env.py, in a worker thread; the
+    schema is read back in the loop that started the thread (``portal``)."""
+
+    def __init__(self, runner: Runner, script: ScriptDirectory, portal: foreign.LoopPortal) -> None:
+        self.runner = runner
+        self.script = script
+        self.portal = portal
+        self.cache = SnapshotCache()
+
+    def step(self, revision: Script, *, upgrade: bool) -> None:
+        """Run exactly one revision's upgrade() or downgrade() as the env.py runs migrations,
+        on the throwaway database whatever URL the env.py would pick itself."""
+        config = self.runner.alembic_config(self.runner.job())
+        step = RevisionStep(self.script.revision_map, revision, upgrade)
+        with (
+            foreign.watching(self.runner.watch(writes=True)),
+            EnvironmentContext(config, self.script, fn=lambda _heads, _context: [step]),
+        ):
+            self.script.run_env()
+
+    def snapshot(self) -> Snapshot:
+        return self.portal.call(self.runner.on_connection, lambda c: take_snapshot(c, cache=self.cache))
+
+    def rebuild(self, revisions: list[Script]) -> None:
+        self.portal.call(self.runner.on_connection, wipe_database)
+        for revision in revisions:
+            self.step(revision, upgrade=True)
+
+
 def _error_line(exc: BaseException) -> str:
     original = getattr(exc, "orig", None) or exc
     text = (str(original).strip().splitlines() or [""])[0]
@@ -182,7 +215,12 @@ def _error_line(exc: BaseException) -> str:
 
 
 def _step_or_report(
-    steps: StepRunner, revision: Script, upgrade: bool, label: str, result: RevisionResult, done: list[Script]
+    steps: StepRunner | ForeignStepRunner,
+    revision: Script,
+    upgrade: bool,
+    label: str,
+    result: RevisionResult,
+    done: list[Script],
 ) -> bool:
     """Run one step; on an exception, report it and rebuild the database up to ``done``."""
     try:
@@ -197,7 +235,19 @@ def _step_or_report(
 def run_stairway(runner: Runner, connection: Connection) -> StairwayReport:
     """Walk every revision; see the module docstring. The database must start empty."""
     script = ScriptDirectory.from_config(runner.alembic_config())
-    steps = StepRunner(runner, connection, script)
+    return _walk(StepRunner(runner, connection, script), script)
+
+
+async def run_foreign_stairway(runner: Runner) -> StairwayReport:
+    """The stairway through the project's own env.py (see the module docstring)."""
+    script = ScriptDirectory.from_config(runner.alembic_config())
+    portal = foreign.LoopPortal()
+    async with runner.one_engine():
+        with preserve_logging():
+            return await foreign.in_worker(_walk, ForeignStepRunner(runner, script, portal), script)
+
+
+def _walk(steps: StepRunner | ForeignStepRunner, script: ScriptDirectory) -> StairwayReport:
     ordered = topological_order(script)
     results: list[RevisionResult] = []
     done: list[Script] = []
