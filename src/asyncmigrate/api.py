@@ -7,6 +7,7 @@ pytest-asyncio test, a worker). ``SyncMigrator`` is the same API for scripts wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import logging
@@ -28,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .config import Settings, load_settings
 from .discovery import discover_metadata
-from .environment import ApplyOptions, MetadataTarget, revision_options
+from .environment import ApplyOptions, MetadataTarget, StopRequest, revision_options
 from .errors import AsyncMigrateError, ConfigError, describe
 from .history import RevisionInfo, Status, build_status, parse_rev_range
 from .integrity import (
@@ -94,6 +95,37 @@ class MigrationFailed(AsyncMigrateError):
                 " (drop it with DROP INDEX CONCURRENTLY before retrying)"
             )
         super().__init__("; ".join(parts))
+
+
+class MigrationInterrupted(AsyncMigrateError):
+    """An upgrade or downgrade stopped on request (:meth:`Migrator.interrupt`): at a revision
+    boundary, or with the running revision rolled back. ``current`` is where the database is."""
+
+    def __init__(
+        self,
+        reason: str,
+        current: tuple[str, ...] | None,
+        *,
+        interrupted: RevisionInfo | None = None,
+        finished: str | None = None,
+        partly_committed: bool = False,
+    ) -> None:
+        self.reason = reason
+        self.current = current
+        self.interrupted = interrupted
+        where = "unknown (the database did not answer)" if current is None else ", ".join(current) or "base"
+        if interrupted is not None:
+            what = f"revision {interrupted.revision} ({interrupted.message}) was rolled back"
+            if partly_committed:
+                what = (
+                    f"revision {interrupted.revision} ({interrupted.message}) was interrupted after"
+                    " committing part of its work in autocommit_block(): check it before going on"
+                )
+        elif finished is not None:
+            what = f"stopped after revision {finished}"
+        else:
+            what = "stopped before any revision ran"
+        super().__init__(f"interrupted by {reason}: {what}; the database is at {where}")
 
 
 @dataclass(frozen=True)
@@ -200,6 +232,10 @@ class Migrator:
         else:
             loader = lambda: discover_metadata(settings)  # noqa: E731
         self._runner = Runner(settings, engine=engine, connection=connection, metadata_loader=loader)
+        #: The stop request and tasks of the upgrade/downgrade/stamp in progress, if any.
+        self._stop: StopRequest | None = None
+        self._apply_task: asyncio.Task[Any] | None = None
+        self._run_task: asyncio.Task[Any] | None = None
 
     @classmethod
     def from_pyproject(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Migrator:
@@ -329,6 +365,26 @@ class Migrator:
 
         return await self._runner.on_connection(read)
 
+    def interrupt(self, reason: str = "interrupted") -> bool:
+        """Stop the upgrade, downgrade or stamp in progress (call it in the migrator's loop, e.g.
+        from a signal handler). On PostgreSQL and SQLite the running revision is rolled back at
+        once; MySQL and MariaDB commit DDL as it runs, so there the run stops once the running
+        revision is done. The call then raises :class:`MigrationInterrupted`, which says where the
+        database is. False when nothing is running."""
+        stop = self._stop
+        if stop is None:
+            return False
+        stop.request(reason)
+        run = self._run_task
+        if run is None:
+            if self._apply_task is not None:
+                self._apply_task.cancel()  # still waiting for the lock: nothing ran
+        elif self._runner.cancels_statements:
+            run.cancel()  # asyncpg cancels the running statement; the revision rolls back
+        elif self._runner.backend in ("mysql", "mariadb"):
+            log.warning("stopping once the running revision is done (MySQL and MariaDB cannot roll back DDL)")
+        return True
+
     async def upgrade(
         self, target: str = "head", *, sql: bool = False, tag: str | None = None, **safety: Any
     ) -> ApplyResult:
@@ -412,11 +468,25 @@ class Migrator:
                     " run_migrations_offline() does not run the migrations"
                 )
             return ApplyResult((), (), [], sql=buffer.getvalue())
-        async with self._runner.one_engine(), self._runner.apply_lock(lock_wait, self._report_waiting):
-            # Read under the lock: a process that waited finds the work already done.
-            before = await self.current()
-            applied, heads = await self._run_with_retries(run, target, upgrade, options)
-            after = await self.current()
+        self._stop, self._apply_task = StopRequest(), asyncio.current_task()
+        try:
+            async with self._runner.one_engine(), self._runner.apply_lock(lock_wait, self._report_waiting):
+                # Read under the lock: a process that waited finds the work already done.
+                before = await self.current()
+                applied, heads = await self._run_with_retries(run, target, upgrade, options)
+                after = await self.current()
+        except asyncio.CancelledError:
+            if self._stop.reason is None or self._stop.caller_cancelled:
+                raise
+            task = asyncio.current_task()
+            if task is not None and hasattr(task, "uncancel"):  # Python 3.11+
+                task.uncancel()  # interrupt() cancelled the wait for the lock; the call goes on
+            raise MigrationInterrupted(self._stop.reason, await self._current_or_none()) from None
+        finally:
+            stop, self._stop, self._apply_task = self._stop, None, None
+        if stop.reason is not None:  # MySQL, MariaDB: the running revision was finished
+            finished = applied[-1] if applied else None
+            raise MigrationInterrupted(stop.reason, after, finished=finished)
         if heads is None:  # a foreign env.py: read the graph ourselves
             heads = tuple(self.script_directory().get_heads())
         return ApplyResult(before, after, applied, heads=heads)
@@ -437,12 +507,17 @@ class Migrator:
                     await self._runner.drop_index_concurrently(index)
                     known_invalid.remove(index)
         while True:
-            job = self._runner.job(apply=options)
+            job = self._runner.job(apply=options, stop=self._stop)
             try:
-                await self._runner.online(functools.partial(_call_with_target, run, target), job)
+                await self._run_stoppable(functools.partial(_call_with_target, run, target), job)
                 return applied + job.progress.applied, job.progress.heads
-            except Exception as exc:
+            except (Exception, asyncio.CancelledError) as exc:
                 applied += job.progress.applied
+                stop = self._stop
+                if isinstance(exc, asyncio.CancelledError) and (stop is None or stop.caller_cancelled):
+                    raise
+                if stop is not None and stop.reason is not None:
+                    raise await self._interrupted(stop.reason, job, applied) from exc
                 if not job.progress.started or isinstance(
                     exc, (AsyncMigrateError, CommandError, SyntaxError)
                 ):
@@ -471,6 +546,53 @@ class Migrator:
                 tries[failed] += 1
                 target = _remaining_target(target, len(job.progress.applied))
                 await asyncio.sleep(pause)
+
+    async def _run_stoppable(self, command: Callable[[Any], Any], job: Any) -> None:
+        """Run the command as a task of its own, so :meth:`interrupt` can cancel it. A caller
+        that is cancelled meanwhile does not leave it running: the run is stopped as by
+        :meth:`interrupt` (the running revision rolled back, or finished on MySQL), and the
+        cancellation goes on once it has."""
+        run = asyncio.ensure_future(self._runner.online(command, job))
+        self._run_task = run
+        try:
+            await asyncio.shield(run)
+        except asyncio.CancelledError:
+            if run.done():
+                raise
+            self.interrupt("cancelled")
+            if self._stop is not None:
+                self._stop.caller_cancelled = True
+            with contextlib.suppress(BaseException):
+                await run
+            log.warning(
+                "cancelled: the migration was stopped; the database is at %s",
+                ", ".join(await self._current_or_none() or ("unknown",)) or "base",
+            )
+            raise
+        finally:
+            self._run_task = None
+
+    async def _current_or_none(self) -> tuple[str, ...] | None:
+        try:
+            return await self.current()
+        except Exception:  # the database is gone too: say that we do not know
+            return None
+
+    async def _interrupted(self, reason: str, job: Any, applied: list[str]) -> MigrationInterrupted:
+        """Where an interrupted run left the database, and which revision it cut short."""
+        current = await self._current_or_none()
+        running = job.progress.current
+        info = None
+        if running is not None and running not in job.progress.applied:
+            script = self.script_directory().get_revision(running)
+            info = RevisionInfo.from_script(script) if script is not None else None
+        return MigrationInterrupted(
+            reason,
+            current,
+            interrupted=info,
+            finished=applied[-1] if applied else None,
+            partly_committed=info is not None and job.progress.partly_committed,
+        )
 
     async def _recorded_leftovers(self) -> list[str]:
         table = history_table(self.settings.history_table, self.settings.version_table_schema)

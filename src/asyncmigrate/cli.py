@@ -13,11 +13,12 @@ through the Migrator as before. Heavy modules (the API, rich, asyncio) are impor
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -127,6 +128,60 @@ class CommandFailed(click.ClickException):
         stderr.print(f"[bold red]error:[/bold red] {escape(self.message)}")
 
 
+class Interrupted(click.ClickException):
+    """Stopped by a signal: one line on where the database is, exit 128 + the signal number."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        stderr.print(f"[bold yellow]{escape(self.message)}[/bold yellow]")
+
+
+@contextlib.asynccontextmanager
+async def _interrupt_on_signals(migrator: Migrator) -> AsyncIterator[None]:
+    """While a command writes, SIGINT and SIGTERM stop it through :meth:`Migrator.interrupt`
+    (the running revision rolled back, or finished where DDL commits as it runs), and the
+    command then says where the database is and exits 130 or 143."""
+    import asyncio
+    import signal
+
+    from .api import MigrationInterrupted
+
+    loop = asyncio.get_running_loop()
+    received: list[signal.Signals] = []
+
+    def on_signal(signum: signal.Signals) -> None:
+        received.append(signum)
+        if len(received) == 1 and migrator.interrupt(signum.name):
+            loop.call_later(2.0, still_stopping)
+        elif len(received) > 1:
+            still_stopping()
+
+    def still_stopping() -> None:
+        if migrator.interrupt(received[0].name):  # still running: say why the wait
+            stderr.print(
+                "[yellow]stopping: the running revision is busy in its own Python code; it stops"
+                " at its next statement (on MySQL/MariaDB, once it is done)[/yellow]"
+            )
+
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, not the main thread
+            continue
+        installed.append(signum)
+    try:
+        yield
+    except MigrationInterrupted as exc:
+        raise Interrupted(str(exc), 128 + int(received[0]) if received else 130) from exc
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
 def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
     """Run an async command body in its own loop and turn failures into one clear line."""
 
@@ -137,8 +192,10 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
         state: State = click.get_current_context().find_object(State)  # type: ignore[assignment]
         try:
             return asyncio.run(fn(state, *args, **kwargs))
-        except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
+        except (click.ClickException, click.exceptions.Exit):
             raise
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted by SIGINT", 130) from None
         except Exception as exc:
             if state.debug:
                 raise
@@ -373,7 +430,8 @@ async def _apply(
 ) -> None:
     migrator = state.migrator(database=not sql)
     _freeze_heap()  # the libraries just imported stay until exit
-    result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
+    async with _interrupt_on_signals(migrator):
+        result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
     if sql:
         stdout.out(result.sql, end="")
         return
@@ -403,7 +461,8 @@ def _report(state: State, result: ApplyResult) -> None:
 async def stamp(state: State, revisions: tuple[str, ...], sql: bool, purge: bool, **options: Any) -> None:
     """Set the version table to REVISIONS without running migrations."""
     migrator = state.migrator(database=not sql)
-    result = await migrator.stamp(list(revisions), sql=sql, purge=purge, **_safety(options))
+    async with _interrupt_on_signals(migrator):
+        result = await migrator.stamp(list(revisions), sql=sql, purge=purge, **_safety(options))
     if sql:
         stdout.out(result.sql, end="")
     else:
