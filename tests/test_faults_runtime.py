@@ -243,3 +243,109 @@ async def test_cancelled_api_call_stops_the_sqlite_worker(project: Path, tmp_pat
     finally:
         for name in ("PAUSE_MARKER", "PAUSE_IN", "PAUSE_SECONDS"):
             os.environ.pop(name, None)
+
+
+# -- missing revision files ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def plain(tmp_path: Path) -> Path:
+    """a1 -> b2 -> c3, each creating one table."""
+    root = tmp_path / "plain"
+    root.mkdir()
+    init_project(project_dir=root, models="unused")
+    write_revision(root, "a1", None, "t1")
+    write_revision(root, "b2", "a1", "t2")
+    write_revision(root, "c3", "b2", "t3")
+    return root
+
+
+def versions(project: Path) -> Path:
+    return project / "migrations" / "versions"
+
+
+@pytest.mark.parametrize("graph_cache", ["fast", "alembic"])
+async def test_status_when_the_applied_heads_file_is_gone(
+    plain: Path, any_url: str, graph_cache: str
+) -> None:
+    """Applied are the revisions the history says ran, not none; `upgrade head` would refuse."""
+    assert run_cli("--url", any_url, "upgrade", "head", cwd=plain).returncode == 0
+    (versions(plain) / "c3_t3.py").unlink()
+    env = {"ASYNCMIGRATE_NO_GRAPH_CACHE": "1"} if graph_cache == "alembic" else {}
+    result = run_cli("--url", any_url, "status", cwd=plain, env=env)
+    assert result.returncode == 0, result.output
+    assert "Applied (2):" in result.stdout and "✓ a1" in result.stdout and "✓ b2" in result.stdout
+    assert "Pending" not in result.stdout and "Up to date" not in result.stdout
+    assert "'upgrade head' would refuse: the database is at c3, whose revision file is gone" in result.stdout
+    upgrade = run_cli("--url", any_url, "upgrade", "head", cwd=plain)
+    assert upgrade.returncode == 1 and "c3" in upgrade.stderr
+
+
+async def test_verify_with_a_deleted_merge_parent(plain: Path, any_url: str) -> None:
+    """One finding that names the lost parent and the merge that needs it: no Alembic warning,
+    no KeyError; the other commands stop with the same line."""
+    write_revision(plain, "x2", "a1", "tx")
+    write_revision(plain, "m4", ("c3", "x2"), "tm")
+    assert run_cli("--url", any_url, "upgrade", "head", cwd=plain).returncode == 0
+    (versions(plain) / "x2_tx.py").unlink()
+    expected = "x2, the parent of m4 (m4_tm.py), has no revision file: restore it from version control"
+    result = run_cli("--url", any_url, "verify", cwd=plain)
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"missing: {expected}"), result.output
+    for noise in ("UserWarning", "KeyError", "site-packages", "Traceback"):
+        assert noise not in result.output
+    for command in (["status"], ["upgrade", "head"], ["downgrade", "-1"], ["history"], ["check-heads"]):
+        failed = run_cli("--url", any_url, *command, cwd=plain)
+        assert failed.returncode == 1, (command, failed.output)
+        assert failed.stderr.startswith(f"error: {expected}"), failed.stderr
+        assert len(failed.stderr.strip().splitlines()) == 1, failed.stderr
+    await assert_versions(any_url, ["m4"])
+
+
+async def assert_versions(url: str, expected: list[str]) -> None:
+    assert await version_rows(url) == expected
+
+
+async def test_verify_accept_after_stamp_purge(plain: Path, any_url: str) -> None:
+    """The loss of an applied revision's file can be acknowledged once, for good; an edit too."""
+    assert run_cli("--url", any_url, "upgrade", "head", cwd=plain).returncode == 0
+    (versions(plain) / "c3_t3.py").unlink()
+    refused = run_cli("--url", any_url, "verify", "--accept", "c3", cwd=plain)
+    assert refused.returncode == 1
+    assert "error: c3 is the database's current revision and its file is gone" in refused.stderr
+    assert run_cli("--url", any_url, "stamp", "--purge", "b2", cwd=plain).returncode == 0
+    red = run_cli("--url", any_url, "verify", cwd=plain)
+    assert red.returncode == 1 and "missing: c3 was applied on" in red.stdout
+    accepted = run_cli("--url", any_url, "verify", "--accept", "c3", cwd=plain)
+    assert accepted.returncode == 0, accepted.output
+    assert "Accepted missing c3" in accepted.stdout
+    assert "History verified" in run_cli("--url", any_url, "verify", cwd=plain).stdout
+    # an edit made on purpose
+    with (versions(plain) / "b2_t2.py").open("a") as file:
+        file.write("# reviewed\n")
+    assert run_cli("--url", any_url, "verify", cwd=plain).returncode == 1
+    assert run_cli("--url", any_url, "verify", "--accept", "b2", cwd=plain).returncode == 0
+    assert run_cli("--url", any_url, "verify", cwd=plain).returncode == 0
+    # nothing to accept
+    nothing = run_cli("--url", any_url, "verify", "--accept", "a1", cwd=plain)
+    assert nothing.returncode == 1 and "error: verify finds nothing to accept for 'a1'" in nothing.stderr
+    # and the next upgrade works from there
+    write_revision(plain, "d4", "b2", "t4")
+    assert run_cli("--url", any_url, "upgrade", "head", cwd=plain).returncode == 0
+    assert run_cli("--url", any_url, "verify", cwd=plain).returncode == 0
+
+
+@pytest.mark.parametrize("graph_cache", ["fast", "alembic"])
+async def test_status_with_two_heads_says_upgrade_head_refuses(
+    plain: Path, any_url: str, graph_cache: str
+) -> None:
+    write_revision(plain, "x2", "a1", "tx")
+    assert run_cli("--url", any_url, "upgrade", "a1", cwd=plain).returncode == 0
+    env = {"ASYNCMIGRATE_NO_GRAPH_CACHE": "1"} if graph_cache == "alembic" else {}
+    result = run_cli("--url", any_url, "status", cwd=plain, env=env)
+    assert result.returncode == 0, result.output
+    assert "'upgrade head' would run" not in result.stdout
+    assert "'upgrade head' would refuse: 2 heads (c3, x2)" in result.stdout
+    assert "Pending (3), 'upgrade heads' would run, in order:" in result.stdout
+    refused = run_cli("--url", any_url, "upgrade", "head", cwd=plain)
+    assert refused.returncode == 1 and "multiple heads (c3, x2)" in refused.stderr

@@ -30,15 +30,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .config import Settings, load_settings
 from .discovery import discover_metadata
 from .environment import ApplyOptions, MetadataTarget, StopRequest, revision_options
-from .errors import AsyncMigrateError, ConfigError, describe
+from .errors import AsyncMigrateError, ConfigError, MissingRevisionError, describe
 from .history import RevisionInfo, Status, build_status, parse_rev_range
 from .integrity import (
+    ACCEPTED,
     FAILED,
     Event,
     Problem,
     file_checksum,
     history_table,
     invalid_index_leftovers,
+    live_revisions,
     read_events,
     record,
     verify_history,
@@ -336,14 +338,52 @@ class Migrator:
         ``verify`` finds."""
         script = self.script_directory()
         current, events = await self._read_history()
-        return build_status(script, current, verify_history(script, current, events))
+        problems = verify_history(script, current, events)
+        return build_status(script, current, problems, live_revisions(events))
 
     async def verify(self) -> list[Problem]:
         """Applied revisions edited since, applied revisions whose file is gone, revisions that
         count as applied but never ran (out of order), and unmerged heads."""
         script = self.script_directory()
         current, events = await self._read_history()
-        return verify_history(script, current, events)
+        try:
+            return verify_history(script, current, events)
+        except KeyError as exc:
+            error = missing_parent(exc, self.settings)
+            if error is None:
+                raise
+            return [Problem("missing", error.missing, str(error))]
+
+    async def accept(self, revisions: Sequence[str]) -> list[Problem]:
+        """Acknowledge what ``verify`` found for ``revisions``: an applied revision whose file is
+        gone, or was edited. A history row (event ``accepted``) records it, with the file's
+        checksum as it is now, so ``verify`` passes again until the file changes once more.
+        Returns the problems accepted; raises when a revision has nothing to accept."""
+        script = self.script_directory()
+        current, events = await self._read_history()
+        problems = verify_history(script, current, events)
+        known = {s.revision: s for s in script.walk_revisions()}
+        accepted: list[Problem] = []
+        for revision in revisions:
+            found = [p for p in problems if p.revision == revision and p.kind in ("missing", "edited")]
+            if not found:
+                raise AsyncMigrateError(f"verify finds nothing to accept for {revision!r}")
+            if revision in current and revision not in known:
+                raise AsyncMigrateError(
+                    f"{revision} is the database's current revision and its file is gone: restore the"
+                    " file, or stamp the database at a revision that exists ('asyncmigrate stamp"
+                    " --purge REV'), then accept it"
+                )
+            accepted += found
+        table = history_table(self.settings.history_table, self.settings.version_table_schema)
+
+        def write(connection: Connection) -> None:
+            for problem in accepted:
+                path = known[problem.revision].path if problem.revision in known else None
+                record(connection, table, str(problem.revision), ACCEPTED, file_checksum(path))
+
+        await self._runner.on_connection(write)
+        return accepted
 
     async def check_heads(self) -> list[Problem]:
         """More than one head without a merge (parallel branches): what CI should refuse."""
@@ -522,6 +562,9 @@ class Migrator:
                     exc, (AsyncMigrateError, CommandError, SyntaxError)
                 ):
                     raise
+                known = missing_parent(exc, self.settings)
+                if known is not None:
+                    raise known from exc
                 failed = job.progress.current
                 left_behind = [ix for ix in await self._runner.invalid_indexes() if ix not in known_invalid]
                 allowed = self._attempts_for(failed, options)
@@ -793,6 +836,35 @@ def _is_empty(metadata: MetadataTarget | None) -> bool:
     if isinstance(metadata, MetaData):
         return not metadata.tables
     return not any(m.tables for m in metadata)
+
+
+def missing_parent(exc: BaseException, settings: Settings) -> MissingRevisionError | None:
+    """The clear error for the ``KeyError`` Alembic raises while building a revision map in
+    which a parent's file is gone (after its "Revision ... is not present" warning), or None
+    when ``exc`` is something else. Checked only once something failed: the happy path pays
+    nothing."""
+    if not isinstance(exc, KeyError) or not exc.args or not isinstance(exc.args[0], str):
+        return None
+    from .graphcache import build_graph, graph_locations
+    from .revgraph import MissingRevision
+
+    try:
+        build_graph(graph_locations(settings))  # the files read with ast, not run
+    except MissingRevision as found:
+        if found.missing != exc.args[0]:
+            return None
+        missing, child, path = found.missing, found.child, Path(found.path).name
+    except Exception:  # noqa: BLE001  (a graph we cannot read: leave the error as it was)
+        return None
+    else:
+        return None
+    return MissingRevisionError(
+        f"{missing}, the parent of {child} ({path}), has no revision file:"
+        f" restore it from version control (git log --diff-filter=D --name-only --"
+        f" {settings.script_location.name}), or, if it is lost for good, take {missing} out of"
+        f" {child}'s down_revision",
+        missing,
+    )
 
 
 def _scripts(script: ScriptDirectory, revision: str) -> list[Script]:

@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import sys
+import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,7 +200,10 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
         except Exception as exc:
             if state.debug:
                 raise
-            raise CommandFailed(describe(exc, state.url_for_errors())) from exc
+            from .api import missing_parent
+
+            known = missing_parent(exc, state.settings())
+            raise CommandFailed(str(known) if known else describe(exc, state.url_for_errors())) from exc
 
     return wrapper
 
@@ -699,12 +703,13 @@ def status(state: State) -> None:
 
 def _fast_status(state: State, settings: Settings) -> Status:
     from .history import build_status
-    from .integrity import verify_history
+    from .integrity import live_revisions, verify_history
 
     graph = _graph(settings)
     state.announce_database(settings)
     database = _read_database(settings, events=True)
-    return build_status(graph, database.current, verify_history(graph, database.current, database.events))
+    problems = verify_history(graph, database.current, database.events)
+    return build_status(graph, database.current, problems, live_revisions(database.events))
 
 
 @run_async
@@ -738,8 +743,17 @@ def _status_lines(result: Status, settings: Settings) -> list[Line]:
         lines.append(Line(("\n", RAW), ("[red]", STYLE), (unknown, RAW), ("[/red]", STYLE)))
     for problem in result.problems:
         lines.append(Line(("[red]", STYLE), ("! ", RAW), (problem.message, ESCAPED), ("[/red]", STYLE)))
+    refusal = _upgrade_head_refuses(result)
+    if refusal:
+        lines.append(Line(("\n", RAW), ("[yellow]", STYLE), (refusal, ESCAPED), ("[/yellow]", STYLE)))
     if result.pending:
-        lines.append(Line.text(f"\nPending ({len(result.pending)}), 'upgrade head' would run, in order:"))
+        if result.unknown:
+            runs = "as far as the history table tells"
+        elif refusal:
+            runs = "'upgrade heads' would run, in order"
+        else:
+            runs = "'upgrade head' would run, in order"
+        lines.append(Line.text(f"\nPending ({len(result.pending)}), {runs}:"))
         for info in result.pending:
             lines.append(
                 Line(
@@ -751,16 +765,45 @@ def _status_lines(result: Status, settings: Settings) -> list[Line]:
                     (info.message, ESCAPED),
                 )
             )
-    else:
+    elif not refusal:
         lines.append(Line.text("\nUp to date: nothing pending."))
     return lines
 
 
+def _upgrade_head_refuses(result: Status) -> str | None:
+    """Why ``upgrade head`` would refuse to run, as status says it (None: it would run)."""
+    if result.unknown:
+        gone = ", ".join(result.unknown)
+        return (
+            f"'upgrade head' would refuse: the database is at {gone}, whose revision file is gone;"
+            " restore the file, or stamp the database at a revision that exists"
+            " ('asyncmigrate stamp --purge REV')"
+        )
+    if len(result.heads) > 1 and result.pending:
+        return (
+            f"'upgrade head' would refuse: {len(result.heads)} heads ({', '.join(result.heads)});"
+            " merge them ('asyncmigrate merge heads -m \"merge\"') or run 'upgrade heads'"
+        )
+    return None
+
+
 @cli.command()
+@click.option(
+    "--accept",
+    "accept",
+    multiple=True,
+    metavar="REV",
+    help="Acknowledge that REV's file is gone or was edited on purpose (recorded in the history).",
+)
 @run_async
-async def verify(state: State) -> None:
+async def verify(state: State, accept: tuple[str, ...]) -> None:
     """Check the applied history: edited or deleted revision files, revisions applied out of
     order, unmerged heads. Exit 1 if anything is found."""
+    if accept:
+        for problem in await state.migrator().accept(accept):
+            stdout.print(
+                f"Accepted {problem.kind} {escape(str(problem.revision))}: {escape(problem.message)}"
+            )
     problems = await state.migrator().verify()
     if not problems:
         stdout.print("History verified: every applied revision matches its file.")
@@ -993,6 +1036,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     if argv is None:  # this process is the command's own
         _plain_mako_errors()
+        # A parent's file is gone: Alembic warns, then fails; the error says it in one line.
+        warnings.filterwarnings("ignore", message="Revision .* is not present", category=UserWarning)
     try:
         cli.main(args=argv, prog_name="asyncmigrate")
     finally:
