@@ -349,3 +349,144 @@ async def test_status_with_two_heads_says_upgrade_head_refuses(
     assert "Pending (3), 'upgrade heads' would run, in order:" in result.stdout
     refused = run_cli("--url", any_url, "upgrade", "head", cwd=plain)
     assert refused.returncode == 1 and "multiple heads (c3, x2)" in refused.stderr
+
+
+# -- smaller ones ---------------------------------------------------------------------------------
+
+
+async def test_demo_takes_url_after_the_command(tmp_path: Path, pg_url: str) -> None:
+    """`demo --help` offers --url; `demo DIR --url URL` runs the steps there."""
+    assert "--url" in run_cli("demo", "--help", cwd=tmp_path).stdout
+    result = run_cli("demo", str(tmp_path / "demo"), "--url", pg_url, cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    assert "Demo complete" in result.stdout
+    assert not (tmp_path / "demo" / "demo.db").exists()
+    check_step = result.stdout.split("$ asyncmigrate check", 1)[1].split("$ asyncmigrate", 1)[0]
+    assert "No changes" in check_step and "Detected sequence" not in check_step
+    assert await version_rows(pg_url) == []  # the demo leaves the database as it was
+
+
+async def test_check_on_postgresql_does_not_report_serial_columns(seed_project: Path, pg_url: str) -> None:
+    assert run_cli("--url", pg_url, "init", cwd=seed_project).returncode == 0
+    made = run_cli("--url", pg_url, "revision", "--autogenerate", "-m", "users", cwd=seed_project)
+    assert made.returncode == 0, made.output
+    assert run_cli("--url", pg_url, "upgrade", "head", cwd=seed_project).returncode == 0
+    for _ in range(2):
+        result = run_cli("--url", pg_url, "check", cwd=seed_project)
+        assert result.returncode == 0, result.output
+        assert result.stdout.strip() == "No changes: the database matches the models."
+        assert result.stderr == "", result.stderr
+
+
+PLAIN_REVISION = '''\
+"""create accounts"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "acc001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("accounts", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("accounts")
+'''
+
+
+async def test_api_reports_applied_revisions_of_a_plain_alembic_project(tmp_path: Path, any_url: str) -> None:
+    """A stock `alembic init -t async` project, driven from the API: ApplyResult.applied names
+    the revision that ran, both ways."""
+    from asyncmigrate import Migrator
+
+    from .conftest import run_alembic
+
+    project = tmp_path / "stock"
+    project.mkdir()
+    assert run_alembic("init", "-t", "async", "alembic", cwd=project).returncode == 0
+    ini = project / "alembic.ini"
+    lines = [
+        f"sqlalchemy.url = {any_url}" if line.startswith("sqlalchemy.url =") else line
+        for line in ini.read_text().splitlines()
+    ]
+    ini.write_text("\n".join(lines) + "\n")
+    (project / "alembic" / "versions" / "acc001_accounts.py").write_text(PLAIN_REVISION)
+    migrator = Migrator.from_config(ini)
+    result = await migrator.upgrade("head")
+    assert (result.before, result.after, result.applied) == ((), ("acc001",), ["acc001"])
+    assert "accounts" in await table_columns(any_url)
+    result = await migrator.downgrade("base")
+    assert (result.before, result.after, result.applied) == (("acc001",), (), ["acc001"])
+    result = await migrator.upgrade("head")
+    assert result.applied == ["acc001"]
+    result = await migrator.upgrade("head")
+    assert result.applied == [] and not result.changed
+
+
+def test_version_names_alembic_sqlalchemy_and_the_drivers(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    line = result.stdout.strip()
+    assert line.startswith("asyncmigrate ")
+    for name, shown in (("alembic", "Alembic"), ("sqlalchemy", "SQLAlchemy")):
+        assert f"{shown} {version(name)}" in line
+    for driver in ("asyncpg", "aiosqlite", "asyncmy"):
+        assert f"{driver} {version(driver)}" in line
+
+
+async def test_a_long_revision_shows_its_elapsed_time_on_a_terminal(
+    project: Path, tmp_path: Path, any_url: str
+) -> None:
+    """stderr a terminal (a pty): while b2 runs for 4 s, a live line names it and counts the
+    seconds; it is cleared before the next line. Without a terminal, nothing of it."""
+    import pty
+    import select
+
+    env = {"PAUSE_MARKER": str(tmp_path / "paused"), "PAUSE_IN": "upgrade", "PAUSE_SECONDS": "4"}
+    master, slave = pty.openpty()
+    full_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    full_env.update(env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asyncmigrate", "--url", any_url, "upgrade", "head"],
+        cwd=project,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        text=True,
+    )
+    os.close(slave)
+    seen = b""
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # the other side closed
+                    break
+                if not data:
+                    break
+                seen += data
+            elif process.poll() is not None:
+                break
+    finally:
+        os.close(master)
+    assert process.wait(timeout=60) == 0
+    text = seen.decode()
+    assert "\r  b2 running for 2s\x1b[K" in text, text
+    assert "b2 running for 3s" in text
+    live_end = text.rindex("running for")
+    assert text.index("\r\x1b[K  Running upgrade b2 -> c3", live_end) > live_end
+    assert "a1 running" not in text and "c3 running" not in text
+    await assert_at_boundary(any_url, "c3")
+    # not a terminal: plain lines only
+    (tmp_path / "paused").unlink()
+    assert run_cli("--url", any_url, "downgrade", "a1", cwd=project).returncode == 0
+    plain = run_cli("--url", any_url, "upgrade", "head", cwd=project, env=env)
+    assert plain.returncode == 0 and "running for" not in plain.output and "\x1b" not in plain.output

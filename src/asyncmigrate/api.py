@@ -238,6 +238,7 @@ class Migrator:
         self._stop: StopRequest | None = None
         self._apply_task: asyncio.Task[Any] | None = None
         self._run_task: asyncio.Task[Any] | None = None
+        self._job: Any = None
 
     @classmethod
     def from_pyproject(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Migrator:
@@ -405,6 +406,18 @@ class Migrator:
 
         return await self._runner.on_connection(read)
 
+    def running(self) -> tuple[str, float] | None:
+        """The revision an upgrade or downgrade is running now, and for how many seconds; None
+        between revisions and outside a run. Safe to call from any thread (a progress display)."""
+        job = self._job
+        if job is None:
+            return None
+        progress = job.progress
+        revision = progress.current
+        if revision is None or revision in progress.applied:
+            return None
+        return revision, progress.current_duration_ms() / 1000
+
     def interrupt(self, reason: str = "interrupted") -> bool:
         """Stop the upgrade, downgrade or stamp in progress (call it in the migrator's loop, e.g.
         from a signal handler). On PostgreSQL and SQLite the running revision is rolled back at
@@ -528,7 +541,10 @@ class Migrator:
             finished = applied[-1] if applied else None
             raise MigrationInterrupted(stop.reason, after, finished=finished)
         if heads is None:  # a foreign env.py: read the graph ourselves
-            heads = tuple(self.script_directory().get_heads())
+            script = self.script_directory()
+            heads = tuple(script.get_heads())
+            if not applied and before != after:  # its env.py does not report the revisions
+                applied = _between(script, before, after) if target else list(after)
         return ApplyResult(before, after, applied, heads=heads)
 
     async def _run_with_retries(
@@ -596,7 +612,7 @@ class Migrator:
         :meth:`interrupt` (the running revision rolled back, or finished on MySQL), and the
         cancellation goes on once it has."""
         run = asyncio.ensure_future(self._runner.online(command, job))
-        self._run_task = run
+        self._run_task, self._job = run, job
         try:
             await asyncio.shield(run)
         except asyncio.CancelledError:
@@ -613,7 +629,7 @@ class Migrator:
             )
             raise
         finally:
-            self._run_task = None
+            self._run_task = self._job = None
 
     async def _current_or_none(self) -> tuple[str, ...] | None:
         try:
@@ -836,6 +852,17 @@ def _is_empty(metadata: MetadataTarget | None) -> bool:
     if isinstance(metadata, MetaData):
         return not metadata.tables
     return not any(m.tables for m in metadata)
+
+
+def _between(script: ScriptDirectory, before: tuple[str, ...], after: tuple[str, ...]) -> list[str]:
+    """The revisions a run went through from ``before`` to ``after``: applied ones parents
+    first, reverted ones children first (what on_version_apply reports for our env.py)."""
+    from .history import applied_revisions
+
+    was, now = applied_revisions(script, before), applied_revisions(script, after)
+    upgraded = [rev for rev in now if rev not in set(was)]
+    downgraded = [rev for rev in reversed(was) if rev not in set(now)]
+    return downgraded + upgraded
 
 
 def missing_parent(exc: BaseException, settings: Settings) -> MissingRevisionError | None:

@@ -19,7 +19,7 @@ import json
 import logging
 import sys
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -225,6 +225,7 @@ class _ProgressHandler(logging.StreamHandler):  # type: ignore[type-arg]
             message = record.getMessage()
             if message.startswith(_NOISE):
                 return
+            LIVE_LINE.clear()
             if record.exc_info or record.stack_info:
                 message = self.format(record)
             else:
@@ -248,6 +249,30 @@ def _setup_logging(quiet: bool) -> None:
         logger.setLevel(logging.WARNING if quiet else level)
 
 
+#: The database drivers whose versions ``--version`` shows, when installed.
+DRIVERS = ("asyncpg", "aiosqlite", "asyncmy", "psycopg", "psycopg2", "aiomysql", "pymysql", "mysqlclient")
+
+
+def _print_version(ctx: click.Context) -> None:
+    """asyncmigrate's version, then Alembic's, SQLAlchemy's and each installed driver's (read
+    from the installed distributions, nothing imported): what a bug report needs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    parts = [f"asyncmigrate {__version__}"]
+    for name, shown in (("alembic", "Alembic"), ("sqlalchemy", "SQLAlchemy")):
+        parts.append(f"{shown} {installed(name) or 'not installed'}")
+    drivers = [f"{name} {found}" for name in DRIVERS if (found := installed(name))]
+    parts.append(f"drivers: {', '.join(drivers) or 'none installed'}")
+    click.echo(f"{parts[0]} ({', '.join(parts[1:])}, Python {sys.version.split()[0]})")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--url", envvar=None, help="Database URL (overrides config and DATABASE_URL).")
 @click.option(
@@ -259,7 +284,14 @@ def _setup_logging(quiet: bool) -> None:
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("-q", "--quiet", is_flag=True, help="Print less.")
-@click.version_option(__version__, prog_name="asyncmigrate")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show the versions of asyncmigrate, Alembic, SQLAlchemy and the installed drivers.",
+)
 @click.pass_context
 def cli(ctx: click.Context, url: str | None, config_file: str | None, debug: bool, quiet: bool) -> None:
     """Async-first schema migrations for SQLAlchemy, built on Alembic."""
@@ -435,11 +467,75 @@ async def _apply(
     migrator = state.migrator(database=not sql)
     _freeze_heap()  # the libraries just imported stay until exit
     async with _interrupt_on_signals(migrator):
-        result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
+        with _live_progress(migrator, state):
+            result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
     if sql:
         stdout.out(result.sql, end="")
         return
     _report(state, result)
+
+
+class _LiveLine:
+    """The one status line a terminal shows while a revision runs ("b2 running for 12s"): the
+    progress handler clears it before a log line, so the two never mix."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        with self.lock:
+            sys.stderr.write(f"\r  {text}\x1b[K")
+            sys.stderr.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        with self.lock:
+            if self.shown:
+                sys.stderr.write("\r\x1b[K")
+                sys.stderr.flush()
+                self.shown = False
+
+
+LIVE_LINE = _LiveLine()
+#: Seconds a revision runs before the live line appears, and between its updates.
+LIVE_AFTER, LIVE_EVERY = 2.0, 1.0
+
+
+@contextlib.contextmanager
+def _live_progress(migrator: Migrator, state: State) -> Iterator[None]:
+    """On a terminal, show which revision is running and for how long once it takes more than
+    a moment: a long revision otherwise shows nothing until it ends. A thread of its own, so
+    it ticks while a revision keeps the event loop busy."""
+    if state.quiet or not sys.stderr.isatty():
+        yield
+        return
+    import threading
+
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(LIVE_EVERY / 4):
+            running = migrator.running()
+            if running is None or running[1] < LIVE_AFTER:
+                LIVE_LINE.clear()
+                continue
+            revision, seconds = running
+            minutes, rest = divmod(int(seconds), 60)
+            elapsed = f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
+            LIVE_LINE.show(f"{revision} running for {elapsed}")
+            done.wait(LIVE_EVERY * 3 / 4)
+
+    ticker = threading.Thread(target=tick, name="asyncmigrate-progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+        LIVE_LINE.clear()
 
 
 def _report(state: State, result: ApplyResult) -> None:
@@ -679,6 +775,9 @@ def show(state: State, revision: str) -> None:
 @run_async
 async def check(state: State) -> None:
     """Compare the models with the database; exit 1 when autogenerate would write something."""
+    # Alembic logs each SERIAL column it recognises ("Detected sequence named ... assuming
+    # SERIAL"): news about its reading, not a difference, and the same on every run.
+    logging.getLogger("alembic.ddl.postgresql").setLevel(logging.WARNING)
     result: CheckResult = await state.migrator().check()
     if result.clean:
         emit([Line.text("No changes: the database matches the models.")], stdout)
@@ -1023,13 +1122,14 @@ async def lint(
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--url", help="Run the steps on this database instead of the embedded SQLite one.")
 @run_async
-async def demo(state: State, directory: str | None) -> None:
+async def demo(state: State, directory: str | None, url: str | None) -> None:
     """Build the tutorial's project in DIRECTORY (default: a new temporary one) and run its
     steps on the embedded SQLite database (or on --url)."""
     from .demo import run_demo
 
-    await run_demo(directory, url=state.url, console=stdout)
+    await run_demo(directory, url=url or state.url, console=stdout)
 
 
 def main(argv: list[str] | None = None) -> None:
