@@ -430,7 +430,7 @@ class Migrator:
         stop.request(reason)
         run = self._run_task
         if run is None:
-            if self._apply_task is not None:
+            if self._apply_task is not None and not stop.started:
                 self._apply_task.cancel()  # still waiting for the lock: nothing ran
         elif self._runner.cancels_statements:
             run.cancel()  # asyncpg cancels the running statement; the revision rolls back
@@ -613,6 +613,8 @@ class Migrator:
         cancellation goes on once it has."""
         run = asyncio.ensure_future(self._runner.online(command, job))
         self._run_task, self._job = run, job
+        if self._stop is not None:
+            self._stop.started = True
         try:
             await asyncio.shield(run)
         except asyncio.CancelledError:

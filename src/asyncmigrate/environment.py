@@ -104,6 +104,8 @@ class StopRequest:
         #: The caller's task was cancelled (rather than interrupt() called): the run stops the
         #: same way, then the cancellation goes on.
         self.caller_cancelled = False
+        #: The migration itself has begun (before that, a stop only ends the wait for the lock).
+        self.started = False
         self._cancellers: list[Callable[[], None]] = []
 
     def request(self, reason: str) -> None:
