@@ -162,6 +162,7 @@ async def _interrupt_on_signals(migrator: Migrator) -> AsyncIterator[None]:
 
     def still_stopping() -> None:
         if migrator.interrupt(received[0].name):  # still running: say why the wait
+            LIVE_LINE.clear()
             stderr.print(
                 "[yellow]stopping: the running revision is busy in its own Python code; it stops"
                 " at its next statement (on MySQL/MariaDB, once it is done)[/yellow]"
@@ -225,13 +226,14 @@ class _ProgressHandler(logging.StreamHandler):  # type: ignore[type-arg]
             message = record.getMessage()
             if message.startswith(_NOISE):
                 return
-            LIVE_LINE.clear()
             if record.exc_info or record.stack_info:
                 message = self.format(record)
             else:
                 message = f"  {message}"
-            self.stream.write(message + self.terminator)
-            self.flush()
+            with LIVE_LINE.lock:  # the live line, if shown, goes first; never half of each
+                LIVE_LINE.clear_unlocked()
+                self.stream.write(message + self.terminator)
+                self.flush()
         except Exception:
             self.handleError(record)
 
@@ -493,10 +495,13 @@ class _LiveLine:
 
     def clear(self) -> None:
         with self.lock:
-            if self.shown:
-                sys.stderr.write("\r\x1b[K")
-                sys.stderr.flush()
-                self.shown = False
+            self.clear_unlocked()
+
+    def clear_unlocked(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.shown = False
 
 
 LIVE_LINE = _LiveLine()
