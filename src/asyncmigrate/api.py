@@ -7,6 +7,7 @@ pytest-asyncio test, a worker). ``SyncMigrator`` is the same API for scripts wit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import logging
@@ -29,16 +30,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .config import Settings, load_settings
 from .discovery import discover_metadata
-from .environment import ApplyOptions, MetadataTarget, revision_options
-from .errors import AsyncMigrateError, ConfigError, describe, failed_import
+from .environment import ApplyOptions, MetadataTarget, StopRequest, revision_options
+from .errors import AsyncMigrateError, ConfigError, MissingRevisionError, describe, failed_import
 from .history import RevisionInfo, Status, build_status, parse_rev_range
 from .integrity import (
+    ACCEPTED,
     FAILED,
     Event,
     Problem,
     file_checksum,
     history_table,
     invalid_index_leftovers,
+    live_revisions,
     read_events,
     record,
     unchecked,
@@ -175,6 +178,37 @@ class OfflineMigrationFailed(AsyncMigrateError):
         )
 
 
+class MigrationInterrupted(AsyncMigrateError):
+    """An upgrade or downgrade stopped on request (:meth:`Migrator.interrupt`): at a revision
+    boundary, or with the running revision rolled back. ``current`` is where the database is."""
+
+    def __init__(
+        self,
+        reason: str,
+        current: tuple[str, ...] | None,
+        *,
+        interrupted: RevisionInfo | None = None,
+        finished: str | None = None,
+        partly_committed: bool = False,
+    ) -> None:
+        self.reason = reason
+        self.current = current
+        self.interrupted = interrupted
+        where = "unknown (the database did not answer)" if current is None else ", ".join(current) or "base"
+        if interrupted is not None:
+            what = f"revision {interrupted.revision} ({interrupted.message}) was rolled back"
+            if partly_committed:
+                what = (
+                    f"revision {interrupted.revision} ({interrupted.message}) was interrupted after"
+                    " committing part of its work in autocommit_block(): check it before going on"
+                )
+        elif finished is not None:
+            what = f"stopped after revision {finished}"
+        else:
+            what = "stopped before any revision ran"
+        super().__init__(f"interrupted by {reason}: {what}; the database is at {where}")
+
+
 @dataclass(frozen=True)
 class ApplyResult:
     """What an upgrade, downgrade or stamp did."""
@@ -279,6 +313,11 @@ class Migrator:
         else:
             loader = lambda: discover_metadata(settings)  # noqa: E731
         self._runner = Runner(settings, engine=engine, connection=connection, metadata_loader=loader)
+        #: The stop request and tasks of the upgrade/downgrade/stamp in progress, if any.
+        self._stop: StopRequest | None = None
+        self._apply_task: asyncio.Task[Any] | None = None
+        self._run_task: asyncio.Task[Any] | None = None
+        self._job: Any = None
 
     @classmethod
     def from_pyproject(cls, path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Migrator:
@@ -379,7 +418,7 @@ class Migrator:
         ``verify`` finds."""
         script = self.script_directory()
         current, events = await self._read_history()
-        return build_status(script, current, self._verify(script, current, events))
+        return build_status(script, current, self._verify(script, current, events), live_revisions(events))
 
     async def verify(self) -> list[Problem]:
         """Applied revisions edited since, applied revisions whose file is gone, revisions that
@@ -390,9 +429,47 @@ class Migrator:
         return self._verify(script, current, events)
 
     def _verify(self, script: Any, current: tuple[str, ...], events: list[Event] | None) -> list[Problem]:
-        """The findings, then what could not be checked (``not-checked`` entries)."""
-        table = self.settings.history_table
-        return verify_history(script, current, events) + unchecked(script, current, events, table)
+        """The findings, then what could not be checked (``not-checked`` entries). A parent
+        whose file is gone is the one finding (the graph cannot be walked past it)."""
+        try:
+            found = verify_history(script, current, events)
+        except KeyError as exc:
+            error = missing_parent(exc, self.settings)
+            if error is None:
+                raise
+            return [Problem("missing", error.missing, str(error))]
+        return found + unchecked(script, current, events, self.settings.history_table)
+
+    async def accept(self, revisions: Sequence[str]) -> list[Problem]:
+        """Acknowledge what ``verify`` found for ``revisions``: an applied revision whose file is
+        gone, or was edited. A history row (event ``accepted``) records it, with the file's
+        checksum as it is now, so ``verify`` passes again until the file changes once more.
+        Returns the problems accepted; raises when a revision has nothing to accept."""
+        script = self.script_directory()
+        current, events = await self._read_history()
+        problems = verify_history(script, current, events)
+        known = {s.revision: s for s in script.walk_revisions()}
+        accepted: list[Problem] = []
+        for revision in revisions:
+            found = [p for p in problems if p.revision == revision and p.kind in ("missing", "edited")]
+            if not found:
+                raise AsyncMigrateError(f"verify finds nothing to accept for {revision!r}")
+            if revision in current and revision not in known:
+                raise AsyncMigrateError(
+                    f"{revision} is the database's current revision and its file is gone: restore the"
+                    " file, or stamp the database at a revision that exists ('asyncmigrate stamp"
+                    " --purge REV'), then accept it"
+                )
+            accepted += found
+        table = history_table(self.settings.history_table, self.settings.version_table_schema)
+
+        def write(connection: Connection) -> None:
+            for problem in accepted:
+                path = known[problem.revision].path if problem.revision in known else None
+                record(connection, table, str(problem.revision), ACCEPTED, file_checksum(path))
+
+        await self._runner.on_connection(write)
+        return accepted
 
     async def check_heads(self) -> list[Problem]:
         """More than one head without a merge (parallel branches): what CI should refuse."""
@@ -413,6 +490,38 @@ class Migrator:
             return tuple(context.get_current_heads()), read_events(connection, table)
 
         return await self._runner.on_connection(read)
+
+    def running(self) -> tuple[str, float] | None:
+        """The revision an upgrade or downgrade is running now, and for how many seconds; None
+        between revisions and outside a run. Safe to call from any thread (a progress display)."""
+        job = self._job
+        if job is None:
+            return None
+        progress = job.progress
+        revision = progress.current
+        if revision is None or revision in progress.applied:
+            return None
+        return revision, progress.current_duration_ms() / 1000
+
+    def interrupt(self, reason: str = "interrupted") -> bool:
+        """Stop the upgrade, downgrade or stamp in progress (call it in the migrator's loop, e.g.
+        from a signal handler). On PostgreSQL and SQLite the running revision is rolled back at
+        once; MySQL and MariaDB commit DDL as it runs, so there the run stops once the running
+        revision is done. The call then raises :class:`MigrationInterrupted`, which says where the
+        database is. False when nothing is running."""
+        stop = self._stop
+        if stop is None:
+            return False
+        stop.request(reason)
+        run = self._run_task
+        if run is None:
+            if self._apply_task is not None and not stop.started:
+                self._apply_task.cancel()  # still waiting for the lock: nothing ran
+        elif self._runner.cancels_statements:
+            run.cancel()  # asyncpg cancels the running statement; the revision rolls back
+        elif self._runner.backend in ("mysql", "mariadb"):
+            log.warning("stopping once the running revision is done (MySQL and MariaDB cannot roll back DDL)")
+        return True
 
     async def upgrade(
         self, target: str = "head", *, sql: bool = False, tag: str | None = None, **safety: Any
@@ -502,13 +611,30 @@ class Migrator:
                     " run_migrations_offline() does not run the migrations"
                 )
             return ApplyResult((), (), [], sql=buffer.getvalue())
-        async with self._runner.one_engine(), self._runner.apply_lock(lock_wait, self._report_waiting):
-            # Read under the lock: a process that waited finds the work already done.
-            before = await self.current()
-            applied, heads = await self._run_with_retries(run, target, upgrade, options)
-            after = await self.current()
+        self._stop, self._apply_task = StopRequest(), asyncio.current_task()
+        try:
+            async with self._runner.one_engine(), self._runner.apply_lock(lock_wait, self._report_waiting):
+                # Read under the lock: a process that waited finds the work already done.
+                before = await self.current()
+                applied, heads = await self._run_with_retries(run, target, upgrade, options)
+                after = await self.current()
+        except asyncio.CancelledError:
+            if self._stop.reason is None or self._stop.caller_cancelled:
+                raise
+            task = asyncio.current_task()
+            if task is not None and hasattr(task, "uncancel"):  # Python 3.11+
+                task.uncancel()  # interrupt() cancelled the wait for the lock; the call goes on
+            raise MigrationInterrupted(self._stop.reason, await self._current_or_none()) from None
+        finally:
+            stop, self._stop, self._apply_task = self._stop, None, None
+        if stop.reason is not None:  # MySQL, MariaDB: the running revision was finished
+            finished = applied[-1] if applied else None
+            raise MigrationInterrupted(stop.reason, after, finished=finished)
         if heads is None:  # a foreign env.py: read the graph ourselves
-            heads = tuple(self.script_directory().get_heads())
+            script = self.script_directory()
+            heads = tuple(script.get_heads())
+            if not applied and before != after:  # its env.py does not report the revisions
+                applied = _between(script, before, after) if target else list(after)
         return ApplyResult(before, after, applied, heads=heads)
 
     def _offline_failed(self, exc: Exception, sql: str) -> OfflineMigrationFailed:
@@ -539,14 +665,19 @@ class Migrator:
                     await self._runner.drop_index_concurrently(index)
                     known_invalid.remove(index)
         while True:
-            job = self._runner.job(apply=options)
+            job = self._runner.job(apply=options, stop=self._stop)
             watch = _StepWatch()
             try:
                 with watch:
-                    await self._runner.online(functools.partial(_call_with_target, run, target), job)
+                    await self._run_stoppable(functools.partial(_call_with_target, run, target), job)
                 return applied + job.progress.applied, job.progress.heads
-            except Exception as exc:
+            except (Exception, asyncio.CancelledError) as exc:
                 applied += job.progress.applied
+                stop = self._stop
+                if isinstance(exc, asyncio.CancelledError) and (stop is None or stop.caller_cancelled):
+                    raise
+                if stop is not None and stop.reason is not None:
+                    raise await self._interrupted(stop.reason, job, applied) from exc
                 if isinstance(exc, (AsyncMigrateError, CommandError, SyntaxError)):
                     raise
                 if not job.progress.started:
@@ -558,6 +689,9 @@ class Migrator:
                     raise await self._revision_failed(
                         exc, watch.revision(), [], 1, False, own_transactions=False
                     ) from exc
+                known = missing_parent(exc, self.settings)
+                if known is not None:
+                    raise known from exc
                 failed = job.progress.current
                 left_behind = [ix for ix in await self._runner.invalid_indexes() if ix not in known_invalid]
                 allowed = self._attempts_for(failed, options)
@@ -582,6 +716,55 @@ class Migrator:
                 tries[failed] += 1
                 target = _remaining_target(target, len(job.progress.applied))
                 await asyncio.sleep(pause)
+
+    async def _run_stoppable(self, command: Callable[[Any], Any], job: Any) -> None:
+        """Run the command as a task of its own, so :meth:`interrupt` can cancel it. A caller
+        that is cancelled meanwhile does not leave it running: the run is stopped as by
+        :meth:`interrupt` (the running revision rolled back, or finished on MySQL), and the
+        cancellation goes on once it has."""
+        run = asyncio.ensure_future(self._runner.online(command, job))
+        self._run_task, self._job = run, job
+        if self._stop is not None:
+            self._stop.started = True
+        try:
+            await asyncio.shield(run)
+        except asyncio.CancelledError:
+            if run.done():
+                raise
+            self.interrupt("cancelled")
+            if self._stop is not None:
+                self._stop.caller_cancelled = True
+            with contextlib.suppress(BaseException):
+                await run
+            log.warning(
+                "cancelled: the migration was stopped; the database is at %s",
+                ", ".join(await self._current_or_none() or ("unknown",)) or "base",
+            )
+            raise
+        finally:
+            self._run_task = self._job = None
+
+    async def _current_or_none(self) -> tuple[str, ...] | None:
+        try:
+            return await self.current()
+        except Exception:  # the database is gone too: say that we do not know
+            return None
+
+    async def _interrupted(self, reason: str, job: Any, applied: list[str]) -> MigrationInterrupted:
+        """Where an interrupted run left the database, and which revision it cut short."""
+        current = await self._current_or_none()
+        running = job.progress.current
+        info = None
+        if running is not None and running not in job.progress.applied:
+            script = self.script_directory().get_revision(running)
+            info = RevisionInfo.from_script(script) if script is not None else None
+        return MigrationInterrupted(
+            reason,
+            current,
+            interrupted=info,
+            finished=applied[-1] if applied else None,
+            partly_committed=info is not None and job.progress.partly_committed,
+        )
 
     async def _recorded_leftovers(self) -> list[str]:
         table = history_table(self.settings.history_table, self.settings.version_table_schema)
@@ -809,6 +992,46 @@ def _refuse_used_rev_id(script: ScriptDirectory, rev_id: str | None) -> None:
                 f"revision id {rev_id!r} is already used by {existing.path}:"
                 " choose another --rev-id (nothing was written)"
             )
+
+
+def _between(script: ScriptDirectory, before: tuple[str, ...], after: tuple[str, ...]) -> list[str]:
+    """The revisions a run went through from ``before`` to ``after``: applied ones parents
+    first, reverted ones children first (what on_version_apply reports for our env.py)."""
+    from .history import applied_revisions
+
+    was, now = applied_revisions(script, before), applied_revisions(script, after)
+    upgraded = [rev for rev in now if rev not in set(was)]
+    downgraded = [rev for rev in reversed(was) if rev not in set(now)]
+    return downgraded + upgraded
+
+
+def missing_parent(exc: BaseException, settings: Settings) -> MissingRevisionError | None:
+    """The clear error for the ``KeyError`` Alembic raises while building a revision map in
+    which a parent's file is gone (after its "Revision ... is not present" warning), or None
+    when ``exc`` is something else. Checked only once something failed: the happy path pays
+    nothing."""
+    if not isinstance(exc, KeyError) or not exc.args or not isinstance(exc.args[0], str):
+        return None
+    from .graphcache import build_graph, graph_locations
+    from .revgraph import MissingRevision
+
+    try:
+        build_graph(graph_locations(settings))  # the files read with ast, not run
+    except MissingRevision as found:
+        if found.missing != exc.args[0]:
+            return None
+        missing, child, path = found.missing, found.child, Path(found.path).name
+    except Exception:  # noqa: BLE001  (a graph we cannot read: leave the error as it was)
+        return None
+    else:
+        return None
+    return MissingRevisionError(
+        f"{missing}, the parent of {child} ({path}), has no revision file:"
+        f" restore it from version control (git log --diff-filter=D --name-only --"
+        f" {settings.script_location.name}), or, if it is lost for good, take {missing} out of"
+        f" {child}'s down_revision",
+        missing,
+    )
 
 
 def _scripts(script: ScriptDirectory, revision: str) -> list[Script]:

@@ -13,11 +13,13 @@ through the Migrator as before. Heavy modules (the API, rich, asyncio) are impor
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
 import sys
-from collections.abc import Callable, Coroutine
+import warnings
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -158,6 +160,61 @@ class CommandFailed(click.ClickException):
         stderr.print(f"[bold red]error:[/bold red] {escape(self.message)}")
 
 
+class Interrupted(click.ClickException):
+    """Stopped by a signal: one line on where the database is, exit 128 + the signal number."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file: Any = None) -> None:
+        stderr.print(f"[bold yellow]{escape(self.message)}[/bold yellow]")
+
+
+@contextlib.asynccontextmanager
+async def _interrupt_on_signals(migrator: Migrator) -> AsyncIterator[None]:
+    """While a command writes, SIGINT and SIGTERM stop it through :meth:`Migrator.interrupt`
+    (the running revision rolled back, or finished where DDL commits as it runs), and the
+    command then says where the database is and exits 130 or 143."""
+    import asyncio
+    import signal
+
+    from .api import MigrationInterrupted
+
+    loop = asyncio.get_running_loop()
+    received: list[signal.Signals] = []
+
+    def on_signal(signum: signal.Signals) -> None:
+        received.append(signum)
+        if len(received) == 1 and migrator.interrupt(signum.name):
+            loop.call_later(2.0, still_stopping)
+        elif len(received) > 1:
+            still_stopping()
+
+    def still_stopping() -> None:
+        if migrator.interrupt(received[0].name):  # still running: say why the wait
+            LIVE_LINE.clear()
+            stderr.print(
+                "[yellow]stopping: the running revision is busy in its own Python code; it stops"
+                " at its next statement (on MySQL/MariaDB, once it is done)[/yellow]"
+            )
+
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, not the main thread
+            continue
+        installed.append(signum)
+    try:
+        yield
+    except MigrationInterrupted as exc:
+        raise Interrupted(str(exc), 128 + int(received[0]) if received else 130) from exc
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
 def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]:
     """Run an async command body in its own loop and turn failures into one clear line."""
 
@@ -168,12 +225,17 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
         state: State = click.get_current_context().find_object(State)  # type: ignore[assignment]
         try:
             return asyncio.run(fn(state, *args, **kwargs))
-        except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
+        except (click.ClickException, click.exceptions.Exit):
             raise
+        except KeyboardInterrupt:
+            raise Interrupted("interrupted by SIGINT", 130) from None
         except Exception as exc:
             if state.debug:
                 raise
-            raise CommandFailed(describe(exc, state.url_for_errors())) from exc
+            from .api import missing_parent
+
+            known = missing_parent(exc, state.settings())
+            raise CommandFailed(str(known) if known else describe(exc, state.url_for_errors())) from exc
 
     return wrapper
 
@@ -199,8 +261,10 @@ class _ProgressHandler(logging.StreamHandler):  # type: ignore[type-arg]
                 message = self.format(record)
             else:
                 message = f"  {message}"
-            self.stream.write(message + self.terminator)
-            self.flush()
+            with LIVE_LINE.lock:  # the live line, if shown, goes first; never half of each
+                LIVE_LINE.clear_unlocked()
+                self.stream.write(message + self.terminator)
+                self.flush()
         except Exception:
             self.handleError(record)
 
@@ -216,6 +280,30 @@ def _setup_logging(quiet: bool) -> None:
         handler.setFormatter(logging.Formatter("  %(message)s"))
         logger.addHandler(handler)
         logger.setLevel(logging.WARNING if quiet else level)
+
+
+#: The database drivers whose versions ``--version`` shows, when installed.
+DRIVERS = ("asyncpg", "aiosqlite", "asyncmy", "psycopg", "psycopg2", "aiomysql", "pymysql", "mysqlclient")
+
+
+def _print_version(ctx: click.Context) -> None:
+    """asyncmigrate's version, then Alembic's, SQLAlchemy's and each installed driver's (read
+    from the installed distributions, nothing imported): what a bug report needs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def installed(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    parts = [f"asyncmigrate {__version__}"]
+    for name, shown in (("alembic", "Alembic"), ("sqlalchemy", "SQLAlchemy")):
+        parts.append(f"{shown} {installed(name) or 'not installed'}")
+    drivers = [f"{name} {found}" for name in DRIVERS if (found := installed(name))]
+    parts.append(f"drivers: {', '.join(drivers) or 'none installed'}")
+    click.echo(f"{parts[0]} ({', '.join(parts[1:])}, Python {sys.version.split()[0]})")
+    ctx.exit()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -234,7 +322,14 @@ def _setup_logging(quiet: bool) -> None:
     type=click.FloatRange(min=0),
     help="Seconds to wait for the database server to answer (default 10; 0: the driver's own).",
 )
-@click.version_option(__version__, prog_name="asyncmigrate")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, _param, value: _print_version(ctx) if value else None,
+    help="Show the versions of asyncmigrate, Alembic, SQLAlchemy and the installed drivers.",
+)
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -420,15 +515,83 @@ async def _apply(
 
     migrator = state.migrator(database=not sql)
     _freeze_heap()  # the libraries just imported stay until exit
-    try:
-        result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
-    except OfflineMigrationFailed as failed:
-        stdout.out(failed.sql, end="")  # what rendered before the failure, as Alembic prints it
-        raise
+    async with _interrupt_on_signals(migrator):
+        with _live_progress(migrator, state):
+            try:
+                result = await getattr(migrator, direction)(target, sql=sql, tag=tag, **safety)
+            except OfflineMigrationFailed as failed:
+                stdout.out(failed.sql, end="")  # what rendered before the failure, as Alembic prints it
+                raise
     if sql:
         stdout.out(result.sql, end="")
         return
     _report(state, result)
+
+
+class _LiveLine:
+    """The one status line a terminal shows while a revision runs ("b2 running for 12s"): the
+    progress handler clears it before a log line, so the two never mix."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        with self.lock:
+            sys.stderr.write(f"\r  {text}\x1b[K")
+            sys.stderr.flush()
+            self.shown = True
+
+    def clear(self) -> None:
+        with self.lock:
+            self.clear_unlocked()
+
+    def clear_unlocked(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+            self.shown = False
+
+
+LIVE_LINE = _LiveLine()
+#: Seconds a revision runs before the live line appears, and between its updates.
+LIVE_AFTER, LIVE_EVERY = 2.0, 1.0
+
+
+@contextlib.contextmanager
+def _live_progress(migrator: Migrator, state: State) -> Iterator[None]:
+    """On a terminal, show which revision is running and for how long once it takes more than
+    a moment: a long revision otherwise shows nothing until it ends. A thread of its own, so
+    it ticks while a revision keeps the event loop busy."""
+    if state.quiet or not sys.stderr.isatty():
+        yield
+        return
+    import threading
+
+    done = threading.Event()
+
+    def tick() -> None:
+        while not done.wait(LIVE_EVERY / 4):
+            running = migrator.running()
+            if running is None or running[1] < LIVE_AFTER:
+                LIVE_LINE.clear()
+                continue
+            revision, seconds = running
+            minutes, rest = divmod(int(seconds), 60)
+            elapsed = f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
+            LIVE_LINE.show(f"{revision} running for {elapsed}")
+            done.wait(LIVE_EVERY * 3 / 4)
+
+    ticker = threading.Thread(target=tick, name="asyncmigrate-progress", daemon=True)
+    ticker.start()
+    try:
+        yield
+    finally:
+        done.set()
+        ticker.join()
+        LIVE_LINE.clear()
 
 
 def _report(state: State, result: ApplyResult) -> None:
@@ -454,7 +617,8 @@ def _report(state: State, result: ApplyResult) -> None:
 async def stamp(state: State, revisions: tuple[str, ...], sql: bool, purge: bool, **options: Any) -> None:
     """Set the version table to REVISIONS without running migrations."""
     migrator = state.migrator(database=not sql)
-    result = await migrator.stamp(list(revisions), sql=sql, purge=purge, **_safety(options))
+    async with _interrupt_on_signals(migrator):
+        result = await migrator.stamp(list(revisions), sql=sql, purge=purge, **_safety(options))
     if sql:
         stdout.out(result.sql, end="")
     else:
@@ -726,6 +890,9 @@ async def _show_current_through_alembic(state: State) -> list[str]:
 @run_async
 async def check(state: State) -> None:
     """Compare the models with the database; exit 1 when autogenerate would write something."""
+    # Alembic logs each SERIAL column it recognises ("Detected sequence named ... assuming
+    # SERIAL"): news about its reading, not a difference, and the same on every run.
+    logging.getLogger("alembic.ddl.postgresql").setLevel(logging.WARNING)
     result: CheckResult = await state.migrator().check()
     if result.clean:
         emit([Line.text("No changes: the database matches the models.")], stdout)
@@ -750,7 +917,7 @@ def status(state: State) -> None:
 
 def _fast_status(state: State, settings: Settings) -> Status:
     from .history import build_status
-    from .integrity import unchecked, verify_history
+    from .integrity import live_revisions, unchecked, verify_history
 
     graph = _graph(settings)
     state.announce_database(settings)
@@ -758,7 +925,7 @@ def _fast_status(state: State, settings: Settings) -> Status:
     current, events = database.current, database.events
     problems = verify_history(graph, current, events)
     problems += unchecked(graph, current, events, settings.history_table)
-    return build_status(graph, current, problems)
+    return build_status(graph, current, problems, live_revisions(events))
 
 
 @run_async
@@ -798,8 +965,17 @@ def _status_lines(result: Status, settings: Settings) -> list[Line]:
             lines.append(Line(("[yellow]", STYLE), *text, ("[/yellow]", STYLE)))
         else:
             lines.append(Line(("[red]", STYLE), ("! ", RAW), (problem.message, ESCAPED), ("[/red]", STYLE)))
+    refusal = _upgrade_head_refuses(result)
+    if refusal:
+        lines.append(Line(("\n", RAW), ("[yellow]", STYLE), (refusal, ESCAPED), ("[/yellow]", STYLE)))
     if result.pending:
-        lines.append(Line.text(f"\nPending ({len(result.pending)}), 'upgrade head' would run, in order:"))
+        if result.unknown:
+            runs = "as far as the history table tells"
+        elif refusal:
+            runs = "'upgrade heads' would run, in order"
+        else:
+            runs = "'upgrade head' would run, in order"
+        lines.append(Line.text(f"\nPending ({len(result.pending)}), {runs}:"))
         for info in result.pending:
             lines.append(
                 Line(
@@ -811,19 +987,48 @@ def _status_lines(result: Status, settings: Settings) -> list[Line]:
                     (info.message, ESCAPED),
                 )
             )
-    else:
+    elif not refusal:
         lines.append(Line.text("\nUp to date: nothing pending."))
     return lines
 
 
+def _upgrade_head_refuses(result: Status) -> str | None:
+    """Why ``upgrade head`` would refuse to run, as status says it (None: it would run)."""
+    if result.unknown:
+        gone = ", ".join(result.unknown)
+        return (
+            f"'upgrade head' would refuse: the database is at {gone}, whose revision file is gone;"
+            " restore the file, or stamp the database at a revision that exists"
+            " ('asyncmigrate stamp --purge REV')"
+        )
+    if len(result.heads) > 1 and result.pending:
+        return (
+            f"'upgrade head' would refuse: {len(result.heads)} heads ({', '.join(result.heads)});"
+            " merge them ('asyncmigrate merge heads -m \"merge\"') or run 'upgrade heads'"
+        )
+    return None
+
+
 @cli.command()
+@click.option(
+    "--accept",
+    "accept",
+    multiple=True,
+    metavar="REV",
+    help="Acknowledge that REV's file is gone or was edited on purpose (recorded in the history).",
+)
 @run_async
-async def verify(state: State) -> None:
+async def verify(state: State, accept: tuple[str, ...]) -> None:
     """Check the applied history: edited or deleted revision files, revisions applied out of
     order, unmerged heads. Exit 1 if anything is found, 2 if nothing was found but some checks
     could not be made (no history table, applied revisions without a checksum)."""
     from .integrity import NOT_CHECKED
 
+    if accept:
+        for problem in await state.migrator().accept(accept):
+            stdout.print(
+                f"Accepted {problem.kind} {escape(str(problem.revision))}: {escape(problem.message)}"
+            )
     found = await state.migrator().verify()
     problems = [problem for problem in found if problem.kind != NOT_CHECKED]
     gaps = [problem for problem in found if problem.kind == NOT_CHECKED]
@@ -1067,13 +1272,14 @@ def _exit_past_leftover_threads(code: int | str | None) -> None:
 
 @cli.command()
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option("--url", help="Run the steps on this database instead of the embedded SQLite one.")
 @run_async
-async def demo(state: State, directory: str | None) -> None:
+async def demo(state: State, directory: str | None, url: str | None) -> None:
     """Build the tutorial's project in DIRECTORY (default: a new temporary one) and run its
     steps on the embedded SQLite database (or on --url)."""
     from .demo import run_demo
 
-    await run_demo(directory, url=state.url, console=stdout)
+    await run_demo(directory, url=url or state.url, console=stdout)
 
 
 #: Set by commands that import a project's revision files (and so its app code).
@@ -1084,6 +1290,8 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     if argv is None:  # this process is the command's own
         _plain_mako_errors()
+        # A parent's file is gone: Alembic warns, then fails; the error says it in one line.
+        warnings.filterwarnings("ignore", message="Revision .* is not present", category=UserWarning)
     try:
         cli.main(args=argv, prog_name="asyncmigrate")
     except SystemExit as done:

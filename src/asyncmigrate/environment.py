@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -87,6 +88,49 @@ class Progress:
         return int((time.monotonic() - self.current_started) * 1000)
 
 
+class Interrupted(Exception):
+    """Raised inside a run once a stop was requested: at a revision boundary, or (where DDL is
+    transactional) before the next statement, so the current revision rolls back."""
+
+
+class StopRequest:
+    """A request to stop a run (Ctrl-C, SIGTERM, a cancelled caller), checked by the run.
+
+    ``request`` may be called from any thread; the cancellers it calls are thread-safe
+    (``sqlite3.Connection.interrupt``)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        #: The caller's task was cancelled (rather than interrupt() called): the run stops the
+        #: same way, then the cancellation goes on.
+        self.caller_cancelled = False
+        #: The migration itself has begun (before that, a stop only ends the wait for the lock).
+        self.started = False
+        self._cancellers: list[Callable[[], None]] = []
+
+    def request(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+        for cancel in list(self._cancellers):
+            with contextlib.suppress(Exception):
+                cancel()
+
+    def check(self) -> None:
+        if self.reason is not None:
+            raise Interrupted(self.reason)
+
+    @contextlib.contextmanager
+    def cancelling(self, cancel: Callable[[], None]) -> Iterator[None]:
+        """Call ``cancel`` on a request made while the block runs (and at once if one was)."""
+        self._cancellers.append(cancel)
+        try:
+            if self.reason is not None:
+                cancel()
+            yield
+        finally:
+            self._cancellers.remove(cancel)
+
+
 @dataclass
 class MigrationJob:
     """One command's run-time state, handed to env.py through ``config.attributes``."""
@@ -103,6 +147,8 @@ class MigrationJob:
     apply: ApplyOptions | None = None
     #: Autogenerate reads the catalog in batches (see reflection.py); only our own commands ask.
     batched_reflection: bool = False
+    #: Set by the caller to stop an upgrade/downgrade part-way (see :class:`StopRequest`).
+    stop: StopRequest | None = None
     _metadata: MetadataTarget | None = field(default=None, repr=False)
     _metadata_loaded: bool = field(default=False, repr=False)
 
@@ -279,8 +325,12 @@ def _prepare_revisions(
     if steps_for is None:
         return
 
+    stop = job.stop
+
     def steps(heads: Any, ctx: Any) -> Iterator[Any]:
         for step in steps_for(heads, ctx):
+            if stop is not None:
+                stop.check()  # a revision boundary: the previous one is committed
             tracker.prepare(step)
             yield step
 
@@ -349,6 +399,8 @@ class _TrackedRevision:
         progress.current = self.revision
         progress.current_started = time.monotonic()
         progress.partly_committed = False
+        if tracker.job.stop is not None:
+            tracker.job.stop.check()
         for statement in tracker.session.needed(self.statements, changes_them=self.sets_its_own):
             tracker.migration_context.execute(statement)
         result = self.function(*args, **kw)
@@ -426,7 +478,7 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
         _prepare_revisions(context, job, job.apply, table)
     job.progress.started = True
     try:
-        with comparing, context.begin_transaction():
+        with comparing, _stoppable(job, connection, context), context.begin_transaction():
             context.run_migrations()
     finally:
         if table is not None:
@@ -442,6 +494,36 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
                 connection.exec_driver_sql(statement)
             if not external:
                 connection.commit()
+
+
+@contextlib.contextmanager
+def _stoppable(job: MigrationJob, connection: Connection, context: Any) -> Iterator[None]:
+    """Where DDL is transactional (PostgreSQL, SQLite), a stop request also ends the current
+    revision: no statement starts once one was made, and SQLite's running statement is
+    interrupted, so the revision's transaction rolls back. MySQL and MariaDB commit DDL as it
+    runs: there the run only stops at the next revision boundary."""
+    stop = job.stop
+    if stop is None or job.apply is None:
+        yield
+        return
+    cancel: Callable[[], None] = lambda: None  # noqa: E731
+    driver_connection = getattr(connection.connection, "driver_connection", None)
+    if isinstance(driver_connection, sqlite3.Connection) and driver_connection.isolation_level is None:
+        cancel = driver_connection.interrupt  # our engine: explicit BEGIN, DDL included
+    elif not context.get_context().impl.transactional_ddl:
+        yield
+        return
+    from sqlalchemy import event
+
+    def before_statement(*_args: Any) -> None:
+        stop.check()
+
+    event.listen(connection, "before_cursor_execute", before_statement)
+    try:
+        with stop.cancelling(cancel):
+            yield
+    finally:
+        event.remove(connection, "before_cursor_execute", before_statement)
 
 
 def _version_context(connection: Connection, settings: Settings) -> Any:

@@ -33,6 +33,14 @@ class EmptyModelsError(AsyncMigrateError):
     """Autogenerate would drop every table because no model was found."""
 
 
+class MissingRevisionError(AsyncMigrateError):
+    """A revision names a parent whose file is gone: Alembic cannot build the graph."""
+
+    def __init__(self, message: str, missing: str) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
 class MissingDriverError(AsyncMigrateError):
     """The database driver named in the URL is not installed."""
 

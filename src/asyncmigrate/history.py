@@ -129,12 +129,20 @@ def applied_revisions(directory: RevisionSource, current: Iterable[str]) -> list
 
 
 def build_status(
-    directory: RevisionSource, current: tuple[str, ...], problems: list[Any] | None = None
+    directory: RevisionSource,
+    current: tuple[str, ...],
+    problems: list[Any] | None = None,
+    applied_in_history: Iterable[str] = (),
 ) -> Status:
-    """Split the graph into applied (ancestors of the current revisions) and pending."""
+    """Split the graph into applied (ancestors of the current revisions) and pending. When a
+    current revision's file is gone, the revisions the history table says are applied stand in
+    for its ancestors (``applied_in_history``)."""
     ordered = list(reversed(list(directory.walk_revisions())))
     known = {s.revision for s in ordered}
-    applied_ids = set(applied_revisions(directory, current))
+    roots = list(current)
+    if any(rev not in known for rev in current):
+        roots += [rev for rev in applied_in_history if rev in known]
+    applied_ids = set(applied_revisions(directory, roots))
     infos = [RevisionInfo.from_script(s) for s in ordered]
     return Status(
         current=current,

@@ -34,6 +34,9 @@ STAMP = "stamp"
 ADOPTED = "adopted"
 #: A revision that failed; ``detail`` lists the INVALID indexes its CREATE INDEX CONCURRENTLY left.
 FAILED = "failed"
+#: ``verify --accept``: someone acknowledged that an applied revision's file is gone (checksum
+#: NULL) or was edited (the checksum of the file as it is now).
+ACCEPTED = "accepted"
 
 
 def history_table(name: str, schema: str | None) -> Table:
@@ -243,6 +246,19 @@ def read_events(connection: Connection, table: Table) -> list[Event] | None:
     return [Event(*row) for row in rows]
 
 
+def latest_events(events: list[Event]) -> dict[str, Event]:
+    """Each revision's last event that moved it (applied, reverted, stamped, adopted)."""
+    return {e.revision: e for e in events if e.event not in (FAILED, ACCEPTED)}
+
+
+def live_revisions(events: list[Event] | None) -> list[str]:
+    """The revisions the history says are applied now, in the order they were."""
+    if events is None:
+        return []
+    latest = latest_events(events)
+    return [rev for rev, e in sorted(latest.items(), key=lambda item: item[1].id) if e.event != DOWNGRADE]
+
+
 @dataclass(frozen=True)
 class Problem:
     """One finding of ``verify``."""
@@ -279,14 +295,19 @@ def verify_history(
             problems.append(Problem("missing", rev, f"{rev} is in the version table but its file is gone"))
     if events is None:
         return problems
-    latest: dict[str, Event] = {}
+    latest = latest_events(events)
+    accepted: dict[str, Event] = {}
     for event in events:
-        if event.event != FAILED:
-            latest[event.revision] = event
+        if event.event == ACCEPTED:
+            accepted[event.revision] = event
+        elif event.event != FAILED:
+            accepted.pop(event.revision, None)  # applied again since: checked afresh
     live = {rev: e for rev, e in latest.items() if e.event != DOWNGRADE}
     for rev, event in sorted(live.items(), key=lambda item: item[1].id):
+        if rev in accepted:
+            event = accepted[rev]
         if rev not in known:
-            if rev not in current:
+            if rev not in current and rev not in accepted:
                 problems.append(
                     Problem(
                         "missing",

@@ -29,6 +29,16 @@ class GraphUnavailable(Exception):
     """The fast path cannot answer exactly as Alembic would: use Alembic instead."""
 
 
+class MissingRevision(GraphUnavailable):
+    """A revision names a parent that no file defines (its file was deleted)."""
+
+    def __init__(self, missing: str, child: str, path: str) -> None:
+        super().__init__(f"revision {missing} referenced from {child} is not present")
+        self.missing = missing
+        self.child = child
+        self.path = path
+
+
 def _scalar(revisions: tuple[str, ...] | None) -> str | tuple[str, ...] | None:
     """``alembic.script.revision.tuple_rev_as_scalar``."""
     if not revisions:
@@ -262,7 +272,11 @@ class RevisionGraph:
         for node in by_id.values():
             for down in node._all_down_revisions:
                 if down not in by_id:  # missing, or a branch label used as a parent
-                    raise GraphUnavailable(f"revision {down} referenced from {node.revision} is not present")
+                    if down in names:
+                        raise GraphUnavailable(
+                            f"revision {down} referenced from {node.revision} is not present"
+                        )
+                    raise MissingRevision(down, node.revision, node.path)
                 parent = by_id[down]
                 parent.add_nextrev(node)
                 if down in node._versioned_down_revisions:

@@ -196,6 +196,17 @@ class Runner:
             return foreign.Watch(self.url, source=source, env_py=env_py)
         return foreign.Watch(env_py=env_py)
 
+    @property
+    def backend(self) -> str:
+        return make_url(self.url).get_backend_name()
+
+    @property
+    def cancels_statements(self) -> bool:
+        """Whether cancelling the task that runs a migration cancels its running statement and
+        rolls the revision back: asyncpg does, and PostgreSQL's DDL is transactional."""
+        url = make_url(self.url)
+        return self.own_env and url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg"
+
     def job(self, *, load_models: bool = False, **options: Any) -> MigrationJob:
         return MigrationJob(
             settings=replace(self.settings, url=self.url),
