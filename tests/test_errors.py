@@ -97,7 +97,8 @@ def test_not_a_url(project: Path) -> None:
 
 def test_model_module_fails_to_import(project: Path, sqlite_url: str) -> None:
     (project / "src" / "models" / "broken.py").write_text(
-        "from src.models.base import Base\nundefined_thing\n"
+        "from src.models.base import Base\nundefined_thing\n\n\nclass Broken(Base):\n"
+        "    __tablename__ = 'broken'\n"
     )
     result = run_cli("--url", sqlite_url, "revision", "--autogenerate", "-m", "x", cwd=project)
     message = one_error_line(result)

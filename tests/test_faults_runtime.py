@@ -245,7 +245,16 @@ async def test_sigterm_while_waiting_for_the_apply_lock(project: Path, pg_url: s
             "SELECT pg_advisory_lock($1)", lock_key(make_url(pg_url).database, "alembic_version", None)
         )
         process = start_cli(project, "--url", pg_url, "upgrade", "head")
-        await asyncio.sleep(4)  # started, and polling the lock
+        # started, and polling the lock: its lock connection has named itself
+        for _ in range(600):
+            waiting = await holder.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND application_name LIKE 'asyncmigrate%'"
+            )
+            if waiting or process.poll() is not None:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
         assert process.poll() is None, process.communicate()
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)

@@ -193,7 +193,9 @@ def test_models_intent_drop_of_a_mapped_column(project: Path) -> None:
 
 
 def test_models_that_fail_to_import_do_not_stop_the_lint(project: Path) -> None:
-    (project / "src" / "models" / "user.py").write_text("raise RuntimeError('boom')\n")
+    (project / "src" / "models" / "user.py").write_text(
+        "raise RuntimeError('boom')\n\n\nclass User:\n    pass\n"
+    )
     result = lint(project)
     assert result.returncode == 1
     assert "models not loaded" in result.stderr and "boom" in result.stderr

@@ -14,7 +14,8 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
     for statement, cmd in ctx.alter_commands():
         column = pg.added_column(cmd)
         generated = column is not None and pg.column_constraint(column, "GENERATED")
-        if not generated or generated.generated_kind != "s":
+        # pglast 7 (PostgreSQL 17's parser) has no generated_kind: every generated column is STORED
+        if not generated or getattr(generated, "generated_kind", "s") != "s":
             continue
         table = pg.relation_name(statement.node)
         yield Hit(
