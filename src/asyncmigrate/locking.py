@@ -253,6 +253,7 @@ class SQLiteApplyLock(ApplyLock):
         self.path = database.with_name(database.name + ".asyncmigrate.lock")
         self._fd: int | None = None
         self._writable = False
+        self._held = False
 
     async def _open(self) -> None:
         if not self.path.parent.is_dir():
@@ -318,6 +319,7 @@ class SQLiteApplyLock(ApplyLock):
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return False
+        self._held = True
         if self._writable:
             os.ftruncate(self._fd, 0)
             os.pwrite(self._fd, f"{_identity()}, since {time.strftime('%Y-%m-%d %H:%M:%S')}\n".encode(), 0)
@@ -332,8 +334,12 @@ class SQLiteApplyLock(ApplyLock):
 
     async def _close(self) -> None:
         if self._fd is not None:
+            if self._held and self._writable:
+                # a later holder that may not write the file must not appear to be this one
+                os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
+            self._held = False
 
 
 class NoLock(ApplyLock):
