@@ -355,7 +355,9 @@ class ProjectResult:
         return asdict(self)
 
 
-def _run(python: Path, tool: str, ini: Path, args: list[str], cwd: Path, extra: dict[str, str]) -> Run:
+def _run(
+    python: Path, tool: str, ini: Path, args: list[str], cwd: Path, extra: dict[str, str], timeout: float
+) -> Run:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONPATH", "VIRTUAL_ENV")}
     env.update(extra)
     env["PYTHONPATH"] = str(REPO / "src")
@@ -368,12 +370,12 @@ def _run(python: Path, tool: str, ini: Path, args: list[str], cwd: Path, extra: 
             env=env,
             capture_output=True,
             text=True,
-            timeout=COMMAND_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
     except subprocess.TimeoutExpired as timeout:
         out = timeout.stdout.decode() if isinstance(timeout.stdout, bytes) else (timeout.stdout or "")
-        return Run(-1, out, f"timed out after {COMMAND_TIMEOUT:.0f} s", COMMAND_TIMEOUT)
+        return Run(-1, out, f"timed out after {timeout:.0f} s", timeout)
     return Run(completed.returncode, completed.stdout, completed.stderr, time.perf_counter() - start)
 
 
@@ -466,6 +468,7 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
     source = unpacked_wheel(project)
     python = project_venv(project)
     result = ProjectResult(project.name, project.version, dialect)
+    limit = project.timeout or COMMAND_TIMEOUT
     runs: dict[str, dict[str, Run]] = {"alembic": {}, "asyncmigrate": {}}
     states: dict[str, dict[str, dict]] = {"alembic": {}, "asyncmigrate": {}}
 
@@ -483,7 +486,7 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
                 # as the project makes a new database: its tables, then plain Alembic's stamp
                 database.create_all(project.create_all)
                 if project.after_create_all == "stamp":
-                    stamped = _run(python, "alembic", ini, ["stamp", "head"], directory, extra)
+                    stamped = _run(python, "alembic", ini, ["stamp", "head"], directory, extra, limit)
                     if stamped.returncode:
                         raise RuntimeError(f"alembic stamp head after create_all: {stamped.error_line()}")
                 if tool == "alembic":  # what plain Alembic does from an empty database, for the stairway
@@ -492,14 +495,14 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
                         (directory / "empty").mkdir(exist_ok=True)
                         empty_ini = write_project(project, source, directory / "empty", empty.url)
                         runs[tool]["from empty"] = _run(
-                            python, tool, empty_ini, ["upgrade", "head"], directory / "empty", extra
+                            python, tool, empty_ini, ["upgrade", "head"], directory / "empty", extra, limit
                         )
                     finally:
                         empty.drop()
             for command in COMMANDS:
                 if tool == "alembic" and command in OURS_ONLY:
                     continue
-                runs[tool][command] = _run(python, tool, ini, ARGS[command], directory, extra)
+                runs[tool][command] = _run(python, tool, ini, ARGS[command], directory, extra, limit)
                 if command == "upgrade head":
                     states[tool]["upgrade head"] = database.state()
                 elif command == "downgrade base":

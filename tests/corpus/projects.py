@@ -45,6 +45,8 @@ class Project:
     #: after create_all: "stamp" head (the tables are the current ones) or "none" (they are the
     #: first revision's starting point and ``upgrade head`` runs the whole history on them)
     after_create_all: str = "stamp"
+    #: seconds before one command counts as hung (default: ASYNCMIGRATE_CORPUS_TIMEOUT or 900)
+    timeout: float | None = None
 
 
 PROJECTS: list[Project] = [
@@ -98,6 +100,7 @@ PROJECTS: list[Project] = [
         version="29.0.0",
         script_location="cinder/db/migrations",
         ini="cinder/db/alembic.ini",
+        timeout=120,  # asyncmigrate hangs at exit after running its env.py (eventlet): see KNOWN_FAILURES
     ),
     Project(
         # its env.py takes the engine from oslo.config's [database] settings: Alembic's stock
@@ -206,6 +209,18 @@ KNOWN_FAILURES: list[Known] = [
         "follows from manila's upgrade head: asyncmigrate reached head, so downgrade base reaches "
         "manila's initial revision, which refuses; plain alembic stayed at base",
     ),
+]
+
+KNOWN_FAILURES += [
+    Known(
+        "cinder",
+        "*",
+        command,
+        "timed out after",
+        "cinder's env.py imports eventlet (0.41): the command does its work, then asyncio.run() waits "
+        "forever in shutdown_default_executor() for the worker thread that ran the env.py",
+    )
+    for command in ("upgrade head", "status", "verify", "check", "downgrade base", "upgrade --sql", "lint")
 ]
 
 
