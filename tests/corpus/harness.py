@@ -411,6 +411,8 @@ def _state_difference(a: dict, b: dict) -> str:
 def compare(alembic: Run, ours: Run, difference: str = "", graph_only: bool = False) -> Cell:
     """One paired command: same success as Alembic, and nothing else differs."""
     brief = {"alembic": _brief(alembic), "ours": _brief(ours)}
+    if ours.returncode == -1 and alembic.returncode != -1:  # a hang is never the history's failure
+        return Cell("ours", ours.error_line(), **brief)
     if (alembic.returncode == 0) != (ours.returncode == 0):
         if graph_only and ours.returncode == 0:
             # README: these read revision files with ast and do not run them, nor env.py
