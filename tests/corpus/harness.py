@@ -373,8 +373,8 @@ def _run(
             timeout=timeout,
             check=False,
         )
-    except subprocess.TimeoutExpired as timeout:
-        out = timeout.stdout.decode() if isinstance(timeout.stdout, bytes) else (timeout.stdout or "")
+    except subprocess.TimeoutExpired as expired:
+        out = expired.stdout.decode() if isinstance(expired.stdout, bytes) else (expired.stdout or "")
         return Run(-1, out, f"timed out after {timeout:.0f} s", timeout)
     return Run(completed.returncode, completed.stdout, completed.stderr, time.perf_counter() - start)
 
