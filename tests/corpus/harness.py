@@ -416,7 +416,8 @@ def compare(alembic: Run, ours: Run, difference: str = "", graph_only: bool = Fa
     if (alembic.returncode == 0) != (ours.returncode == 0):
         if graph_only and ours.returncode == 0:
             # README: these read revision files with ast and do not run them, nor env.py
-            return Cell("works", f"alembic fails, asyncmigrate runs no revision file: {alembic.error_line()}")
+            detail = f"alembic fails, asyncmigrate runs no revision file: {alembic.error_line()}"
+            return Cell("works", detail, **brief)
         if ours.returncode:
             return Cell("ours", ours.error_line(), **brief)
         return Cell("ours", f"asyncmigrate exits 0 where alembic fails: {alembic.error_line()}", **brief)

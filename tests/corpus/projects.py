@@ -141,6 +141,7 @@ PROJECTS: list[Project] = [
         version="0.98.0",
         script_location="zenml/zen_stores/migrations",
         url_via="env:ZENML_STORE_URL",
+        requirements=("zenml[local]==0.98.0",),  # sqlmodel and the SQL store's other needs
         dialects=("sqlite",),
     ),
 ]
