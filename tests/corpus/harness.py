@@ -355,7 +355,9 @@ class ProjectResult:
         return asdict(self)
 
 
-def _run(python: Path, tool: str, ini: Path, args: list[str], cwd: Path, extra: dict[str, str]) -> Run:
+def _run(
+    python: Path, tool: str, ini: Path, args: list[str], cwd: Path, extra: dict[str, str], timeout: float
+) -> Run:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONPATH", "VIRTUAL_ENV")}
     env.update(extra)
     env["PYTHONPATH"] = str(REPO / "src")
@@ -368,12 +370,12 @@ def _run(python: Path, tool: str, ini: Path, args: list[str], cwd: Path, extra: 
             env=env,
             capture_output=True,
             text=True,
-            timeout=COMMAND_TIMEOUT,
+            timeout=timeout,
             check=False,
         )
-    except subprocess.TimeoutExpired as timeout:
-        out = timeout.stdout.decode() if isinstance(timeout.stdout, bytes) else (timeout.stdout or "")
-        return Run(-1, out, f"timed out after {COMMAND_TIMEOUT:.0f} s", COMMAND_TIMEOUT)
+    except subprocess.TimeoutExpired as expired:
+        out = expired.stdout.decode() if isinstance(expired.stdout, bytes) else (expired.stdout or "")
+        return Run(-1, out, f"timed out after {timeout:.0f} s", timeout)
     return Run(completed.returncode, completed.stdout, completed.stderr, time.perf_counter() - start)
 
 
@@ -409,10 +411,13 @@ def _state_difference(a: dict, b: dict) -> str:
 def compare(alembic: Run, ours: Run, difference: str = "", graph_only: bool = False) -> Cell:
     """One paired command: same success as Alembic, and nothing else differs."""
     brief = {"alembic": _brief(alembic), "ours": _brief(ours)}
+    if ours.returncode == -1 and alembic.returncode != -1:  # a hang is never the history's failure
+        return Cell("ours", ours.error_line(), **brief)
     if (alembic.returncode == 0) != (ours.returncode == 0):
         if graph_only and ours.returncode == 0:
             # README: these read revision files with ast and do not run them, nor env.py
-            return Cell("works", f"alembic fails, asyncmigrate runs no revision file: {alembic.error_line()}")
+            detail = f"alembic fails, asyncmigrate runs no revision file: {alembic.error_line()}"
+            return Cell("works", detail, **brief)
         if ours.returncode:
             return Cell("ours", ours.error_line(), **brief)
         return Cell("ours", f"asyncmigrate exits 0 where alembic fails: {alembic.error_line()}", **brief)
@@ -466,6 +471,7 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
     source = unpacked_wheel(project)
     python = project_venv(project)
     result = ProjectResult(project.name, project.version, dialect)
+    limit = project.timeout or COMMAND_TIMEOUT
     runs: dict[str, dict[str, Run]] = {"alembic": {}, "asyncmigrate": {}}
     states: dict[str, dict[str, dict]] = {"alembic": {}, "asyncmigrate": {}}
 
@@ -483,7 +489,7 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
                 # as the project makes a new database: its tables, then plain Alembic's stamp
                 database.create_all(project.create_all)
                 if project.after_create_all == "stamp":
-                    stamped = _run(python, "alembic", ini, ["stamp", "head"], directory, extra)
+                    stamped = _run(python, "alembic", ini, ["stamp", "head"], directory, extra, limit)
                     if stamped.returncode:
                         raise RuntimeError(f"alembic stamp head after create_all: {stamped.error_line()}")
                 if tool == "alembic":  # what plain Alembic does from an empty database, for the stairway
@@ -492,14 +498,14 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
                         (directory / "empty").mkdir(exist_ok=True)
                         empty_ini = write_project(project, source, directory / "empty", empty.url)
                         runs[tool]["from empty"] = _run(
-                            python, tool, empty_ini, ["upgrade", "head"], directory / "empty", extra
+                            python, tool, empty_ini, ["upgrade", "head"], directory / "empty", extra, limit
                         )
                     finally:
                         empty.drop()
             for command in COMMANDS:
                 if tool == "alembic" and command in OURS_ONLY:
                     continue
-                runs[tool][command] = _run(python, tool, ini, ARGS[command], directory, extra)
+                runs[tool][command] = _run(python, tool, ini, ARGS[command], directory, extra, limit)
                 if command == "upgrade head":
                     states[tool]["upgrade head"] = database.state()
                 elif command == "downgrade base":

@@ -45,6 +45,8 @@ class Project:
     #: after create_all: "stamp" head (the tables are the current ones) or "none" (they are the
     #: first revision's starting point and ``upgrade head`` runs the whole history on them)
     after_create_all: str = "stamp"
+    #: seconds before one command counts as hung (default: ASYNCMIGRATE_CORPUS_TIMEOUT or 900)
+    timeout: float | None = None
 
 
 PROJECTS: list[Project] = [
@@ -98,6 +100,7 @@ PROJECTS: list[Project] = [
         version="29.0.0",
         script_location="cinder/db/migrations",
         ini="cinder/db/alembic.ini",
+        timeout=90,  # asyncmigrate hangs at exit after running its env.py (eventlet): see KNOWN_FAILURES
     ),
     Project(
         # its env.py takes the engine from oslo.config's [database] settings: Alembic's stock
@@ -131,16 +134,11 @@ PROJECTS: list[Project] = [
         no_deps=True,
         requirements=("oslo.log", "oslo.utils", "oslo.db", "oslo.i18n", "oslo.config"),
     ),
-    Project(
-        # the env.py builds zenml's store from its settings: the URL is ZENML_STORE_URL
-        name="zenml",
-        dist="zenml",
-        version="0.98.0",
-        script_location="zenml/zen_stores/migrations",
-        url_via="env:ZENML_STORE_URL",
-        dialects=("sqlite",),
-    ),
 ]
+
+# Left out: zenml 0.98.0 (its SQL store's extra pins alembic below 1.18, which asyncmigrate
+# needs), dagster (its env.py refuses to run without a connection its own code passes in),
+# apache-airflow-providers-fab and glance (their env.py needs the whole service configured).
 
 BY_NAME = {project.name: project for project in PROJECTS}
 
@@ -201,11 +199,30 @@ KNOWN_FAILURES: list[Known] = [
     Known(
         "manila",
         "postgresql",
+        "current",
+        "asyncmigrate adds 'afc3b5e1f406 (head)'",
+        "follows from manila's upgrade head: asyncmigrate reached head, plain alembic stayed at base",
+    ),
+    Known(
+        "manila",
+        "postgresql",
         "downgrade base",
         "Downgrade from initial Manila install is not supported",
         "follows from manila's upgrade head: asyncmigrate reached head, so downgrade base reaches "
         "manila's initial revision, which refuses; plain alembic stayed at base",
     ),
+]
+
+KNOWN_FAILURES += [
+    Known(
+        "cinder",
+        "*",
+        command,
+        "timed out after",
+        "cinder's env.py imports eventlet (0.41): the command does its work, then asyncio.run() waits "
+        "forever in shutdown_default_executor() for the worker thread that ran the env.py",
+    )
+    for command in ("upgrade head", "status", "verify", "check", "downgrade base", "upgrade --sql", "lint")
 ]
 
 
