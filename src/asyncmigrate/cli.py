@@ -234,7 +234,12 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
                 raise
             from .api import missing_parent
 
-            known = missing_parent(exc, state.settings())
+            known = None
+            if isinstance(exc, KeyError):  # a parent's file is gone (the settings loaded before)
+                try:
+                    known = missing_parent(exc, state.settings())
+                except Exception:  # noqa: BLE001  (the error below says what failed)
+                    known = None
             raise CommandFailed(str(known) if known else describe(exc, state.url_for_errors())) from exc
 
     return wrapper
