@@ -31,7 +31,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .config import Settings, load_settings
 from .discovery import discover_metadata
 from .environment import ApplyOptions, MetadataTarget, StopRequest, revision_options
-from .errors import AsyncMigrateError, ConfigError, MissingRevisionError, describe, failed_import
+from .errors import (
+    AsyncMigrateError,
+    ConfigError,
+    MissingRevisionError,
+    describe,
+    driver_errors,
+    failed_import,
+    mysql_code,
+    sqlstate,
+)
 from .history import RevisionInfo, Status, build_status, parse_rev_range
 from .integrity import (
     ACCEPTED,
@@ -229,25 +238,13 @@ class ApplyResult:
 
 def is_lock_timeout(exc: BaseException) -> bool:
     """True when a statement gave up waiting for a lock (PostgreSQL 55P03, MySQL 1205)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        for candidate in (current, getattr(current, "orig", None)):
-            if candidate is None:
-                continue
-            if (
-                getattr(candidate, "sqlstate", None) == "55P03"
-                or getattr(candidate, "pgcode", None) == "55P03"
-            ):
-                return True
-            args = getattr(candidate, "args", ())
-            if args and args[0] == 1205:
-                return True
-            if "lock timeout" in str(candidate) or "Lock wait timeout exceeded" in str(candidate):
-                return True
-        current = current.__cause__ or current.__context__
-    return False
+    return any(
+        sqlstate(error) == "55P03"
+        or mysql_code(error) == 1205
+        or "lock timeout" in str(error)
+        or "Lock wait timeout exceeded" in str(error)
+        for error in driver_errors(exc)
+    )
 
 
 def _call_with_target(run: Callable[[Any, str], None], target: str, config: Any) -> None:

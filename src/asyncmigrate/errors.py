@@ -64,6 +64,31 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
             yield orig
 
 
+def driver_errors(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, its causes and contexts, each followed by the driver error it wraps (``.orig``):
+    where a database's error code is found, whichever layer raised it."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException):
+            yield orig
+        current = current.__cause__ or current.__context__
+
+
+def sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE of a driver error (asyncpg: ``sqlstate``, psycopg: ``pgcode``)."""
+    return getattr(exc, "sqlstate", None) or getattr(exc, "pgcode", None)
+
+
+def mysql_code(exc: BaseException) -> int | None:
+    """MySQL's / MariaDB's error number of a driver error (its first argument)."""
+    args = getattr(exc, "args", ())
+    return args[0] if args and isinstance(args[0], int) else None
+
+
 def missing_driver(module: str, url: str) -> MissingDriverError:
     """The error for a URL whose driver module cannot be imported."""
     extra = DRIVER_EXTRAS.get(module)

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
 from ..engines import create_engine_for, dispose, run_on_connection
-from ..errors import AsyncMigrateError
+from ..errors import AsyncMigrateError, driver_errors, mysql_code, sqlstate
 
 
 async def _admin(url: str, *statements: str) -> None:
@@ -69,23 +69,10 @@ async def create_database(server_url: str, *, template: str | None = None) -> st
 def _may_not_create(exc: BaseException, name: str) -> bool:
     """PostgreSQL's insufficient_privilege (42501); MySQL's access denied (1044) to the new
     database, not to the one connected to."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        for candidate in (current, getattr(current, "orig", None)):
-            if candidate is None:
-                continue
-            if (
-                getattr(candidate, "sqlstate", None) == "42501"
-                or getattr(candidate, "pgcode", None) == "42501"
-            ):
-                return True
-            args = getattr(candidate, "args", ())
-            if args and args[0] == 1044 and name in str(candidate):
-                return True
-        current = current.__cause__ or current.__context__
-    return False
+    return any(
+        sqlstate(error) == "42501" or (mysql_code(error) == 1044 and name in str(error))
+        for error in driver_errors(exc)
+    )
 
 
 async def drop_database(server_url: str, database_url: str) -> None:
