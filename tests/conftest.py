@@ -63,6 +63,19 @@ def _run(module: str, args: tuple[str, ...], cwd: Path, env: dict[str, str] | No
     return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
 
+def one_error_line(result: CliResult, *, allow: tuple[str, ...] = ()) -> str:
+    """The single ``error:`` line of a failed command (lines starting with ``allow`` aside):
+    exit 1, no traceback."""
+    assert result.returncode == 1, result.output
+    assert "Traceback" not in result.output
+    lines = [
+        line for line in result.stderr.splitlines() if line.strip() and not line.strip().startswith(allow)
+    ]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    return lines[0].removeprefix("error: ")
+
+
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
     """Run ``asyncmigrate ARGS`` in its own process, as a user would."""
     return _run("asyncmigrate", args, cwd, env)

@@ -13,16 +13,7 @@ from sqlalchemy.engine import make_url
 
 from asyncmigrate.scaffold import init_project
 
-from .conftest import CliResult, run_cli, table_columns, version_rows, write_revision
-
-
-def one_error_line(result: CliResult) -> str:
-    assert result.returncode == 1, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0].removeprefix("error: ")
+from .conftest import CliResult, one_error_line, run_cli, table_columns, version_rows, write_revision
 
 
 @pytest.fixture

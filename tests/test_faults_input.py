@@ -28,23 +28,12 @@ from .conftest import (
     asyncpg_connect,
     drop_database,
     fresh_database,
+    one_error_line,
     run_cli,
     version_rows,
     write_body_revision,
     write_revision,
 )
-
-
-def one_error_line(result: CliResult, *, allow: tuple[str, ...] = ()) -> str:
-    """The single ``error:`` line of a failed command (lines starting with ``allow`` aside)."""
-    assert result.returncode == 1, result.output
-    assert "Traceback" not in result.output
-    lines = [
-        line for line in result.stderr.splitlines() if line.strip() and not line.strip().startswith(allow)
-    ]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("error: ")
-    return lines[0].removeprefix("error: ")
 
 
 @pytest.fixture
