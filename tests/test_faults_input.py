@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -280,6 +281,29 @@ def test_silent_server_times_out_naming_host_and_port(
     assert f"  waiting for 127.0.0.1:{silent_server} to answer (gives up after 2s)" in result.stderr
     assert "TimeoutError" not in result.output
     assert elapsed < 20  # 2 s of waiting plus the interpreter; was 61 s (PostgreSQL), forever (MariaDB)
+
+
+@pytest.mark.parametrize("command", ["current", "status"])
+def test_ctrl_c_in_a_read_only_command_exits_130(project: Path, silent_server: int, command: str) -> None:
+    """Not click's "Aborted!" and exit 1: the same one line and exit code as a migrating command."""
+    write_revision(project, "aaa111", None, "one")
+    url = SILENT_URLS["postgresql"].format(port=silent_server)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asyncmigrate", "--url", url, "--connect-timeout", "30", command],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)  # imported, and waiting for the silent server
+    assert process.poll() is None
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "Aborted!" not in err and "Traceback" not in err
+    assert err.strip().splitlines()[-1] == "interrupted by SIGINT"
 
 
 def test_connect_timeout_from_the_config(project: Path, silent_server: int) -> None:

@@ -1298,7 +1298,7 @@ def main(argv: list[str] | None = None) -> None:
         # A parent's file is gone: Alembic warns, then fails; the error says it in one line.
         warnings.filterwarnings("ignore", message="Revision .* is not present", category=UserWarning)
     try:
-        cli.main(args=argv, prog_name="asyncmigrate")
+        _run_standalone(argv)
     except SystemExit as done:
         if argv is None and _APP_CODE_RAN:
             _exit_past_leftover_threads(done.code)
@@ -1306,6 +1306,23 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         if argv is None:  # the process exits now (click's standalone mode)
             _freeze_heap()  # leave the heap to the OS
+
+
+def _run_standalone(argv: list[str] | None) -> None:
+    """click's standalone mode, except that Ctrl-C in any command ends in one line and exit 130
+    (click prints "Aborted!" and exits 1); commands that migrate say more (:class:`Interrupted`)."""
+    try:
+        code = cli.main(args=argv, prog_name="asyncmigrate", standalone_mode=False)
+    except click.exceptions.Abort as abort:
+        if isinstance(abort.__cause__, KeyboardInterrupt):
+            Interrupted("interrupted by SIGINT", 130).show()
+            sys.exit(130)
+        click.echo("Aborted!", err=True)
+        sys.exit(1)
+    except click.ClickException as failed:
+        failed.show()
+        sys.exit(failed.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _plain_mako_errors() -> None:
