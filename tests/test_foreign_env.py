@@ -305,7 +305,10 @@ def test_anyio_env_py_needs_an_anyio_thread(tmp_path: Path) -> None:
             await asyncio.to_thread(command.upgrade, config, "a1")
         await anyio.to_thread.run_sync(command.upgrade, config, "a1")
 
-    asyncio.run(main())
+    from asyncmigrate.runner import preserve_logging
+
+    with preserve_logging():  # the env.py's fileConfig would disable this process's loggers
+        asyncio.run(main())
     result = run_cli("current", cwd=project)
     assert result.stdout.strip() == "a1", result.output
 

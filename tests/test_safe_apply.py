@@ -286,8 +286,7 @@ async def test_lock_timeout_is_retried_until_the_lock_is_gone(
     migrator = Migrator.from_pyproject(project, url=pg_url)
     await migrator.upgrade("b001")
     holding = asyncio.Event()
-    # held long enough that a loaded machine still reaches the ALTER while it is held
-    holder = asyncio.create_task(_hold_access_exclusive(pg_url, 4.0, holding))
+    holder = asyncio.create_task(_hold_access_exclusive(pg_url, 2.0, holding))
     await holding.wait()
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="asyncmigrate"):
