@@ -1314,7 +1314,8 @@ def _run_standalone(argv: list[str] | None) -> None:
     try:
         code = cli.main(args=argv, prog_name="asyncmigrate", standalone_mode=False)
     except click.exceptions.Abort as abort:
-        if isinstance(abort.__cause__, KeyboardInterrupt):
+        # click 8.2+ chains the KeyboardInterrupt as the cause; 8.1 raises ``from None``
+        if isinstance(abort.__cause__ or abort.__context__, KeyboardInterrupt):
             Interrupted("interrupted by SIGINT", 130).show()
             sys.exit(130)
         click.echo("Aborted!", err=True)
