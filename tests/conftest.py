@@ -86,6 +86,21 @@ def run_alembic(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Cli
     return _run("alembic", args, cwd, env)
 
 
+#: A stock sync env.py: the URL from the ini, one connection, no target metadata.
+SYNC_ENV_PY = """\
+from alembic import context
+from sqlalchemy import engine_from_config, pool
+
+config = context.config
+section = config.get_section(config.config_ini_section)
+engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
+with engine.connect() as connection:
+    context.configure(connection=connection)
+    with context.begin_transaction():
+        context.run_migrations()
+"""
+
+
 REVISION_TEMPLATE = '''\
 """{message}"""
 from alembic import op

@@ -27,23 +27,12 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import SYNC_ENV_PY
+
 DRIVER = Path(__file__).parent / "fixtures" / "graph_parity_driver.py"
 CACHE = Path(
     os.environ.get("ASYNCMIGRATE_TEST_WHEELS", Path.home() / ".cache" / "asyncmigrate-tests" / "wheels")
 )
-
-ENV_PY = """\
-from alembic import context
-from sqlalchemy import engine_from_config, pool
-
-config = context.config
-section = config.get_section(config.config_ini_section)
-engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection)
-    with context.begin_transaction():
-        context.run_migrations()
-"""
 
 
 @dataclass(frozen=True)
@@ -159,7 +148,7 @@ def _setup(project: Project, tmp_path: Path) -> tuple[Path, list[Path]]:
     pairs = zip(roots, project.wheels, strict=True)
     locations = [root / directory for root, wheel in pairs for directory in wheel.versions]
     (tmp_path / "scripts").mkdir()
-    (tmp_path / "scripts" / "env.py").write_text(ENV_PY)
+    (tmp_path / "scripts" / "env.py").write_text(SYNC_ENV_PY)
     ini = tmp_path / "alembic.ini"
     ini.write_text(
         "[alembic]\nscript_location = %(here)s/scripts\npath_separator = os\n"

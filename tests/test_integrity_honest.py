@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from asyncmigrate import Migrator
 from asyncmigrate.scaffold import init_project
 
-from .conftest import run_alembic, run_cli, table_columns, version_rows
+from .conftest import SYNC_ENV_PY, run_alembic, run_cli, table_columns, version_rows
 
 USERS = '''\
 """users"""
@@ -215,26 +215,12 @@ def test_failed_sql_run_prints_what_rendered_and_names_the_revision(project: Pat
     assert "revision c1 (tags, cannot render offline) failed while rendering SQL" in ours.stderr
 
 
-FOREIGN_ENV = """\
-from alembic import context
-from sqlalchemy import engine_from_config, pool
-
-config = context.config
-section = config.get_section(config.config_ini_section)
-engine = engine_from_config(section, prefix="sqlalchemy.", poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection)
-    with context.begin_transaction():
-        context.run_migrations()
-"""
-
-
 async def test_failed_downgrade_through_a_projects_own_env_py(tmp_path: Path) -> None:
     """An env.py of the project's own (Alembic's generic one): the revision and statement are
     named, and where the database is comes from its version table, read after the failure (the
     env.py, not asyncmigrate, decided what was committed)."""
     (tmp_path / "alembic" / "versions").mkdir(parents=True)
-    (tmp_path / "alembic" / "env.py").write_text(FOREIGN_ENV)
+    (tmp_path / "alembic" / "env.py").write_text(SYNC_ENV_PY)
     (tmp_path / "alembic.ini").write_text(
         "[alembic]\nscript_location = %(here)s/alembic\nsqlalchemy.url = sqlite:///%(here)s/app.db\n"
     )
