@@ -283,6 +283,21 @@ def test_silent_server_times_out_naming_host_and_port(
     assert elapsed < 20  # 2 s of waiting plus the interpreter; was 61 s (PostgreSQL), forever (MariaDB)
 
 
+@pytest.mark.parametrize("backend", ["postgresql", "mariadb"])
+def test_silent_server_times_out_for_the_scratch_database_too(
+    project: Path, silent_server: int, backend: str
+) -> None:
+    """``test`` creates its throwaway database on the server first: the same timeout applies."""
+    write_revision(project, "aaa111", None, "one")
+    url = SILENT_URLS[backend].format(port=silent_server)
+    started = time.monotonic()
+    result = run_cli("--url", url, "--connect-timeout", "2", "test", "stairway", cwd=project)
+    elapsed = time.monotonic() - started
+    message = one_error_line(result, allow=("waiting for",))
+    assert message.startswith(f"no answer from 127.0.0.1:{silent_server} within 2s:"), result.output
+    assert elapsed < 20, elapsed  # the default would wait 10 s
+
+
 @pytest.mark.parametrize("command", ["current", "status"])
 def test_ctrl_c_in_a_read_only_command_exits_130(project: Path, silent_server: int, command: str) -> None:
     """Not click's "Aborted!" and exit 1: the same one line and exit code as a migrating command."""
@@ -609,6 +624,50 @@ def test_project_that_chose_the_embedded_database(project: Path) -> None:
     result = run_cli("upgrade", "head", cwd=project, env={"DATABASE_URL": f"sqlite+aiosqlite:///{other}"})
     assert result.returncode == 0 and "embedded" not in result.stderr, result.output
     assert other.is_file()
+
+
+@pytest.mark.parametrize("args", [("upgrade", "head", "--sql"), ("downgrade", "aaa111:base", "--sql")])
+def test_lost_database_url_is_not_rendered_as_sqlite_sql_either(project: Path, args: tuple[str, ...]) -> None:
+    """A deploy that renders its SQL for review must not get SQLite's SQL for a lost URL."""
+    write_revision(project, "aaa111", None, "one")
+    result = run_cli(*args, cwd=project, env={"CI": ""})
+    assert one_error_line(result) == MISSING_URL.format(reason="no terminal")
+    assert "CREATE TABLE" not in result.stdout and not (project / "demo.db").exists()
+    # on a terminal it renders, and says which database it rendered for
+    shown = run_on_terminal("upgrade", "head", "--sql", cwd=project)
+    assert shown.returncode == 0, shown.output
+    assert "using the embedded SQLite database ./demo.db" in shown.stderr
+    assert "CREATE TABLE alembic_version" in shown.stdout
+
+
+async def test_library_call_refuses_the_unchosen_embedded_database(project: Path, monkeypatch) -> None:
+    """``await Migrator().upgrade()`` in an app that lost DATABASE_URL: nobody sees a notice, so
+    it is refused in one line; the project's choice, or a URL, still works."""
+    from asyncmigrate import Migrator
+    from asyncmigrate.errors import ConfigError
+
+    write_revision(project, "aaa111", None, "one")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    migrator = Migrator(project_dir=project)
+    for call in (migrator.upgrade, migrator.current, lambda: migrator.upgrade(sql=True)):
+        with pytest.raises(ConfigError) as refused:
+            await call()
+        expected = MISSING_URL.format(reason="no terminal to warn (a library call)")
+        assert str(refused.value) == expected.replace("./demo.db", str(project / "demo.db"))
+    assert not (project / "demo.db").exists()
+    # a read of the scripts alone needs no database
+    assert [head.revision for head in await migrator.heads()] == ["aaa111"]
+
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            "[tool.asyncmigrate]\n", "[tool.asyncmigrate]\nembedded_sqlite = true\n"
+        )
+    )
+    chosen = Migrator(project_dir=project)
+    result = await chosen.upgrade()
+    assert list(result.applied) == ["aaa111"]
+    assert (project / "demo.db").is_file()
 
 
 def test_embedded_sqlite_must_be_a_boolean(project: Path) -> None:

@@ -107,16 +107,15 @@ class State:
         DATABASE_URL would migrate a fresh file and report success)."""
         if settings.url_source != URL_EMBEDDED:
             return
-        path = settings.url.split(":///", 1)[-1]
-        try:
-            shown = "./" + Path(path).relative_to(Path.cwd()).as_posix()
-        except ValueError:
-            shown = path
+        from .config import embedded_file_shown, missing_url
+
+        shown = embedded_file_shown(settings)
         reason = None if settings.embedded_sqlite else _unattended()
         if reason:
-            from .config import missing_url
-
             raise CommandFailed(missing_url(settings, reason, shown))
+        if self._migrator is not None:
+            # somebody at a terminal was told: the migrator may use the file
+            self._migrator.runner.embedded_confirmed = True
         if self._announced or (self.quiet and settings.embedded_sqlite):
             return
         self._announced = True
@@ -518,7 +517,9 @@ async def _apply(
 ) -> None:
     from .api import OfflineMigrationFailed
 
-    migrator = state.migrator(database=not sql)
+    # --sql too: SQL rendered for the embedded SQLite file is not what a deploy that lost its
+    # DATABASE_URL wanted, so the same notice (or refusal) applies
+    migrator = state.migrator()
     _freeze_heap()  # the libraries just imported stay until exit
     async with _interrupt_on_signals(migrator):
         with _live_progress(migrator, state):
@@ -621,7 +622,7 @@ def _report(state: State, result: ApplyResult) -> None:
 @run_async
 async def stamp(state: State, revisions: tuple[str, ...], sql: bool, purge: bool, **options: Any) -> None:
     """Set the version table to REVISIONS without running migrations."""
-    migrator = state.migrator(database=not sql)
+    migrator = state.migrator()  # --sql too: see _apply
     async with _interrupt_on_signals(migrator):
         result = await migrator.stamp(list(revisions), sql=sql, purge=purge, **_safety(options))
     if sql:
@@ -1076,10 +1077,9 @@ async def _on_scratch(state: State, check: Callable[[Migrator], Any]) -> Any:
     from .testing.scratch import scratch_database
 
     settings = state.settings()
-    state.announce_database(settings)
-    server = state.migrator(database=False).runner
+    server = state.migrator().runner  # says (or refuses) the embedded default like any command
     await server.ensure_url()  # a project's own env.py may decide which server that is
-    async with scratch_database(server.url) as url:
+    async with scratch_database(server.url, connect_timeout=settings.connect_timeout) as url:
         return await check(Migrator(settings.with_url(url)))
 
 

@@ -236,9 +236,20 @@ def _safety_options(table: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def missing_url(settings: Settings, reason: str, shown: str) -> str:
+def embedded_file_shown(settings: Settings) -> str:
+    """The embedded SQLite file as a user would type it: relative to the current directory
+    when it is below it."""
+    path = settings.url.split(":///", 1)[-1]
+    try:
+        return "./" + Path(path).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path
+
+
+def missing_url(settings: Settings, reason: str, shown: str | None = None) -> str:
     """Why a run without a terminal refuses the embedded SQLite default: which setting is
     missing, and how to choose that file on purpose."""
+    shown = shown or embedded_file_shown(settings)
     if settings.alembic_ini is not None:
         where = f"{settings.alembic_ini.name} has no sqlalchemy.url"
     elif settings.pyproject is not None:

@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import foreign, proxies
-from .config import URL_EMBEDDED, URL_FROM_ENV, URL_FROM_OPTION, Settings
+from .config import URL_EMBEDDED, URL_FROM_ENV, URL_FROM_OPTION, Settings, missing_url
 from .discovery import ensure_import_path
 from .engines import create_engine_for, dispose, run_on_connection
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
@@ -105,6 +105,8 @@ class Runner:
         self.own_env = uses_our_env(settings)
         #: The URL a foreign env.py connected to, when the settings only had a placeholder.
         self._learned_url: str | None = None
+        #: A person was told that the embedded SQLite default is in use (the CLI on a terminal).
+        self.embedded_confirmed = False
         if not self.own_env:
             # A foreign env.py imports the project's modules, as it would run from its root.
             ensure_import_path(settings.project_dir)
@@ -150,8 +152,20 @@ class Runner:
         embedded = self.settings.url_source == URL_EMBEDDED and self.settings.alembic_ini is not None
         return embedded or not foreign.is_usable_url(self.settings.url)
 
+    def refuse_unchosen_default(self) -> None:
+        """No URL anywhere and our env.py: the embedded SQLite file is used only when the project
+        chose it (``embedded_sqlite = true``) or a person at a terminal was told. A library call
+        has nobody to tell, and an app that lost DATABASE_URL must not migrate a fresh file."""
+        given = self._engine is not None or self._connection is not None
+        if given or not self.own_env or self.settings.url_source != URL_EMBEDDED:
+            return
+        if self.settings.embedded_sqlite or self.embedded_confirmed:
+            return
+        raise ConfigError(missing_url(self.settings, "no terminal to warn (a library call)"))
+
     async def ensure_url(self) -> None:
         """Learn the database URL from the project's env.py when the settings cannot say it."""
+        self.refuse_unchosen_default()
         if not self.needs_learning:
             return
         from alembic.script import ScriptDirectory
@@ -217,11 +231,18 @@ class Runner:
     # -- running -----------------------------------------------------------------------------
 
     async def offline(
-        self, command: Callable[[Config], T], job: MigrationJob, output_buffer: Any = None
+        self,
+        command: Callable[[Config], T],
+        job: MigrationJob,
+        output_buffer: Any = None,
+        *,
+        renders_sql: bool = False,
     ) -> T:
         """A command that touches no database (script files, ``--sql`` output)."""
         config = self.alembic_config(job, output_buffer=output_buffer)
         if self.own_env:
+            if renders_sql:
+                self.refuse_unchosen_default()  # SQL for SQLite is not what a deploy wanted
             return command(config)
         with preserve_logging():
             return await foreign.in_worker(foreign.run_watched, foreign.Watch(), command, config)

@@ -17,13 +17,13 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
-from ..engines import create_engine_for, dispose, run_on_connection
+from ..engines import DEFAULT_CONNECT_TIMEOUT, create_engine_for, dispose, run_on_connection
 from ..errors import AsyncMigrateError, driver_errors, mysql_code, sqlstate
 
 
-async def _admin(url: str, *statements: str) -> None:
+async def _admin(url: str, *statements: str, connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT) -> None:
     """Run ``statements`` outside a transaction, with the URL's own driver (async or sync)."""
-    engine = create_engine_for(url)
+    engine = create_engine_for(url, connect_timeout=connect_timeout)
 
     def run(connection: Connection) -> None:
         autocommit = connection.execution_options(isolation_level="AUTOCOMMIT")
@@ -36,17 +36,23 @@ async def _admin(url: str, *statements: str) -> None:
         await dispose(engine)
 
 
-async def create_database(server_url: str, *, template: str | None = None) -> str:
-    """A new, empty database on the server of ``server_url``; returns its URL."""
+async def create_database(
+    server_url: str,
+    *,
+    template: str | None = None,
+    connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT,
+) -> str:
+    """A new, empty database on the server of ``server_url``; returns its URL. ``connect_timeout``:
+    seconds to wait for the server (the project's ``connect_timeout``), as every command does."""
     parsed = make_url(server_url)
     backend = parsed.get_backend_name()
     name = f"asyncmigrate_test_{uuid.uuid4().hex[:12]}"
     try:
         if backend == "postgresql":
             suffix = f' TEMPLATE "{template}"' if template else ""
-            await _admin(server_url, f'CREATE DATABASE "{name}"{suffix}')
+            await _admin(server_url, f'CREATE DATABASE "{name}"{suffix}', connect_timeout=connect_timeout)
         elif backend in ("mysql", "mariadb"):
-            await _admin(server_url, f"CREATE DATABASE `{name}`")
+            await _admin(server_url, f"CREATE DATABASE `{name}`", connect_timeout=connect_timeout)
         else:
             raise AsyncMigrateError(f"cannot create a scratch database on '{backend}'")
     except Exception as exc:
@@ -75,16 +81,21 @@ def _may_not_create(exc: BaseException, name: str) -> bool:
     )
 
 
-async def drop_database(server_url: str, database_url: str) -> None:
+async def drop_database(
+    server_url: str, database_url: str, *, connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
+) -> None:
     name = make_url(database_url).database
     if make_url(server_url).get_backend_name() == "postgresql":
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
     else:
-        await _admin(server_url, f"DROP DATABASE IF EXISTS `{name}`")
+        statement = f"DROP DATABASE IF EXISTS `{name}`"
+    await _admin(server_url, statement, connect_timeout=connect_timeout)
 
 
 @contextlib.asynccontextmanager
-async def scratch_database(server_url: str | None) -> AsyncIterator[str]:
+async def scratch_database(
+    server_url: str | None, *, connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
+) -> AsyncIterator[str]:
     """An empty database for the duration of the block, like the server at ``server_url``."""
     if server_url is None or make_url(server_url).get_backend_name() == "sqlite":
         # the server's driver, sync or async: a project's own env.py may only run with its own
@@ -95,8 +106,8 @@ async def scratch_database(server_url: str | None) -> AsyncIterator[str]:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return
-    url = await create_database(server_url)
+    url = await create_database(server_url, connect_timeout=connect_timeout)
     try:
         yield url
     finally:
-        await drop_database(server_url, url)
+        await drop_database(server_url, url, connect_timeout=connect_timeout)
