@@ -149,3 +149,36 @@ async def test_sync_facade_refuses_inside_loop(project: Path, sqlite_url: str) -
     migrator = SyncMigrator.from_pyproject(project, url=sqlite_url)
     with pytest.raises(RuntimeError, match="await Migrator"):
         migrator.current()
+
+
+def test_sync_facade_has_every_method_with_the_same_signature() -> None:
+    """SyncMigrator is written out (types, help(), dir()); nothing of Migrator may go missing."""
+    import inspect
+
+    public = {
+        name: member
+        for name, member in inspect.getmembers(Migrator)
+        if not name.startswith("_") and (inspect.isfunction(member) or isinstance(member, property))
+    }
+    for name, member in public.items():
+        assert name in vars(SyncMigrator), f"SyncMigrator has no {name}"
+        if isinstance(member, property):
+            continue
+        mine = inspect.signature(getattr(SyncMigrator, name))
+        theirs = inspect.signature(member)
+        assert list(mine.parameters.values()) == list(theirs.parameters.values()), name
+        assert mine.return_annotation == theirs.return_annotation or name.startswith("from_"), name
+    # settings is an attribute of a Migrator, a property here
+    assert "settings" in vars(SyncMigrator)
+
+
+def test_sync_facade_applies_and_reports_in_one_call_each(project: Path, sqlite_url: str) -> None:
+    revisions = write_linear_history(project, "z", 3)
+    migrator = SyncMigrator.from_pyproject(project, url=sqlite_url)
+    result = migrator.upgrade(revisions[1])
+    assert list(result.applied) == revisions[:2]
+    status = migrator.status()
+    assert [r.revision for r in status.pending] == [revisions[2]]
+    assert migrator.downgrade("base").applied  # the two revisions, downgraded
+    assert migrator.current() == ()
+    assert migrator.verify() == []

@@ -21,7 +21,7 @@ _EXPORTS = {
     "RevisionInfo": "history",
     "Settings": "config",
     "Status": "history",
-    "SyncMigrator": "api",
+    "SyncMigrator": "sync",
     "load_settings": "config",
 }
 
@@ -40,10 +40,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import ApplyResult, BaselineResult, CheckResult, MigrationFailed, Migrator, SyncMigrator
+    from .api import ApplyResult, BaselineResult, CheckResult, MigrationFailed, Migrator
     from .config import Settings, load_settings
     from .errors import AsyncMigrateError
     from .history import RevisionInfo, Status
+    from .sync import SyncMigrator
 
 
 def __getattr__(name: str) -> Any:
