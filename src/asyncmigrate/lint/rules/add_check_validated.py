@@ -30,4 +30,5 @@ RULE = Rule(
     "CHECK constraint added without NOT VALID",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

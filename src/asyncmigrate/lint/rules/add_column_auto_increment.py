@@ -36,4 +36,5 @@ RULE = Rule(
     "adding serial/identity to an existing table rewrites it",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

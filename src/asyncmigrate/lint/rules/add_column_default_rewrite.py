@@ -72,4 +72,5 @@ RULE = Rule(
     Severity.ERROR,
     "a column default that rewrites the table",
     *per_dialect(postgresql=_postgresql, mysql=_mysql),
+    group="PostgreSQL: locks and rewrites",
 )

@@ -42,4 +42,5 @@ RULE = Rule(
     "adding a column of a domain type with CHECK rewrites the table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

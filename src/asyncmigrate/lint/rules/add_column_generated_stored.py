@@ -33,4 +33,5 @@ RULE = Rule(
     "adding a STORED generated column rewrites the table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -84,4 +84,5 @@ RULE = Rule(
     Severity.ERROR,
     "NOT NULL column added without a server default",
     *per_dialect(postgresql=_postgresql, mysql=_from_ops, sqlite=_from_ops),
+    group="Backward compatibility",
 )

@@ -27,4 +27,5 @@ RULE = Rule(
     "EXCLUDE constraint added to an existing table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

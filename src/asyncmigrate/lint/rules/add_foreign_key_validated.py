@@ -73,4 +73,5 @@ RULE = Rule(
     Severity.ERROR,
     "FOREIGN KEY added on an existing table, validated at once",
     *per_dialect(postgresql=_postgresql, mysql=_mysql),
+    group="PostgreSQL: locks and rewrites",
 )

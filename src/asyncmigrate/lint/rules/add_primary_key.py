@@ -30,4 +30,5 @@ RULE = Rule(
     "PRIMARY KEY added without USING INDEX",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -35,4 +35,5 @@ RULE = Rule(
     "UNIQUE constraint added without USING INDEX",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -44,4 +44,5 @@ RULE = Rule(
     "data backfill in the transaction that altered the table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -162,4 +162,5 @@ RULE = Rule(
     Severity.ERROR,
     "a column type change that rewrites the table",
     *per_dialect(postgresql=_postgresql, mysql=_mysql),
+    group="PostgreSQL: locks and rewrites",
 )

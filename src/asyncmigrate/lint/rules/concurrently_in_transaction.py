@@ -48,4 +48,5 @@ RULE = Rule(
     "CONCURRENTLY or VACUUM inside a transaction",
     POSTGRESQL,
     check,
+    group="Transaction mode",
 )

@@ -35,4 +35,5 @@ RULE = Rule(
     POSTGRESQL,
     check,
     enabled_by_default=False,
+    group="Backward compatibility",
 )

@@ -27,5 +27,10 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "destructive-without-check", Severity.ADVISORY, "destructive change without a check", ALL_DIALECTS, check
+    "destructive-without-check",
+    Severity.ADVISORY,
+    "destructive change without a check",
+    ALL_DIALECTS,
+    check,
+    group="History",
 )

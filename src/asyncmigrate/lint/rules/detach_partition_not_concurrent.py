@@ -31,4 +31,5 @@ RULE = Rule(
     "DETACH PARTITION without CONCURRENTLY",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -23,4 +23,6 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("drop-column", Severity.WARNING, "DROP COLUMN", ALL_DIALECTS, check)
+RULE = Rule(
+    "drop-column", Severity.WARNING, "DROP COLUMN", ALL_DIALECTS, check, group="Backward compatibility"
+)

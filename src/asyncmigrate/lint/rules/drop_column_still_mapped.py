@@ -32,4 +32,5 @@ RULE = Rule(
     "DROP COLUMN of a column the models still map",
     ALL_DIALECTS,
     check,
+    group="Backward compatibility",
 )

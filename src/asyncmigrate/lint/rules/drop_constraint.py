@@ -21,4 +21,6 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("drop-constraint", Severity.ADVISORY, "DROP CONSTRAINT", POSTGRESQL, check)
+RULE = Rule(
+    "drop-constraint", Severity.ADVISORY, "DROP CONSTRAINT", POSTGRESQL, check, group="Backward compatibility"
+)

@@ -34,4 +34,5 @@ RULE = Rule(
     "DROP INDEX without CONCURRENTLY",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -21,4 +21,6 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("drop-not-null", Severity.ADVISORY, "DROP NOT NULL", POSTGRESQL, check)
+RULE = Rule(
+    "drop-not-null", Severity.ADVISORY, "DROP NOT NULL", POSTGRESQL, check, group="Backward compatibility"
+)

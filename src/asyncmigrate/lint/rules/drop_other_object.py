@@ -24,4 +24,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("drop-other-object", Severity.ADVISORY, "DROP of a view, function, type...", POSTGRESQL, check)
+RULE = Rule(
+    "drop-other-object",
+    Severity.ADVISORY,
+    "DROP of a view, function, type...",
+    POSTGRESQL,
+    check,
+    group="Backward compatibility",
+)

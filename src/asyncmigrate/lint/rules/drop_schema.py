@@ -21,4 +21,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("drop-schema", Severity.WARNING, "DROP SCHEMA or DROP DATABASE", POSTGRESQL, check)
+RULE = Rule(
+    "drop-schema",
+    Severity.WARNING,
+    "DROP SCHEMA or DROP DATABASE",
+    POSTGRESQL,
+    check,
+    group="Backward compatibility",
+)

@@ -22,4 +22,4 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("drop-table", Severity.WARNING, "DROP TABLE", ALL_DIALECTS, check)
+RULE = Rule("drop-table", Severity.WARNING, "DROP TABLE", ALL_DIALECTS, check, group="Backward compatibility")

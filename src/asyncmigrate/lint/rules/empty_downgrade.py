@@ -91,4 +91,5 @@ RULE = Rule(
     "downgrade() is empty after an upgrade() that creates, drops or renames",
     ALL_DIALECTS,
     check,
+    group="History",
 )

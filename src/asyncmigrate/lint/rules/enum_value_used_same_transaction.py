@@ -54,4 +54,5 @@ RULE = Rule(
     "new enum value used in the transaction that added it",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

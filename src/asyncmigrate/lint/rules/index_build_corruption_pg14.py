@@ -30,4 +30,5 @@ RULE = Rule(
     "CONCURRENTLY index build on PostgreSQL 14.0-14.3",
     POSTGRESQL,
     check,
+    group="Transaction mode",
 )

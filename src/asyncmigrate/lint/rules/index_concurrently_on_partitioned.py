@@ -37,4 +37,5 @@ RULE = Rule(
     "CREATE INDEX CONCURRENTLY on a partitioned table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

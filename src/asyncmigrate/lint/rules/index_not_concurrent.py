@@ -37,4 +37,5 @@ RULE = Rule(
     "CREATE INDEX without CONCURRENTLY on an existing table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -48,4 +48,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("missing-lock-timeout", Severity.WARNING, "heavy lock without lock_timeout", POSTGRESQL, check)
+RULE = Rule(
+    "missing-lock-timeout",
+    Severity.WARNING,
+    "heavy lock without lock_timeout",
+    POSTGRESQL,
+    check,
+    group="Operational hygiene",
+)

@@ -32,4 +32,5 @@ RULE = Rule(
     POSTGRESQL,
     check,
     enabled_by_default=False,
+    group="Operational hygiene",
 )

@@ -23,4 +23,4 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("mysql-copy-algorithm", Severity.ERROR, "ALGORITHM=COPY", MYSQL, check)
+RULE = Rule("mysql-copy-algorithm", Severity.ERROR, "ALGORITHM=COPY", MYSQL, check, group="MySQL / MariaDB")

@@ -36,4 +36,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("mysql-enum-set-copy", Severity.ERROR, "ENUM change that copies the table", MYSQL, check)
+RULE = Rule(
+    "mysql-enum-set-copy",
+    Severity.ERROR,
+    "ENUM change that copies the table",
+    MYSQL,
+    check,
+    group="MySQL / MariaDB",
+)

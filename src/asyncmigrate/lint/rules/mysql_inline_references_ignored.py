@@ -30,4 +30,5 @@ RULE = Rule(
     "column-level REFERENCES ignored by MySQL",
     MYSQL,
     check,
+    group="MySQL / MariaDB",
 )

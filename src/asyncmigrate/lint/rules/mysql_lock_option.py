@@ -25,4 +25,6 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("mysql-lock-option", Severity.ERROR, "LOCK=SHARED/EXCLUSIVE", MYSQL, check)
+RULE = Rule(
+    "mysql-lock-option", Severity.ERROR, "LOCK=SHARED/EXCLUSIVE", MYSQL, check, group="MySQL / MariaDB"
+)

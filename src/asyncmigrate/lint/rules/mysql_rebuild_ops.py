@@ -58,4 +58,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("mysql-rebuild-ops", Severity.ERROR, "ALTER that rebuilds the table on MySQL", MYSQL, check)
+RULE = Rule(
+    "mysql-rebuild-ops",
+    Severity.ERROR,
+    "ALTER that rebuilds the table on MySQL",
+    MYSQL,
+    check,
+    group="MySQL / MariaDB",
+)

@@ -27,4 +27,5 @@ RULE = Rule(
     "NOT NULL on an existing MySQL column",
     MYSQL,
     check,
+    group="MySQL / MariaDB",
 )

@@ -30,4 +30,5 @@ RULE = Rule(
     "explicit BEGIN/COMMIT in a revision",
     POSTGRESQL,
     check,
+    group="Transaction mode",
 )

@@ -43,5 +43,10 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "non-idempotent-ddl", Severity.WARNING, "DDL in autocommit without IF [NOT] EXISTS", POSTGRESQL, check
+    "non-idempotent-ddl",
+    Severity.WARNING,
+    "DDL in autocommit without IF [NOT] EXISTS",
+    POSTGRESQL,
+    check,
+    group="Operational hygiene",
 )

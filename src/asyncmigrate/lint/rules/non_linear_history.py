@@ -16,4 +16,11 @@ def check(_: RevisionContext) -> Iterable[Hit]:
     return ()
 
 
-RULE = Rule("non-linear-history", Severity.WARNING, "the history has several heads", ALL_DIALECTS, check)
+RULE = Rule(
+    "non-linear-history",
+    Severity.WARNING,
+    "the history has several heads",
+    ALL_DIALECTS,
+    check,
+    group="History",
+)

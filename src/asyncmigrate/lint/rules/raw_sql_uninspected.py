@@ -37,5 +37,10 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "raw-sql-uninspected", Severity.WARNING, "SQL or code the linter cannot inspect", ALL_DIALECTS, check
+    "raw-sql-uninspected",
+    Severity.WARNING,
+    "SQL or code the linter cannot inspect",
+    ALL_DIALECTS,
+    check,
+    group="Operational hygiene",
 )

@@ -24,4 +24,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("reindex-not-concurrent", Severity.ERROR, "REINDEX without CONCURRENTLY", POSTGRESQL, check)
+RULE = Rule(
+    "reindex-not-concurrent",
+    Severity.ERROR,
+    "REINDEX without CONCURRENTLY",
+    POSTGRESQL,
+    check,
+    group="PostgreSQL: locks and rewrites",
+)

@@ -23,4 +23,6 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("rename-column", Severity.WARNING, "RENAME COLUMN", ALL_DIALECTS, check)
+RULE = Rule(
+    "rename-column", Severity.WARNING, "RENAME COLUMN", ALL_DIALECTS, check, group="Backward compatibility"
+)

@@ -32,4 +32,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("rename-object", Severity.WARNING, "RENAME of an enum value, schema or type", POSTGRESQL, check)
+RULE = Rule(
+    "rename-object",
+    Severity.WARNING,
+    "RENAME of an enum value, schema or type",
+    POSTGRESQL,
+    check,
+    group="Backward compatibility",
+)

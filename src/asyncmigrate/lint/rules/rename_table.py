@@ -27,4 +27,6 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("rename-table", Severity.WARNING, "RENAME TABLE", ALL_DIALECTS, check)
+RULE = Rule(
+    "rename-table", Severity.WARNING, "RENAME TABLE", ALL_DIALECTS, check, group="Backward compatibility"
+)

@@ -84,4 +84,5 @@ RULE = Rule(
     Severity.ERROR,
     "SET NOT NULL on an existing column",
     *per_dialect(postgresql=_postgresql, sqlite=_sqlite),
+    group="PostgreSQL: locks and rewrites",
 )

@@ -73,4 +73,5 @@ RULE = Rule(
     "batch mode recreating a referenced table",
     SQLITE,
     check,
+    group="SQLite batch mode",
 )

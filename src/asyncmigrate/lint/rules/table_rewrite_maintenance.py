@@ -48,4 +48,5 @@ RULE = Rule(
     "maintenance command that rewrites the table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

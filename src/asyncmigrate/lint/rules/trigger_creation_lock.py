@@ -30,4 +30,5 @@ RULE = Rule(
     "CREATE TRIGGER on an existing table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -23,4 +23,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("truncate-cascade", Severity.ERROR, "TRUNCATE ... CASCADE", POSTGRESQL, check)
+RULE = Rule(
+    "truncate-cascade",
+    Severity.ERROR,
+    "TRUNCATE ... CASCADE",
+    POSTGRESQL,
+    check,
+    group="Backward compatibility",
+)

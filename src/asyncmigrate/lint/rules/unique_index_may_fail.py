@@ -31,4 +31,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("unique-index-may-fail", Severity.ADVISORY, "unique index on existing data", POSTGRESQL, check)
+RULE = Rule(
+    "unique-index-may-fail",
+    Severity.ADVISORY,
+    "unique index on existing data",
+    POSTGRESQL,
+    check,
+    group="Data dependent",
+)

@@ -41,4 +41,5 @@ RULE = Rule(
     "NOT VALID and VALIDATE in the same transaction",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )
