@@ -45,10 +45,10 @@ def test_rule_docstring_has_every_section(rule: Rule) -> None:
     sections = rule.sections
     assert tuple(sections) == SECTIONS, f"{rule.module}: sections {list(sections)}, expected {SECTIONS}"
     for title, body in sections.items():
-        assert len(body) >= 40, f"{rule.id}: section {title!r} is (nearly) empty"
-    # a rule judged differently per database says why on each of them
+        assert len(body) >= 20, f"{rule.id}: section {title!r} is (nearly) empty"
+    # a rule judged differently per database (built with per_dialect) says why on each of them
     families = {_FAMILIES[dialect] for dialect in rule.dialects}
-    if len(families) > 1 and rule.id not in ("drop-column", "drop-table"):
+    if rule.check.__qualname__.startswith("per_dialect."):
         for family in families:
             assert family in sections["Why"], f"{rule.id}: 'Why' does not mention {family}"
     if rule.id not in GRAPH_RULES:
