@@ -107,10 +107,9 @@ def page() -> str:
         "| rule | level | dialects | summary |",
         "|---|---|---|---|",
     ]
-    out += [
-        f"| [`{rule.id}`](#{_anchor(rule.id)}) | {level_text(rule)} | {dialects_text(rule)} | {rule.summary} |"
-        for rule in rules
-    ]
+    for rule in rules:
+        link = f"[`{rule.id}`](#{_anchor(rule.id)})"
+        out.append(f"| {link} | {level_text(rule)} | {dialects_text(rule)} | {rule.summary} |")
     for group in GROUPS:
         members = [rule for rule in rules if rule.group == group]
         if not members:

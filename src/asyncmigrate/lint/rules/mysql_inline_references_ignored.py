@@ -1,4 +1,33 @@
-"""mysql-inline-references-ignored: column-level ``REFERENCES``, which MySQL silently ignores."""
+"""mysql-inline-references-ignored: column-level ``REFERENCES``, which MySQL silently ignores.
+
+## What it flags
+
+A statement with more ``REFERENCES`` clauses than ``FOREIGN KEY`` clauses: a ``REFERENCES``
+written on the column itself (``user_id INT REFERENCES users (id)``) rather than as a table-level
+``FOREIGN KEY (...) REFERENCES``.
+
+## Why
+
+MySQL (and MariaDB before 10.5) parse a column-level ``REFERENCES`` and ignore it: the statement
+succeeds and no foreign key exists, so the database never enforces the relation the migration
+appears to create.
+
+## Example
+
+```python dialect=mysql
+op.execute("ALTER TABLE orders ADD COLUMN user_id INT REFERENCES users (id)")
+```
+
+## Fix
+
+Use a table-level foreign key (``op.create_foreign_key``, or ``sa.ForeignKey`` on the column,
+which Alembic renders as a separate ``ADD FOREIGN KEY``):
+
+```python dialect=mysql
+op.add_column("orders", sa.Column("user_id", sa.Integer()))
+op.create_foreign_key("fk_orders_user", "orders", "users", ["user_id"], ["id"])
+```
+"""
 
 from __future__ import annotations
 
