@@ -1,5 +1,6 @@
 """The lint rules document themselves: every rule module registers, every docstring has the same
-sections, its examples really are flagged and its fixes really are not, and docs/lint-rules.md,
+sections, its examples really are flagged and its fixes really are not (nor at error level by
+another rule), and docs/lint-rules.md,
 ``lint --explain`` and ``lint --list-rules`` say what the code says.
 
 Code blocks in a rule's "Example" and "Fix" sections are linted. The fence's info string
@@ -67,8 +68,8 @@ def _blocks(section: str) -> list[tuple[set[str], dict[str, str], str]]:
     return found
 
 
-def _lint(rule: Rule, section: str) -> list[tuple[str, set[str]]]:
-    """Lint each runnable block of a section: (code, the rule ids found)."""
+def _lint(rule: Rule, section: str) -> list[tuple[str, set[str], set[str]]]:
+    """Lint each runnable block of a section: (code, the rule ids found, those at error level)."""
     blocks = _blocks(section)
     context = {
         tag: code for flags, _, code in blocks for tag in ("history", "models", "downgrade") if tag in flags
@@ -95,7 +96,8 @@ def _lint(rule: Rule, section: str) -> list[tuple[str, set[str]]]:
             config=config,
             downgrade=context.get("downgrade"),
         )
-        results.append((code, {finding.rule for finding in report.findings}))
+        errors = {finding.rule for finding in report.findings if finding.severity.value == "error"}
+        results.append((code, {finding.rule for finding in report.findings}, errors))
     return results
 
 
@@ -106,10 +108,11 @@ DOCUMENTED = [rule for rule in RULES if rule.id not in GRAPH_RULES]
 def test_examples_are_flagged_and_fixes_are_not(rule: Rule) -> None:
     examples = _lint(rule, rule.sections.get("Example", ""))
     assert examples, f"{rule.id}: no runnable example"
-    for code, found in examples:
+    for code, found, _ in examples:
         assert rule.id in found, f"{rule.id}: its example is not flagged ({sorted(found)}):\n{code}"
-    for code, found in _lint(rule, rule.sections.get("Fix", "")):
+    for code, found, errors in _lint(rule, rule.sections.get("Fix", "")):
         assert rule.id not in found, f"{rule.id}: its fix is flagged too:\n{code}"
+        assert not errors, f"{rule.id}: its fix trades one error for another ({sorted(errors)}):\n{code}"
 
 
 def test_page_is_up_to_date() -> None:
@@ -121,13 +124,28 @@ def test_page_is_up_to_date() -> None:
         assert f"### {rule.id}\n" in PAGE.read_text(encoding="utf-8")
 
 
+#: Neither forced nor refused colour: a pipe is then plain text.
+NO_FORCED_TERMINAL = {"FORCE_COLOR": "", "TTY_COMPATIBLE": ""}
+
+
 def test_explain_prints_the_docstring(tmp_path: Path) -> None:
-    result = run_cli("lint", "--explain", "set-not-null", cwd=tmp_path)
+    result = run_cli("lint", "--explain", "set-not-null", cwd=tmp_path, env=NO_FORCED_TERMINAL)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# set-not-null\n")
     for title in SECTIONS:
         assert f"\n## {title}\n" in result.stdout
     assert find_rule("set-not-null").sections["Fix"] in result.stdout
+
+
+def test_explain_on_a_terminal_renders_the_markdown(tmp_path: Path) -> None:
+    result = run_cli(
+        "lint", "--explain", "index-not-concurrent", cwd=tmp_path, env={"FORCE_COLOR": "1", "COLUMNS": "80"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" in result.stdout
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout)
+    assert "What it flags" in plain and "## What it flags" not in plain
+    assert max(len(line.rstrip()) for line in plain.splitlines()) <= 80
 
 
 def test_explain_unknown_rule_is_one_line_with_the_nearest_ids(tmp_path: Path) -> None:
@@ -141,7 +159,7 @@ def test_explain_unknown_rule_is_one_line_with_the_nearest_ids(tmp_path: Path) -
 
 
 def test_list_rules_text_and_json(tmp_path: Path) -> None:
-    text = run_cli("lint", "--list-rules", cwd=tmp_path)
+    text = run_cli("lint", "--list-rules", cwd=tmp_path, env=NO_FORCED_TERMINAL)
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [rule.id for rule in RULES]

@@ -1273,7 +1273,7 @@ def _lint_rule_docs(rule_id: str | None, output_format: str) -> None:
     if stdout.is_terminal:
         from rich.markdown import Markdown
 
-        stdout.print(Markdown(text))
+        stdout.print(Markdown(text), soft_wrap=False)
     else:
         stdout.out(text.rstrip("\n"))
 

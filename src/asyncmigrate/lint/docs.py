@@ -44,7 +44,7 @@ def level_text(rule: Rule) -> str:
 
 def explain(rule: Rule) -> str:
     """The rule's documentation as Markdown: a heading, its level and dialects, its docstring."""
-    title, _, body = rule.doc.partition("\n")
+    body = rule.doc.partition("\n")[2]
     return (
         f"# {rule.id}\n\n"
         f"{_title_summary(rule)}\n\n"
@@ -57,7 +57,8 @@ def _title_summary(rule: Rule) -> str:
     """The docstring's first line without its ``id:`` prefix."""
     first = rule.doc.partition("\n")[0]
     prefix = f"{rule.id}:"
-    return first[len(prefix) :].strip() if first.startswith(prefix) else first.strip()
+    text = first[len(prefix) :].strip() if first.startswith(prefix) else first.strip()
+    return text[:1].upper() + text[1:]
 
 
 def rules_json() -> str:

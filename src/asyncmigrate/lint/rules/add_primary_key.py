@@ -24,7 +24,10 @@ Build the unique index concurrently, then attach it (make the columns NOT NULL f
 
 ```python
 with op.get_context().autocommit_block():
-    op.create_index("pk_events", "events", ["id"], unique=True, postgresql_concurrently=True)
+    op.create_index(
+        "pk_events", "events", ["id"], unique=True,
+        postgresql_concurrently=True, if_not_exists=True,
+    )
 op.execute("ALTER TABLE events ADD CONSTRAINT pk_events PRIMARY KEY USING INDEX pk_events")
 ```
 """

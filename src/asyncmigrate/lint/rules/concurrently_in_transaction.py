@@ -22,7 +22,9 @@ op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=Tr
 
 ```python
 with op.get_context().autocommit_block():
-    op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=True)
+    op.create_index(
+        "ix_users_email", "users", ["email"], postgresql_concurrently=True, if_not_exists=True
+    )
 ```
 """
 

@@ -34,7 +34,10 @@ one), build each partition's index concurrently, and attach it:
 ```python
 op.execute("CREATE INDEX ix_measurements_taken_at ON ONLY measurements (taken_at)")
 with op.get_context().autocommit_block():
-    op.execute("CREATE INDEX CONCURRENTLY ix_m2026_taken_at ON measurements_2026 (taken_at)")
+    op.execute(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_m2026_taken_at"
+        " ON measurements_2026 (taken_at)"
+    )
     op.execute("ALTER INDEX ix_measurements_taken_at ATTACH PARTITION ix_m2026_taken_at")
 ```
 """

@@ -21,11 +21,14 @@ op.execute("ALTER TABLE orders ADD COLUMN user_id INT REFERENCES users (id)")
 ## Fix
 
 Use a table-level foreign key (``op.create_foreign_key``, or ``sa.ForeignKey`` on the column,
-which Alembic renders as a separate ``ADD FOREIGN KEY``):
+which Alembic renders as a separate ``ADD FOREIGN KEY``). On an existing table that is then
+judged by ``add-foreign-key-validated``, hence the checks turned off around it:
 
 ```python dialect=mysql
 op.add_column("orders", sa.Column("user_id", sa.Integer()))
+op.execute("SET foreign_key_checks = 0")
 op.create_foreign_key("fk_orders_user", "orders", "users", ["user_id"], ["id"])
+op.execute("SET foreign_key_checks = 1")
 ```
 """
 

@@ -25,7 +25,9 @@ Use Alembic's own transaction control for statements that must run outside a tra
 
 ```python
 with op.get_context().autocommit_block():
-    op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=True)
+    op.create_index(
+        "ix_users_email", "users", ["email"], postgresql_concurrently=True, if_not_exists=True
+    )
 ```
 """
 

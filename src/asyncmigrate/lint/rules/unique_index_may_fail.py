@@ -32,7 +32,8 @@ SELECT email, count(*) FROM users GROUP BY email HAVING count(*) > 1;
 ```python
 with op.get_context().autocommit_block():
     op.create_index(
-        "uq_users_email", "users", ["email"], unique=True, postgresql_concurrently=True
+        "uq_users_email", "users", ["email"], unique=True,
+        postgresql_concurrently=True, if_not_exists=True,
     )  # asyncmigrate: ignore[unique-index-may-fail] deduplicated in 2.3
 ```
 """
