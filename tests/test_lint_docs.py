@@ -156,6 +156,10 @@ def test_explain_unknown_rule_is_one_line_with_the_nearest_ids(tmp_path: Path) -
         " mysql-set-not-null-non-strict?"
     )
     assert "Traceback" not in result.stderr
+    with pytest.raises(
+        LookupError, match=r"^unknown lint rule 'zzz'; `asyncmigrate lint --list-rules` lists them$"
+    ):
+        find_rule("zzz")
 
 
 def test_list_rules_text_and_json(tmp_path: Path) -> None:

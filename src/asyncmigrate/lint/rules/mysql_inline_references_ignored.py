@@ -8,9 +8,10 @@ written on the column itself (``user_id INT REFERENCES users (id)``) rather than
 
 ## Why
 
-MySQL (and MariaDB before 10.5) parse a column-level ``REFERENCES`` and ignore it: the statement
-succeeds and no foreign key exists, so the database never enforces the relation the migration
-appears to create.
+MySQL 8 (InnoDB) parses a column-level ``REFERENCES`` and ignores it: the statement succeeds and
+no foreign key exists, so the database never enforces the relation the migration appears to
+create. The rule flags it on MariaDB too, whose support for the inline form depends on the
+release: a table-level ``FOREIGN KEY`` works on every MySQL and MariaDB.
 
 ## Example
 

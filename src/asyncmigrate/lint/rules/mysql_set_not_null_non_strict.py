@@ -10,7 +10,7 @@ cannot see the server's ``sql_mode``, so every such change is flagged.
 
 MySQL / MariaDB: without ``STRICT_TRANS_TABLES`` (or ``STRICT_ALL_TABLES``) in ``sql_mode``, the
 existing NULLs are silently turned into the type's zero value (``''``, ``0``) instead of failing,
-and data is lost without an error. The change also copies the table.
+and data is lost without an error. The change also rebuilds the table.
 
 ## Example
 
