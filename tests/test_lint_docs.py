@@ -181,3 +181,14 @@ def test_list_rules_text_and_json(tmp_path: Path) -> None:
         "group": "PostgreSQL: locks and rewrites",
         "summary": find_rule("set-not-null").summary,
     }
+
+
+def test_page_check_names_the_command_when_stale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from asyncmigrate.lint.docs import main
+
+    stale = tmp_path / "lint-rules.md"
+    stale.write_text(page().replace("SET NOT NULL", "SET NULL"), encoding="utf-8")
+    assert main(["--check", str(stale)]) == 1
+    assert f"is out of date; run: {PAGE_COMMAND}" in capsys.readouterr().err
+    assert main([str(stale)]) == 0
+    assert main(["--check", str(stale)]) == 0
