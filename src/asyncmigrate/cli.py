@@ -1215,7 +1215,8 @@ async def _lint(state: State, request: Any) -> Any:
 @click.option("--pg-version", help="PostgreSQL version to judge for (default: live server, config, newest).")
 @click.option("--mysql-version", help="MySQL/MariaDB version to judge for.")
 @click.option("--no-advisory", is_flag=True, help="Hide advisory notes in human output.")
-@click.option("--list-rules", is_flag=True, help="List the rules and exit.")
+@click.option("--list-rules", is_flag=True, help="List the rules (with --format json: as JSON) and exit.")
+@click.option("--explain", "explain_rule", metavar="RULE", help="Print a rule's documentation and exit.")
 @run_async
 async def lint(
     state: State,
@@ -1228,6 +1229,7 @@ async def lint(
     mysql_version: str | None,
     no_advisory: bool,
     list_rules: bool,
+    explain_rule: str | None,
 ) -> None:
     """Check revisions for dangerous DDL (RANGE like abc123:head; default: all).
 
@@ -1235,15 +1237,9 @@ async def lint(
     from .lint import output
     from .lint.model import Severity
     from .lint.project import LintRequest
-    from .lint.rules import all_rules
 
-    if list_rules:
-        for rule in all_rules():
-            default = "" if rule.enabled_by_default else " (opt-in)"
-            dialects = ",".join(sorted(rule.dialects))
-            stdout.print(
-                f"{rule.id:34} {rule.severity.value:9} {dialects:34} {escape(rule.summary)}{default}"
-            )
+    if list_rules or explain_rule is not None:
+        _lint_rule_docs(explain_rule, output_format)
         return
     global _APP_CODE_RAN
     _APP_CODE_RAN = True
@@ -1259,6 +1255,27 @@ async def lint(
         output.render_human(report, stdout, show_advisory=not no_advisory)
     if any(f.severity is Severity.ERROR for f in report.findings):
         raise click.exceptions.Exit(1)
+
+
+def _lint_rule_docs(rule_id: str | None, output_format: str) -> None:
+    """``lint --explain RULE`` (Markdown, rendered on a terminal) or ``lint --list-rules``."""
+    from .lint import docs
+
+    if rule_id is None:
+        stdout.out(docs.rules_json() if output_format == "json" else "\n".join(docs.rules_table()))
+        return
+    try:
+        text = docs.explain(docs.find_rule(rule_id))
+    except docs.UnknownRule as unknown:
+        failed = CommandFailed(str(unknown))
+        failed.exit_code = 2
+        raise failed from None
+    if stdout.is_terminal:
+        from rich.markdown import Markdown
+
+        stdout.print(Markdown(text), soft_wrap=False)
+    else:
+        stdout.out(text.rstrip("\n"))
 
 
 def _exit_past_leftover_threads(code: int | str | None) -> None:

@@ -1,4 +1,5 @@
-"""The rule catalogue: one module per rule, each exporting ``RULE``.
+"""The rule catalogue: one module per rule, each exporting ``RULE``, its docstring the rule's
+documentation (``asyncmigrate lint --explain ID``, docs/lint-rules.md).
 
 A rule is a function from a :class:`RevisionContext` to hits. Its id is the canonical id of the
 reference catalogue (stable: it is what users write in ``ignore[...]`` and config), its severity
@@ -8,8 +9,10 @@ the default a project may override.
 from __future__ import annotations
 
 import importlib
+import inspect
+import pkgutil
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from ..capture import OpCall
@@ -51,6 +54,56 @@ class Rule:
     dialects: frozenset[str]
     check: Callable[[RevisionContext], Iterable[Hit]]
     enabled_by_default: bool = True
+    #: Where the catalogue lists it (one of ``GROUPS``).
+    group: str = field(kw_only=True)
+    #: The rule's documentation: its module's docstring, filled in by :func:`all_rules`.
+    doc: str = ""
+    module: str = ""
+
+    def __post_init__(self) -> None:
+        if self.group not in GROUPS:
+            raise ValueError(f"lint rule {self.id}: unknown group {self.group!r}")
+
+    @property
+    def sections(self) -> dict[str, str]:
+        """The docstring's ``## What it flags`` / ``## Why`` / ``## Example`` / ``## Fix`` parts."""
+        return doc_sections(self.doc)
+
+
+#: The catalogue's groups, in the order ``--list-rules`` and docs/lint-rules.md show them.
+GROUPS = (
+    "PostgreSQL: locks and rewrites",
+    "Transaction mode",
+    "Backward compatibility",
+    "Data dependent",
+    "MySQL / MariaDB",
+    "SQLite batch mode",
+    "Operational hygiene",
+    "History",
+)
+
+#: The sections every rule's docstring has, in this order (Ruff's rule docs are the model).
+SECTIONS = ("What it flags", "Why", "Example", "Fix")
+
+
+def doc_sections(doc: str) -> dict[str, str]:
+    """``## Title`` sections of a docstring, title -> body (text before the first is dropped)."""
+    sections: dict[str, str] = {}
+    title: str | None = None
+    lines: list[str] = []
+    in_code = False
+    for line in doc.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if not in_code and line.startswith("## "):
+            if title is not None:
+                sections[title] = "\n".join(lines).strip()
+            title, lines = line[3:].strip(), []
+        elif title is not None:
+            lines.append(line)
+    if title is not None:
+        sections[title] = "\n".join(lines).strip()
+    return sections
 
 
 def per_dialect(
@@ -70,73 +123,28 @@ def per_dialect(
     return dialects, check
 
 
-RULE_MODULES = (
-    # A. PostgreSQL: locks and rewrites
-    "index_not_concurrent",
-    "drop_index_not_concurrent",
-    "reindex_not_concurrent",
-    "add_column_default_rewrite",
-    "add_column_generated_stored",
-    "add_column_auto_increment",
-    "add_column_domain_with_check",
-    "set_not_null",
-    "column_type_change",
-    "add_check_validated",
-    "add_foreign_key_validated",
-    "validate_in_same_transaction",
-    "add_unique_constraint",
-    "add_primary_key",
-    "add_exclusion_constraint",
-    "detach_partition_not_concurrent",
-    "table_rewrite_maintenance",
-    "index_concurrently_on_partitioned",
-    "trigger_creation_lock",
-    "backfill_in_ddl_transaction",
-    "enum_value_used_same_transaction",
-    # B. transaction mode
-    "concurrently_in_transaction",
-    "nested_or_unclosed_transaction",
-    "index_build_corruption_pg14",
-    # C. backward compatibility
-    "drop_column",
-    "drop_column_still_mapped",
-    "drop_table",
-    "drop_schema",
-    "rename_column",
-    "rename_table",
-    "rename_object",
-    "drop_not_null",
-    "drop_constraint",
-    "drop_other_object",
-    "contract_change",
-    "add_column_required",
-    "truncate_cascade",
-    # D. data dependent
-    "unique_index_may_fail",
-    # E. MySQL / MariaDB
-    "mysql_copy_algorithm",
-    "mysql_lock_option",
-    "mysql_inline_references_ignored",
-    "mysql_enum_set_copy",
-    "mysql_rebuild_ops",
-    "mysql_set_not_null_non_strict",
-    # F. SQLite batch mode
-    "sqlite_batch_referenced_table",
-    # G. operational hygiene
-    "missing_lock_timeout",
-    "missing_statement_timeout",
-    "non_idempotent_ddl",
-    "raw_sql_uninspected",
-    # I. history
-    "non_linear_history",
-    "destructive_without_check",
-    "empty_downgrade",
-)
-
-
 @cache
 def all_rules() -> tuple[Rule, ...]:
-    return tuple(importlib.import_module(f"{__name__}.{name}").RULE for name in RULE_MODULES)
+    """Every rule, in catalogue order (group, then id): each module of this package is one rule.
+
+    A rule registers itself by being a module here that defines ``RULE``; its documentation is
+    that module's docstring. There is no list to keep up to date, and a module without ``RULE``
+    stops the import with its name rather than silently not linting.
+    """
+    found: list[Rule] = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        rule = getattr(module, "RULE", None)
+        if not isinstance(rule, Rule):
+            raise ImportError(f"lint rule module {module.__name__} defines no RULE = Rule(...)")
+        found.append(replace(rule, doc=inspect.getdoc(module) or "", module=module.__name__))
+    ids = [rule.id for rule in found]
+    duplicates = sorted({rule_id for rule_id in ids if ids.count(rule_id) > 1})
+    if duplicates:
+        raise ImportError(f"lint rule id(s) defined twice: {', '.join(duplicates)}")
+    return tuple(sorted(found, key=lambda rule: (GROUPS.index(rule.group), rule.id)))
 
 
 def rule_by_id() -> dict[str, Rule]:

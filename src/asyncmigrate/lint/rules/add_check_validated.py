@@ -1,4 +1,35 @@
-"""add-check-validated: ``ADD CONSTRAINT ... CHECK`` without ``NOT VALID``."""
+"""add-check-validated: ``ADD CONSTRAINT ... CHECK`` without ``NOT VALID``.
+
+## What it flags
+
+A CHECK constraint added (``op.create_check_constraint``, or raw ``ALTER TABLE ... ADD
+CONSTRAINT ... CHECK``) to a table that this revision did not create, without ``NOT VALID``
+(``postgresql_not_valid=True``).
+
+## Why
+
+PostgreSQL: adding a validated CHECK scans every row to verify it while holding an ACCESS
+EXCLUSIVE lock on the table: reads and writes are blocked for the whole scan. Added ``NOT
+VALID``, the constraint is enforced for new rows at once and the ALTER is instant; ``VALIDATE
+CONSTRAINT`` then checks the old rows holding only SHARE UPDATE EXCLUSIVE, which lets reads and
+writes through.
+
+## Example
+
+```python
+op.create_check_constraint("ck_orders_quantity", "orders", "quantity > 0")
+```
+
+## Fix
+
+```python
+op.create_check_constraint(
+    "ck_orders_quantity", "orders", "quantity > 0", postgresql_not_valid=True
+)
+with op.get_context().autocommit_block():  # or in the next revision
+    op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_orders_quantity")
+```
+"""
 
 from __future__ import annotations
 
@@ -30,4 +61,5 @@ RULE = Rule(
     "CHECK constraint added without NOT VALID",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

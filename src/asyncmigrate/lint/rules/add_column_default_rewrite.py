@@ -1,9 +1,52 @@
 """add-column-default-rewrite: a column default that forces a table rewrite.
 
-PostgreSQL >= 11 stores a non-volatile default once ("fast default"); a volatile one
-(``gen_random_uuid()``, ``clock_timestamp()``, ``nextval``) still rewrites, and before 11 any
-non-NULL default did. MySQL >= 8.0.12 / MariaDB >= 10.3.2 add a column with a literal default
-INSTANTly; an expression default, or any default on older servers, rebuilds the table.
+## What it flags
+
+``ADD COLUMN`` on an existing table with a default that makes the server write every row:
+
+- PostgreSQL: a volatile default (any function not known to be stable or immutable, such as
+  ``gen_random_uuid()``, ``clock_timestamp()``, ``random()``, ``nextval(...)``); before
+  PostgreSQL 11, any non-NULL default.
+- MySQL / MariaDB: a ``server_default`` that is an expression (``(UUID())``, ``now()``); on
+  servers older than MySQL 8.0.12 or MariaDB 10.3.2, any non-NULL default.
+
+## Why
+
+PostgreSQL: since version 11 a constant or stable default (``now()``, ``'{}'``, ``0``) is stored
+once in the catalogue ("fast default") and the ALTER is instant. A volatile default has to be
+computed per row, so the whole table is rewritten under an ACCESS EXCLUSIVE lock: no reads, no
+writes, for as long as the copy takes, plus twice the disk while it runs.
+
+MySQL / MariaDB: a literal default is added INSTANT on MySQL >= 8.0.12 and MariaDB >= 10.3.2.
+An expression default rebuilds the table; writes are blocked for the copy, and replicas replay
+the rebuild afterwards (replica lag).
+
+## Example
+
+```python
+op.add_column(
+    "users",
+    sa.Column("token", sa.Uuid(), server_default=sa.text("gen_random_uuid()")),
+)
+```
+
+```python dialect=mysql version=8.0
+op.add_column(
+    "users",
+    sa.Column("created_at", sa.DateTime(), server_default=sa.text("(now())")),
+)
+```
+
+## Fix
+
+Add the column without a default, set the default for new rows only, and fill the old rows in
+batches in a later revision or a script:
+
+```python
+op.add_column("users", sa.Column("token", sa.Uuid(), nullable=True))
+op.alter_column("users", "token", server_default=sa.text("gen_random_uuid()"))
+# later: UPDATE users SET token = gen_random_uuid() WHERE id BETWEEN ... (in batches)
+```
 """
 
 from __future__ import annotations
@@ -72,4 +115,5 @@ RULE = Rule(
     Severity.ERROR,
     "a column default that rewrites the table",
     *per_dialect(postgresql=_postgresql, mysql=_mysql),
+    group="PostgreSQL: locks and rewrites",
 )

@@ -1,4 +1,35 @@
-"""add-column-domain-with-check: adding a column whose type is a domain with CHECK constraints."""
+"""add-column-domain-with-check: adding a column whose type is a domain with CHECK constraints.
+
+## What it flags
+
+``ADD COLUMN`` on an existing table whose type is a domain that has a CHECK constraint: a domain
+created earlier in the same revision, or one the replayed history created.
+
+## Why
+
+PostgreSQL: the domain's CHECK has to be verified against every row, even when the column is
+nullable and has no default, so the table is rewritten under an ACCESS EXCLUSIVE lock (reads and
+writes blocked for the whole copy).
+
+## Example
+
+```python
+op.execute("CREATE DOMAIN positive_int AS integer CHECK (VALUE > 0)")
+op.execute("ALTER TABLE orders ADD COLUMN quantity positive_int")
+```
+
+## Fix
+
+Use the base type and a table CHECK added ``NOT VALID``, validated in a later revision (the
+validation takes only SHARE UPDATE EXCLUSIVE):
+
+```python
+op.add_column("orders", sa.Column("quantity", sa.Integer()))
+op.create_check_constraint(
+    "ck_orders_quantity", "orders", "quantity > 0", postgresql_not_valid=True
+)
+```
+"""
 
 from __future__ import annotations
 
@@ -42,4 +73,5 @@ RULE = Rule(
     "adding a column of a domain type with CHECK rewrites the table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -1,4 +1,36 @@
-"""add-column-generated-stored: adding a ``GENERATED ALWAYS AS (...) STORED`` column."""
+"""add-column-generated-stored: adding a ``GENERATED ALWAYS AS (...) STORED`` column.
+
+## What it flags
+
+``ADD COLUMN ... GENERATED ALWAYS AS (expression) STORED`` (``sa.Computed(...)``) on a table that
+this revision did not create.
+
+## Why
+
+PostgreSQL: a stored generated column is computed and written for every existing row, so the
+whole table is rewritten under an ACCESS EXCLUSIVE lock (reads and writes blocked) for as long
+as the copy takes. The default (fast) path of ``ADD COLUMN`` does not apply to it.
+
+## Example
+
+```python
+op.add_column(
+    "orders",
+    sa.Column("total", sa.Numeric(), sa.Computed("price * quantity", persisted=True)),
+)
+```
+
+## Fix
+
+Add a plain nullable column, keep it up to date with a trigger, and fill the old rows with a
+batched backfill (or compute the value in a query or a view):
+
+```python
+op.add_column("orders", sa.Column("total", sa.Numeric(), nullable=True))
+# CREATE TRIGGER ... BEFORE INSERT OR UPDATE ... SET NEW.total = NEW.price * NEW.quantity
+# then backfill old rows in batches
+```
+"""
 
 from __future__ import annotations
 
@@ -33,4 +65,5 @@ RULE = Rule(
     "adding a STORED generated column rewrites the table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

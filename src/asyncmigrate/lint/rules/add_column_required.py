@@ -1,7 +1,54 @@
 """add-column-required: a NOT NULL column without a server default on an existing table.
 
-PostgreSQL and SQLite refuse it on a non-empty table; MySQL silently fills the zero value. A
-SQLAlchemy ``default=`` is Python-side only and never reaches the DDL, which is the usual trap.
+## What it flags
+
+``ADD COLUMN ... NOT NULL`` on a table that this revision did not create, with no server-side
+default, identity, serial or generated expression. The usual trap is SQLAlchemy's ``default=``:
+it lives in Python only and never reaches the DDL.
+
+## Why
+
+PostgreSQL and SQLite: the ALTER fails as soon as the table has a row (existing rows would be
+NULL), so the migration passes on an empty development database and fails in production.
+
+MySQL / MariaDB: the ALTER succeeds and silently fills existing rows with the type's zero value
+(``''``, ``0``, ``0000-00-00``).
+
+Everywhere: the running release does not know the column, so its INSERTs fail once it is NOT
+NULL without a default.
+
+## Example
+
+```python
+op.add_column(
+    "users", sa.Column("status", sa.String(20), nullable=False, default="active")
+)
+```
+
+```python dialect=mysql
+op.add_column("users", sa.Column("status", sa.String(20), nullable=False))
+```
+
+```python dialect=sqlite
+op.add_column("users", sa.Column("status", sa.String(20), nullable=False))
+```
+
+## Fix
+
+If one constant fits every row, make it the server default and keep it (instant on PostgreSQL
+11+, MySQL 8.0.12+, MariaDB 10.3.2+), so the old release can still insert:
+
+```python
+op.add_column(
+    "users", sa.Column("status", sa.String(20), nullable=False, server_default="active")
+)
+```
+
+Otherwise add it nullable, backfill in batches, then make it NOT NULL (see ``set-not-null``):
+
+```python
+op.add_column("users", sa.Column("status", sa.String(20), nullable=True))
+```
 """
 
 from __future__ import annotations
@@ -84,4 +131,5 @@ RULE = Rule(
     Severity.ERROR,
     "NOT NULL column added without a server default",
     *per_dialect(postgresql=_postgresql, mysql=_from_ops, sqlite=_from_ops),
+    group="Backward compatibility",
 )

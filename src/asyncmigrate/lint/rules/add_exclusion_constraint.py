@@ -1,4 +1,41 @@
-"""add-exclusion-constraint: ``ADD CONSTRAINT ... EXCLUDE`` on an existing table."""
+"""add-exclusion-constraint: ``ADD CONSTRAINT ... EXCLUDE`` on an existing table.
+
+## What it flags
+
+Any ``EXCLUDE`` constraint added to a table that this revision did not create.
+
+## Why
+
+PostgreSQL: the ADD builds the constraint's index and checks every row under an ACCESS EXCLUSIVE
+lock (reads and writes blocked for the whole build). Unlike CHECK and FOREIGN KEY, an exclusion
+constraint cannot be added ``NOT VALID``, and unlike UNIQUE it cannot be built ``CONCURRENTLY``
+and attached ``USING INDEX``: there is no lock-free way to add it in place.
+
+## Example
+
+```python
+op.execute(
+    "ALTER TABLE bookings ADD CONSTRAINT no_overlap"
+    " EXCLUDE USING gist (room WITH =, during WITH &&)"
+)
+```
+
+## Fix
+
+Build a new table with the constraint, copy the rows over in batches, then swap the names in one
+short transaction:
+
+```python
+op.create_table(
+    "bookings_new",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("room", sa.Integer),
+    sa.Column("during", postgresql.TSRANGE()),
+    postgresql.ExcludeConstraint(("room", "="), ("during", "&&"), using="gist"),
+)
+# copy bookings into bookings_new in batches, then rename both tables in one transaction
+```
+"""
 
 from __future__ import annotations
 
@@ -27,4 +64,5 @@ RULE = Rule(
     "EXCLUDE constraint added to an existing table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

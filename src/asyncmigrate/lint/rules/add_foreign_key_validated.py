@@ -1,8 +1,53 @@
 """add-foreign-key-validated: ``ADD FOREIGN KEY`` that validates existing rows at once.
 
-On PostgreSQL this includes ``add_column(Column(..., ForeignKey(...)))``, which Alembic renders
-as a separate validated ``ADD FOREIGN KEY``. On MySQL, with ``foreign_key_checks=1`` only the
-COPY algorithm is supported.
+## What it flags
+
+- PostgreSQL: a FOREIGN KEY added to a table that this revision did not create, without ``NOT
+  VALID`` (``postgresql_not_valid=True``). This includes ``add_column(Column(...,
+  ForeignKey(...)))``, which Alembic renders as a separate, validated ``ADD FOREIGN KEY``.
+- MySQL / MariaDB: ``op.create_foreign_key`` on an existing table, or an added column with a
+  ``ForeignKey``, unless an earlier ``op.execute("SET foreign_key_checks = 0")`` in the revision
+  turned the checks off (and no ``= 1`` turned them on again).
+
+## Why
+
+PostgreSQL: the ADD checks every row of the table against the referred table while holding SHARE
+ROW EXCLUSIVE locks on both tables, so writes to both are blocked for the whole scan. ``NOT
+VALID`` makes the ADD instant; ``VALIDATE CONSTRAINT`` then takes only SHARE UPDATE EXCLUSIVE.
+
+MySQL / MariaDB: with ``foreign_key_checks=1`` only the COPY algorithm is supported for adding a
+foreign key, so the table is copied and writes are blocked until the copy ends.
+
+## Example
+
+```python
+op.create_foreign_key("fk_orders_user", "orders", "users", ["user_id"], ["id"])
+```
+
+```python dialect=mysql
+op.create_foreign_key("fk_orders_user", "orders", "users", ["user_id"], ["id"])
+```
+
+## Fix
+
+PostgreSQL: add it NOT VALID, validate outside the transaction (or in the next revision):
+
+```python
+op.create_foreign_key(
+    "fk_orders_user", "orders", "users", ["user_id"], ["id"], postgresql_not_valid=True
+)
+with op.get_context().autocommit_block():
+    op.execute("ALTER TABLE orders VALIDATE CONSTRAINT fk_orders_user")
+```
+
+MySQL / MariaDB: turn the checks off for the ADD, only when the data is known to be valid and no
+connection pooler shares the session:
+
+```python dialect=mysql
+op.execute("SET foreign_key_checks = 0")
+op.create_foreign_key("fk_orders_user", "orders", "users", ["user_id"], ["id"])
+op.execute("SET foreign_key_checks = 1")
+```
 """
 
 from __future__ import annotations
@@ -73,4 +118,5 @@ RULE = Rule(
     Severity.ERROR,
     "FOREIGN KEY added on an existing table, validated at once",
     *per_dialect(postgresql=_postgresql, mysql=_mysql),
+    group="PostgreSQL: locks and rewrites",
 )

@@ -1,4 +1,36 @@
-"""add-primary-key: ``ADD PRIMARY KEY`` that builds its index (and checks NOT NULL) under the lock."""
+"""add-primary-key: ``ADD PRIMARY KEY`` that builds its index (and checks NOT NULL) under the lock.
+
+## What it flags
+
+A PRIMARY KEY added to a table that this revision did not create (``op.create_primary_key`` or
+raw SQL), other than ``PRIMARY KEY USING INDEX``.
+
+## Why
+
+PostgreSQL: the ADD builds a unique index and, for columns not yet NOT NULL, scans the table to
+set them NOT NULL, all under an ACCESS EXCLUSIVE lock: reads and writes are blocked for the
+whole build and scan.
+
+## Example
+
+```python
+op.create_primary_key("pk_events", "events", ["id"])
+```
+
+## Fix
+
+Build the unique index concurrently, then attach it (make the columns NOT NULL first, the way
+``set-not-null`` describes, or the attach scans):
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index(
+        "pk_events", "events", ["id"], unique=True,
+        postgresql_concurrently=True, if_not_exists=True,
+    )
+op.execute("ALTER TABLE events ADD CONSTRAINT pk_events PRIMARY KEY USING INDEX pk_events")
+```
+"""
 
 from __future__ import annotations
 
@@ -30,4 +62,5 @@ RULE = Rule(
     "PRIMARY KEY added without USING INDEX",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -1,6 +1,34 @@
 """add-unique-constraint: ``ADD CONSTRAINT ... UNIQUE`` that builds its index under the lock.
 
-Includes ``add_column(Column(..., unique=True))``, which only the rendered SQL shows.
+## What it flags
+
+A UNIQUE constraint added to a table that this revision did not create, other than ``UNIQUE
+USING INDEX``: ``op.create_unique_constraint``, raw SQL, and ``add_column(Column(...,
+unique=True))``, which only the rendered SQL shows.
+
+## Why
+
+PostgreSQL: the constraint builds its unique index while holding an ACCESS EXCLUSIVE lock on the
+table: reads and writes wait for the whole build, minutes on a big table. An index built
+``CONCURRENTLY`` beforehand can be turned into the constraint with ``USING INDEX``, which is
+instant.
+
+## Example
+
+```python
+op.create_unique_constraint("uq_users_email", "users", ["email"])
+```
+
+## Fix
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index(
+        "uq_users_email", "users", ["email"], unique=True,
+        postgresql_concurrently=True, if_not_exists=True,
+    )
+op.execute("ALTER TABLE users ADD CONSTRAINT uq_users_email UNIQUE USING INDEX uq_users_email")
+```
 """
 
 from __future__ import annotations
@@ -35,4 +63,5 @@ RULE = Rule(
     "UNIQUE constraint added without USING INDEX",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

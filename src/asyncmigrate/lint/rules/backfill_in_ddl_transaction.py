@@ -1,7 +1,35 @@
 """backfill-in-ddl-transaction: UPDATE/DELETE/INSERT..SELECT after DDL on that table, same transaction.
 
-The DDL's ACCESS EXCLUSIVE lock is held until COMMIT, so the whole backfill runs with the table
-unreadable.
+## What it flags
+
+An ``UPDATE``, ``DELETE`` or ``INSERT ... SELECT`` on a table in the same transaction as an
+earlier ``ALTER TABLE``, ``CREATE INDEX``, rename or ``CREATE TRIGGER`` on that existing table.
+``INSERT ... VALUES`` (a few seed rows) is not flagged.
+
+## Why
+
+PostgreSQL: locks are held until COMMIT. The DDL took an ACCESS EXCLUSIVE lock (SHARE for an
+index), so the whole backfill, which on a big table takes minutes, runs with the table
+unreadable or unwritable for everyone else. One huge UPDATE also bloats the table and produces a
+burst of WAL that replicas must replay (replica lag).
+
+## Example
+
+```python
+op.add_column("users", sa.Column("status", sa.String(20)))
+op.execute("UPDATE users SET status = 'active'")
+```
+
+## Fix
+
+Commit the DDL first: backfill in an ``autocommit_block()`` after it, or in its own revision or
+script, in batches:
+
+```python
+op.add_column("users", sa.Column("status", sa.String(20)))
+with op.get_context().autocommit_block():
+    op.execute("UPDATE users SET status = 'active' WHERE status IS NULL")
+```
 """
 
 from __future__ import annotations
@@ -44,4 +72,5 @@ RULE = Rule(
     "data backfill in the transaction that altered the table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

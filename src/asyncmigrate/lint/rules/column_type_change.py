@@ -1,11 +1,52 @@
 """column-type-change: ``ALTER COLUMN ... TYPE`` that is not binary-coercible.
 
-Only real rewrites are flagged. PostgreSQL changes nothing on disk for varchar widening,
-varchar -> text, dropping a length limit, a numeric precision increase at the same scale, a
-time precision increase or cidr -> inet. MySQL widens VARCHAR in place while the length prefix
-stays one byte (<= 63 characters in utf8mb4) or was already two. The old type comes from
-``existing_type=`` (of ``op.alter_column`` or ``batch_op.alter_column``) or from the replayed
-history; unknown means flagged.
+## What it flags
+
+A column type change (``alter_column(..., type_=...)``, ``batch_op.alter_column``, or raw
+``ALTER TABLE ... ALTER COLUMN ... TYPE`` / ``MODIFY`` / ``CHANGE``) that makes the server rewrite
+the table. The old type comes from ``existing_type=`` or from the replayed history; when neither
+says, the change is flagged. Not flagged, because nothing is rewritten:
+
+- PostgreSQL: varchar / char / varbit widening, varchar -> text, text -> varchar without a
+  length, dropping a length limit, a numeric precision increase at the same scale, a
+  timestamp / time / interval precision increase, cidr -> inet; none of them with ``USING``.
+- MySQL / MariaDB: VARCHAR widening while the length prefix stays one byte (up to 63 characters,
+  utf8mb4) or was already two bytes. ENUM changes are left to ``mysql-enum-set-copy``.
+
+## Why
+
+PostgreSQL: any other type change rewrites every row and rebuilds every index of the table under
+an ACCESS EXCLUSIVE lock (no reads, no writes) for as long as that takes. It can also break
+running code that reads the old type.
+
+MySQL / MariaDB: the table is copied (``ALGORITHM=COPY``); writes are blocked until the copy
+ends, and replicas replay the copy after the primary finished it (replica lag).
+
+## Example
+
+```python
+op.alter_column("users", "age", type_=sa.BigInteger(), existing_type=sa.Integer())
+```
+
+```python dialect=mysql version=8.0
+op.alter_column("users", "name", type_=sa.String(100), existing_type=sa.String(50))
+```
+
+## Fix
+
+Changes that only widen are not flagged; say the old type so the linter can tell:
+
+```python
+op.alter_column("users", "name", type_=sa.String(200), existing_type=sa.String(100))
+```
+
+For a real type change, expand and contract over several releases:
+
+```python
+op.add_column("users", sa.Column("age_new", sa.BigInteger(), nullable=True))
+# deploy code that writes both columns, backfill age_new in batches,
+# switch reads to age_new, then drop age in a later release
+```
 """
 
 from __future__ import annotations
@@ -162,4 +203,5 @@ RULE = Rule(
     Severity.ERROR,
     "a column type change that rewrites the table",
     *per_dialect(postgresql=_postgresql, mysql=_mysql),
+    group="PostgreSQL: locks and rewrites",
 )

@@ -1,8 +1,31 @@
 """concurrently-in-transaction: CONCURRENTLY (or VACUUM) inside Alembic's transaction.
 
-PostgreSQL refuses: "... cannot run inside a transaction block". Alembic wraps every revision
-in a transaction, so these need ``autocommit_block()``; ``postgresql_concurrently=True`` alone
-is not enough.
+## What it flags
+
+``CREATE INDEX CONCURRENTLY``, ``DROP INDEX CONCURRENTLY``, ``REINDEX ... CONCURRENTLY``,
+``DETACH PARTITION ... CONCURRENTLY`` and ``VACUUM`` rendered inside a transaction, that is
+outside ``op.get_context().autocommit_block()``.
+
+## Why
+
+PostgreSQL refuses them inside a transaction block ("... cannot run inside a transaction
+block"), and Alembic runs every revision in one: the migration fails at deploy time.
+``postgresql_concurrently=True`` alone is not enough.
+
+## Example
+
+```python
+op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=True)
+```
+
+## Fix
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index(
+        "ix_users_email", "users", ["email"], postgresql_concurrently=True, if_not_exists=True
+    )
+```
 """
 
 from __future__ import annotations
@@ -48,4 +71,5 @@ RULE = Rule(
     "CONCURRENTLY or VACUUM inside a transaction",
     POSTGRESQL,
     check,
+    group="Transaction mode",
 )

@@ -1,4 +1,35 @@
-"""contract-change (opt-in): changes to what existing clients see: SET DEFAULT, new enum values."""
+"""contract-change: (opt-in) changes to what existing clients see: SET DEFAULT, new enum values.
+
+## What it flags
+
+Off unless enabled in ``[tool.asyncmigrate.lint]``. A changed column default (``ALTER COLUMN
+... SET DEFAULT`` or ``DROP DEFAULT``, from ``alter_column(..., server_default=...)``) on an
+existing table, and ``ALTER TYPE ... ADD VALUE``.
+
+## Why
+
+PostgreSQL: neither locks for long, but both change what the running release sees: rows it
+inserts without the column now store another value, and a reader that does not know the new
+enum value may fail on it. Projects that deploy several services against one database turn this
+rule on.
+
+## Example
+
+```python enable
+op.alter_column("users", "status", server_default="pending")
+```
+
+## Fix
+
+Deploy code that sets the value explicitly (or accepts the new enum value) first; then say so on
+the line:
+
+```python enable
+op.alter_column(
+    "users", "status", server_default="pending"
+)  # asyncmigrate: ignore[contract-change] every writer sets status since 2.4
+```
+"""
 
 from __future__ import annotations
 
@@ -35,4 +66,5 @@ RULE = Rule(
     POSTGRESQL,
     check,
     enabled_by_default=False,
+    group="Backward compatibility",
 )

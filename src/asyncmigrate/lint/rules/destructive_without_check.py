@@ -1,4 +1,35 @@
-"""destructive-without-check (advisory): dropping data with no assertion about it first."""
+"""destructive-without-check: (advisory) dropping data with no assertion about it first.
+
+## What it flags
+
+A ``drop_table`` or ``drop_column`` of an existing object in a revision that runs no ``SELECT``
+through ``op.execute`` (for instance a check that the table is empty) before or after it.
+
+## Why
+
+A drop cannot be undone by a downgrade; the only protection is to verify, in the migration
+itself, that the data really is no longer needed (empty, archived, copied elsewhere), so that a
+production database that differs from staging stops the migration instead of losing rows. The
+same on every database. Advisory: many drops are of data known to be gone.
+
+## Example
+
+```python
+op.drop_table("legacy_sessions")
+```
+
+## Fix
+
+Assert first, so the migration fails when the data is still there:
+
+```python
+op.execute(
+    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM legacy_sessions)"
+    " THEN RAISE EXCEPTION 'legacy_sessions is not empty'; END IF; END $$"
+)  # asyncmigrate: ignore[raw-sql-uninspected] only reads legacy_sessions
+op.drop_table("legacy_sessions")
+```
+"""
 
 from __future__ import annotations
 
@@ -27,5 +58,10 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "destructive-without-check", Severity.ADVISORY, "destructive change without a check", ALL_DIALECTS, check
+    "destructive-without-check",
+    Severity.ADVISORY,
+    "destructive change without a check",
+    ALL_DIALECTS,
+    check,
+    group="History",
 )

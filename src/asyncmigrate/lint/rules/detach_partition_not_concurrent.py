@@ -1,4 +1,30 @@
-"""detach-partition-not-concurrent: ``DETACH PARTITION`` without ``CONCURRENTLY``."""
+"""detach-partition-not-concurrent: ``DETACH PARTITION`` without ``CONCURRENTLY``.
+
+## What it flags
+
+``ALTER TABLE parent DETACH PARTITION child`` without ``CONCURRENTLY``, on a parent table that
+this revision did not create.
+
+## Why
+
+PostgreSQL: a plain detach takes an ACCESS EXCLUSIVE lock on the partitioned parent, so every
+query on any partition of the table waits, and the lock request itself queues behind running
+transactions. ``DETACH PARTITION ... CONCURRENTLY`` (PostgreSQL 14 and later) takes only SHARE
+UPDATE EXCLUSIVE on the parent; it cannot run inside a transaction.
+
+## Example
+
+```python
+op.execute("ALTER TABLE measurements DETACH PARTITION measurements_2020")
+```
+
+## Fix
+
+```python
+with op.get_context().autocommit_block():
+    op.execute("ALTER TABLE measurements DETACH PARTITION measurements_2020 CONCURRENTLY")
+```
+"""
 
 from __future__ import annotations
 
@@ -31,4 +57,5 @@ RULE = Rule(
     "DETACH PARTITION without CONCURRENTLY",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -1,6 +1,58 @@
 """drop-column-still-mapped: dropping a column the project's current models still map.
 
-This release's own code would break: SQLAlchemy selects every mapped column.
+## What it flags
+
+A dropped column (as in ``drop-column``) that the project's current SQLAlchemy models still map
+on that table. Needs the models: the linter loads them from ``[tool.asyncmigrate]``; without
+them this rule is silent.
+
+## Why
+
+This is not only the previous release breaking: the release that ships this very migration
+still maps the column, and SQLAlchemy selects every mapped column, so every query for that model
+fails with "column does not exist" right after the migration, on every database.
+
+## Example
+
+```python models
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nickname: Mapped[str]
+```
+
+```python
+op.drop_column("users", "nickname")
+```
+
+## Fix
+
+Remove the column from the model first and deploy that release; drop it in a later revision,
+when the models no longer map it:
+
+```python models
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+```
+
+```python
+op.drop_column("users", "nickname")
+```
 """
 
 from __future__ import annotations
@@ -32,4 +84,5 @@ RULE = Rule(
     "DROP COLUMN of a column the models still map",
     ALL_DIALECTS,
     check,
+    group="Backward compatibility",
 )

@@ -1,4 +1,33 @@
-"""drop-index-not-concurrent: ``DROP INDEX`` without ``CONCURRENTLY``."""
+"""drop-index-not-concurrent: ``DROP INDEX`` without ``CONCURRENTLY``.
+
+## What it flags
+
+A ``DROP INDEX`` (``op.drop_index``) without ``CONCURRENTLY``, unless ``op.drop_index`` names a
+table (``table_name=``) that this revision created.
+
+## Why
+
+PostgreSQL: ``DROP INDEX`` takes an ACCESS EXCLUSIVE lock on the index's table. The drop itself is
+quick, but the lock request queues behind every running transaction on the table, and every
+query that arrives after it (reads included) queues behind the request. One long report query
+turns a millisecond drop into an outage. ``DROP INDEX CONCURRENTLY`` waits without blocking
+others; it cannot run inside a transaction.
+
+## Example
+
+```python
+op.drop_index("ix_users_email", table_name="users")
+```
+
+## Fix
+
+```python
+with op.get_context().autocommit_block():
+    op.drop_index(
+        "ix_users_email", table_name="users", postgresql_concurrently=True, if_exists=True
+    )
+```
+"""
 
 from __future__ import annotations
 
@@ -34,4 +63,5 @@ RULE = Rule(
     "DROP INDEX without CONCURRENTLY",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

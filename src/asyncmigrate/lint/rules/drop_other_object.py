@@ -1,4 +1,32 @@
-"""drop-other-object (advisory): DROP VIEW/FUNCTION/TYPE/SEQUENCE/DOMAIN/EXTENSION."""
+"""drop-other-object: (advisory) DROP VIEW/FUNCTION/TYPE/SEQUENCE/DOMAIN/EXTENSION.
+
+## What it flags
+
+A ``DROP`` of any object other than a table, an index or a schema (those have their own rules):
+views, materialized views, functions, procedures, types, sequences, domains, extensions,
+triggers and so on.
+
+## Why
+
+PostgreSQL: clients of the running release (or other database objects, with ``CASCADE``) may
+still use the object, and fail as soon as it is gone. Advisory: many such drops are clean-ups of
+objects nothing uses any more.
+
+## Example
+
+```python
+op.execute("DROP VIEW active_users")
+```
+
+## Fix
+
+Drop it in a release after the code stopped using it. Nothing in the migration changes; once
+that is true, say so:
+
+```python
+op.execute("DROP VIEW active_users")  # asyncmigrate: ignore[drop-other-object] unused since 2.1
+```
+"""
 
 from __future__ import annotations
 
@@ -24,4 +52,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("drop-other-object", Severity.ADVISORY, "DROP of a view, function, type...", POSTGRESQL, check)
+RULE = Rule(
+    "drop-other-object",
+    Severity.ADVISORY,
+    "DROP of a view, function, type...",
+    POSTGRESQL,
+    check,
+    group="Backward compatibility",
+)

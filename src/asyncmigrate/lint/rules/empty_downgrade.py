@@ -1,14 +1,42 @@
-"""empty-downgrade: ``downgrade()`` is only ``pass`` although ``upgrade()`` creates, drops or
-renames schema objects.
+"""empty-downgrade: ``downgrade()`` is only ``pass`` although ``upgrade()`` changes the schema.
 
-``downgrade`` then reports success and moves the version row back while the objects stay as
-the upgrade left them, so the next ``upgrade`` fails on "already exists" (or "does not exist"),
-and nothing said the step was one-way. Write the reverse operations, or make the one-way step
-explicit by raising in ``downgrade()`` (which this rule leaves alone), or silence it with a
-comment on the ``pass`` line: ``pass  # asyncmigrate: ignore[empty-downgrade] <why>``.
-An upgrade that a rerun repeats harmlessly is not flagged: data changes (``op.execute`` of
-DML, ``bulk_insert``), ``alter_column`` (a widened type kept on downgrade is a common, safe
-choice) and DDL guarded by ``IF [NOT] EXISTS``.
+## What it flags
+
+A revision whose module-level ``downgrade()`` does nothing (only ``pass``, ``...`` or a
+docstring) while its ``upgrade()`` creates, drops or renames schema objects: any ``op.*`` call
+other than ``execute``, ``bulk_insert``, ``alter_column`` and ``batch_alter_table`` not guarded
+by ``if_exists`` / ``if_not_exists``, or ``op.execute`` of unguarded ``CREATE`` / ``DROP`` /
+``ALTER ... ADD/RENAME/DROP``. Not flagged: data changes, ``alter_column`` (keeping a widened
+type on downgrade is a common, safe choice), guarded DDL, and a ``downgrade()`` that raises.
+
+## Why
+
+A downgrade through this revision reports success and moves the version row back while the
+objects stay as the upgrade left them; the next ``upgrade`` then fails on "already exists" (or
+"does not exist"), and nothing said the step was one-way. The same on every database.
+
+## Example
+
+```python
+op.add_column("users", sa.Column("bio", sa.Text()))
+```
+
+```python downgrade
+pass
+```
+
+## Fix
+
+Write the reverse operations, or make the one-way step explicit by raising (or silence it on the
+``pass`` line with ``# asyncmigrate: ignore[empty-downgrade] <why>``):
+
+```python
+op.add_column("users", sa.Column("bio", sa.Text()))
+```
+
+```python downgrade
+op.drop_column("users", "bio")
+```
 """
 
 from __future__ import annotations
@@ -91,4 +119,5 @@ RULE = Rule(
     "downgrade() is empty after an upgrade() that creates, drops or renames",
     ALL_DIALECTS,
     check,
+    group="History",
 )

@@ -1,7 +1,39 @@
 """enum-value-used-same-transaction: ``ALTER TYPE ... ADD VALUE`` then using it before COMMIT.
 
-PostgreSQL 12+ allows ADD VALUE in a transaction but rejects using the new value until commit
-("unsafe use of new value"); before 12, ADD VALUE inside a transaction block fails outright.
+## What it flags
+
+``ALTER TYPE ... ADD VALUE 'x'`` inside a transaction, followed in the same transaction by a
+statement that mentions ``'x'``; and, when linting for PostgreSQL older than 12, any ``ADD
+VALUE`` inside a transaction.
+
+## Why
+
+PostgreSQL 12 and later allow ``ADD VALUE`` inside a transaction but refuse to use the new value
+until that transaction commits ("unsafe use of new value"). Before 12, ``ADD VALUE`` cannot run
+inside a transaction block at all. Either way the migration fails at deploy time, and Alembic
+runs every revision in a transaction.
+
+## Example
+
+```python
+op.execute("ALTER TYPE order_status ADD VALUE 'archived'")
+op.execute("UPDATE orders SET status = 'archived' WHERE closed_at < now() - interval '1 year'")
+```
+
+```python version=11
+op.execute("ALTER TYPE order_status ADD VALUE 'archived'")
+```
+
+## Fix
+
+Add the value in an ``autocommit_block()`` (it commits at once), and use it after the block or in
+a later revision:
+
+```python
+with op.get_context().autocommit_block():
+    op.execute("ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'archived'")
+op.execute("UPDATE orders SET status = 'archived' WHERE closed_at < now() - interval '1 year'")
+```
 """
 
 from __future__ import annotations
@@ -54,4 +86,5 @@ RULE = Rule(
     "new enum value used in the transaction that added it",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

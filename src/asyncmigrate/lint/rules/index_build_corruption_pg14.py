@@ -1,4 +1,35 @@
-"""index-build-corruption-pg14: CONCURRENTLY index builds on PostgreSQL 14.0 to 14.3."""
+"""index-build-corruption-pg14: CONCURRENTLY index builds on PostgreSQL 14.0 to 14.3.
+
+## What it flags
+
+``CREATE INDEX CONCURRENTLY`` and ``REINDEX ... CONCURRENTLY`` when the PostgreSQL version linted
+for (the live server, ``--pg-version`` or the config) is 14.0 to 14.3.
+
+## Why
+
+PostgreSQL 14.0 to 14.3 have a bug that can silently corrupt indexes built or rebuilt
+concurrently while rows are being updated: queries then miss rows, with no error. It was fixed
+in 14.4, which also advises rebuilding such indexes.
+
+## Example
+
+```python version=14.2
+with op.get_context().autocommit_block():
+    op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=True)
+```
+
+## Fix
+
+Upgrade the server to 14.4 or later before running the migration; the same revision is then
+fine:
+
+```python version=14.4
+with op.get_context().autocommit_block():
+    op.create_index(
+        "ix_users_email", "users", ["email"], postgresql_concurrently=True, if_not_exists=True
+    )
+```
+"""
 
 from __future__ import annotations
 
@@ -30,4 +61,5 @@ RULE = Rule(
     "CONCURRENTLY index build on PostgreSQL 14.0-14.3",
     POSTGRESQL,
     check,
+    group="Transaction mode",
 )

@@ -1,4 +1,46 @@
-"""index-concurrently-on-partitioned: CREATE INDEX CONCURRENTLY on a partitioned parent fails."""
+"""index-concurrently-on-partitioned: CREATE INDEX CONCURRENTLY on a partitioned parent fails.
+
+## What it flags
+
+``CREATE INDEX CONCURRENTLY`` on a table known to be partitioned: created with ``PARTITION BY``
+earlier in this revision or in the replayed history.
+
+## Why
+
+PostgreSQL: the statement is an error ("cannot create index on partitioned table ...
+concurrently"), so the migration fails at deploy time. A non-concurrent index on the parent
+works, but locks every partition against writes for the whole build.
+
+## Example
+
+```python history
+op.execute(
+    "CREATE TABLE measurements (id bigint, taken_at date) PARTITION BY RANGE (taken_at)"
+)
+```
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index(
+        "ix_measurements_taken_at", "measurements", ["taken_at"], postgresql_concurrently=True
+    )
+```
+
+## Fix
+
+Create the parent's index ``ON ONLY`` the parent (instant; invalid until every partition has
+one), build each partition's index concurrently, and attach it:
+
+```python
+op.execute("CREATE INDEX ix_measurements_taken_at ON ONLY measurements (taken_at)")
+with op.get_context().autocommit_block():
+    op.execute(
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_m2026_taken_at"
+        " ON measurements_2026 (taken_at)"
+    )
+    op.execute("ALTER INDEX ix_measurements_taken_at ATTACH PARTITION ix_m2026_taken_at")
+```
+"""
 
 from __future__ import annotations
 
@@ -37,4 +79,5 @@ RULE = Rule(
     "CREATE INDEX CONCURRENTLY on a partitioned table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

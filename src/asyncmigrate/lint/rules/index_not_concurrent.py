@@ -1,4 +1,37 @@
-"""index-not-concurrent: ``CREATE INDEX`` without ``CONCURRENTLY`` on an existing table."""
+"""index-not-concurrent: ``CREATE INDEX`` without ``CONCURRENTLY`` on an existing table.
+
+## What it flags
+
+A ``CREATE [UNIQUE] INDEX`` (``op.create_index``, or ``index=True`` on an added column, which
+Alembic renders as a separate ``CREATE INDEX``) on a table that this revision did not create,
+without ``CONCURRENTLY``. Not flagged: tables created earlier in the same revision (empty and
+unused), and ``CREATE INDEX ... ON ONLY parent`` on a partitioned table, which builds nothing.
+
+## Why
+
+PostgreSQL: a plain index build takes a SHARE lock on the table for the whole build. Reads go on,
+but every INSERT, UPDATE and DELETE waits until the index is finished, which on a big table is
+minutes to hours. ``CREATE INDEX CONCURRENTLY`` takes SHARE UPDATE EXCLUSIVE instead and lets
+writes through; it cannot run inside a transaction, so Alembic needs ``autocommit_block()``.
+
+## Example
+
+```python
+op.create_index("ix_users_email", "users", ["email"])
+```
+
+## Fix
+
+Build it concurrently, outside Alembic's transaction, and make it re-runnable (a failed
+concurrent build leaves an INVALID index behind):
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index(
+        "ix_users_email", "users", ["email"], postgresql_concurrently=True, if_not_exists=True
+    )
+```
+"""
 
 from __future__ import annotations
 
@@ -37,4 +70,5 @@ RULE = Rule(
     "CREATE INDEX without CONCURRENTLY on an existing table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -1,8 +1,35 @@
 """missing-lock-timeout: a heavy lock requested with no lock_timeout.
 
-A waiting ACCESS EXCLUSIVE request blocks every query queued behind it. asyncmigrate sets
-``lock_timeout`` per revision from config (default 5 s), so this only fires when the project
-turned it off and the revision does not set it itself.
+## What it flags
+
+Only when the project turned asyncmigrate's per-revision ``lock_timeout`` off (``lock_timeout =
+0`` in ``[tool.asyncmigrate]``; the default is 5 s): the first statement of the revision that
+locks an existing table (``ALTER TABLE``, a non-concurrent ``CREATE INDEX``, ``DROP``, a
+rename, ``CREATE TRIGGER``, ``TRUNCATE``, ``CLUSTER``) before any ``SET lock_timeout`` of its
+own. One finding per revision.
+
+## Why
+
+PostgreSQL: a lock request waits behind every transaction already holding a conflicting lock,
+and while an ACCESS EXCLUSIVE request waits, every later query on the table, reads included,
+queues behind it. One long-running query is enough to turn a millisecond ALTER into minutes of
+downtime. A ``lock_timeout`` makes the migration give up (and asyncmigrate retry) instead.
+
+## Example
+
+```python timeouts=off
+op.add_column("users", sa.Column("bio", sa.Text()))
+```
+
+## Fix
+
+Keep asyncmigrate's ``lock_timeout`` on (``[tool.asyncmigrate] lock_timeout = "5s"``, retried
+with ``attempts``), or set one in the revision before the first lock:
+
+```python timeouts=off
+op.execute("SET LOCAL lock_timeout = '5s'")
+op.add_column("users", sa.Column("bio", sa.Text()))
+```
 """
 
 from __future__ import annotations
@@ -48,4 +75,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("missing-lock-timeout", Severity.WARNING, "heavy lock without lock_timeout", POSTGRESQL, check)
+RULE = Rule(
+    "missing-lock-timeout",
+    Severity.WARNING,
+    "heavy lock without lock_timeout",
+    POSTGRESQL,
+    check,
+    group="Operational hygiene",
+)

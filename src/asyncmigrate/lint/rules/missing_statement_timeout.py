@@ -1,6 +1,34 @@
-"""missing-statement-timeout (advisory): locking DDL with no statement_timeout.
+"""missing-statement-timeout: (advisory, opt-in) locking DDL with no statement_timeout.
 
-Advisory: long backfills legitimately run without one; the lock wait is what lock_timeout bounds.
+## What it flags
+
+Off unless enabled in ``[tool.asyncmigrate.lint]``. When the project sets no
+``statement_timeout`` (``[tool.asyncmigrate]`` default: none): the first statement of the
+revision that locks an existing table, before any ``SET statement_timeout`` of its own.
+
+## Why
+
+PostgreSQL: ``lock_timeout`` bounds only the wait for a lock; once granted, a statement holds
+its lock for as long as it runs. A ``statement_timeout`` bounds that too, so an index build or
+rewrite that turns out far slower than in staging stops instead of blocking the table for an
+hour. Advisory: long backfills legitimately run without one.
+
+## Example
+
+```python timeouts=off enable
+op.add_column("users", sa.Column("bio", sa.Text()))
+```
+
+## Fix
+
+Set one for the project (``[tool.asyncmigrate] statement_timeout = "15min"``), or in the
+revision before the first lock:
+
+```python timeouts=off enable
+op.execute("SET LOCAL lock_timeout = '5s'")
+op.execute("SET LOCAL statement_timeout = '15min'")
+op.add_column("users", sa.Column("bio", sa.Text()))
+```
 """
 
 from __future__ import annotations
@@ -32,4 +60,5 @@ RULE = Rule(
     POSTGRESQL,
     check,
     enabled_by_default=False,
+    group="Operational hygiene",
 )

@@ -1,4 +1,31 @@
-"""mysql-copy-algorithm: ``ALGORITHM=COPY`` on an existing table."""
+"""mysql-copy-algorithm: ``ALGORITHM=COPY`` in a statement.
+
+## What it flags
+
+Any statement that asks for ``ALGORITHM=COPY`` (raw SQL through ``op.execute``, or a dialect
+option that renders it).
+
+## Why
+
+MySQL / MariaDB: COPY builds a full copy of the table and blocks writes until it is done, and
+replicas replay the copy after the primary finished it (replica lag). Without the clause MySQL
+picks INSTANT or INPLACE when it can, which lets writes through.
+
+## Example
+
+```python dialect=mysql
+op.execute("ALTER TABLE users ADD INDEX ix_users_email (email), ALGORITHM=COPY")
+```
+
+## Fix
+
+Drop the clause, or ask for an online change so MySQL refuses instead of blocking when it
+cannot do one:
+
+```python dialect=mysql
+op.execute("ALTER TABLE users ADD INDEX ix_users_email (email), ALGORITHM=INPLACE, LOCK=NONE")
+```
+"""
 
 from __future__ import annotations
 
@@ -23,4 +50,4 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("mysql-copy-algorithm", Severity.ERROR, "ALGORITHM=COPY", MYSQL, check)
+RULE = Rule("mysql-copy-algorithm", Severity.ERROR, "ALGORITHM=COPY", MYSQL, check, group="MySQL / MariaDB")

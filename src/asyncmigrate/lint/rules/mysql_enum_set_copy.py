@@ -1,4 +1,42 @@
-"""mysql-enum-set-copy: ENUM changes other than appending at the end copy the table."""
+"""mysql-enum-set-copy: ENUM changes other than appending at the end copy the table.
+
+## What it flags
+
+``alter_column(..., type_=sa.Enum(...))`` of an existing ENUM column (the old values from
+``existing_type=`` or the replayed history) whose new values do not start with the old ones in
+the same order (a value removed, renamed, reordered or inserted before the end), or that crosses
+255 values. SET columns are not judged.
+
+## Why
+
+MySQL / MariaDB: appending values at the end of an ENUM changes only metadata (INSTANT or
+INPLACE) as long as the storage size stays the same (up to 255 values). Any other change makes
+the server copy the table: writes are blocked for the copy, and replicas replay it afterwards.
+
+## Example
+
+```python dialect=mysql
+op.alter_column(
+    "orders",
+    "status",
+    type_=sa.Enum("new", "paid", "shipped"),
+    existing_type=sa.Enum("new", "shipped"),
+)
+```
+
+## Fix
+
+Append new values at the end:
+
+```python dialect=mysql
+op.alter_column(
+    "orders",
+    "status",
+    type_=sa.Enum("new", "shipped", "paid"),
+    existing_type=sa.Enum("new", "shipped"),
+)
+```
+"""
 
 from __future__ import annotations
 
@@ -36,4 +74,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("mysql-enum-set-copy", Severity.ERROR, "ENUM change that copies the table", MYSQL, check)
+RULE = Rule(
+    "mysql-enum-set-copy",
+    Severity.ERROR,
+    "ENUM change that copies the table",
+    MYSQL,
+    check,
+    group="MySQL / MariaDB",
+)

@@ -1,4 +1,37 @@
-"""mysql-inline-references-ignored: column-level ``REFERENCES``, which MySQL silently ignores."""
+"""mysql-inline-references-ignored: column-level ``REFERENCES``, which MySQL silently ignores.
+
+## What it flags
+
+A statement with more ``REFERENCES`` clauses than ``FOREIGN KEY`` clauses: a ``REFERENCES``
+written on the column itself (``user_id INT REFERENCES users (id)``) rather than as a table-level
+``FOREIGN KEY (...) REFERENCES``.
+
+## Why
+
+MySQL 8 (InnoDB) parses a column-level ``REFERENCES`` and ignores it: the statement succeeds and
+no foreign key exists, so the database never enforces the relation the migration appears to
+create. The rule flags it on MariaDB too, whose support for the inline form depends on the
+release: a table-level ``FOREIGN KEY`` works on every MySQL and MariaDB.
+
+## Example
+
+```python dialect=mysql
+op.execute("ALTER TABLE orders ADD COLUMN user_id INT REFERENCES users (id)")
+```
+
+## Fix
+
+Use a table-level foreign key (``op.create_foreign_key``, or ``sa.ForeignKey`` on the column,
+which Alembic renders as a separate ``ADD FOREIGN KEY``). On an existing table that is then
+judged by ``add-foreign-key-validated``, hence the checks turned off around it:
+
+```python dialect=mysql
+op.add_column("orders", sa.Column("user_id", sa.Integer()))
+op.execute("SET foreign_key_checks = 0")
+op.create_foreign_key("fk_orders_user", "orders", "users", ["user_id"], ["id"])
+op.execute("SET foreign_key_checks = 1")
+```
+"""
 
 from __future__ import annotations
 
@@ -30,4 +63,5 @@ RULE = Rule(
     "column-level REFERENCES ignored by MySQL",
     MYSQL,
     check,
+    group="MySQL / MariaDB",
 )

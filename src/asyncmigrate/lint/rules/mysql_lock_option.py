@@ -1,4 +1,28 @@
-"""mysql-lock-option: ``LOCK=SHARED`` / ``LOCK=EXCLUSIVE`` in an ALTER."""
+"""mysql-lock-option: ``LOCK=SHARED`` / ``LOCK=EXCLUSIVE`` in an ALTER.
+
+## What it flags
+
+Any statement with ``LOCK=SHARED`` or ``LOCK=EXCLUSIVE``.
+
+## Why
+
+MySQL / MariaDB: ``LOCK=SHARED`` blocks writes and ``LOCK=EXCLUSIVE`` blocks reads and writes on
+the table for the whole ALTER, even when the server could have done it online.
+
+## Example
+
+```python dialect=mysql
+op.execute("ALTER TABLE users ADD INDEX ix_users_email (email), LOCK=EXCLUSIVE")
+```
+
+## Fix
+
+Drop the clause, or use ``LOCK=NONE`` so MySQL refuses instead of blocking:
+
+```python dialect=mysql
+op.execute("ALTER TABLE users ADD INDEX ix_users_email (email), LOCK=NONE")
+```
+"""
 
 from __future__ import annotations
 
@@ -25,4 +49,6 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("mysql-lock-option", Severity.ERROR, "LOCK=SHARED/EXCLUSIVE", MYSQL, check)
+RULE = Rule(
+    "mysql-lock-option", Severity.ERROR, "LOCK=SHARED/EXCLUSIVE", MYSQL, check, group="MySQL / MariaDB"
+)

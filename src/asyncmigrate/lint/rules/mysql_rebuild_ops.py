@@ -1,7 +1,32 @@
 """mysql-rebuild-ops: ALTERs that rebuild or copy the table on MySQL/MariaDB.
 
-Primary key changes, FULLTEXT/SPATIAL indexes, charset or engine changes, partitioning,
-STORED generated columns and AUTO_INCREMENT columns.
+## What it flags
+
+On a table that this revision did not create, an ``ALTER TABLE`` (or ``CREATE ... INDEX``) that
+adds or drops a primary key, adds a FULLTEXT or SPATIAL index, changes the character set or the
+engine, partitions the table, adds a STORED generated column or adds an AUTO_INCREMENT column
+(also ``add_column`` of a column with ``autoincrement=True``).
+
+## Why
+
+MySQL / MariaDB cannot do these in place without a rebuild: the table is rebuilt or copied, and
+writes are blocked (or heavily slowed) for as long as that takes on a big table; replicas replay
+the rebuild after the primary (replica lag).
+
+## Example
+
+```python dialect=mysql
+op.execute("ALTER TABLE articles ADD FULLTEXT INDEX ft_articles_body (body)")
+```
+
+## Fix
+
+Run the change with an online schema-change tool outside the migration, then record it:
+
+```text
+gh-ost --alter "ADD FULLTEXT INDEX ft_articles_body (body)" --table articles ...
+asyncmigrate stamp <this revision>
+```
 """
 
 from __future__ import annotations
@@ -58,4 +83,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("mysql-rebuild-ops", Severity.ERROR, "ALTER that rebuilds the table on MySQL", MYSQL, check)
+RULE = Rule(
+    "mysql-rebuild-ops",
+    Severity.ERROR,
+    "ALTER that rebuilds the table on MySQL",
+    MYSQL,
+    check,
+    group="MySQL / MariaDB",
+)

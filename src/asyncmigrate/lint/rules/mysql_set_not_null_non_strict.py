@@ -1,5 +1,35 @@
-"""mysql-set-not-null-non-strict: NOT NULL on an existing MySQL column coerces NULLs silently
-unless ``STRICT_TRANS_TABLES`` is on."""
+"""mysql-set-not-null-non-strict: NOT NULL on an existing MySQL column.
+
+## What it flags
+
+``alter_column(..., nullable=False)`` of a column of an existing table on MySQL / MariaDB, unless
+the column is already NOT NULL (``existing_nullable=False`` or the replayed history). The linter
+cannot see the server's ``sql_mode``, so every such change is flagged.
+
+## Why
+
+MySQL / MariaDB: without ``STRICT_TRANS_TABLES`` (or ``STRICT_ALL_TABLES``) in ``sql_mode``, the
+existing NULLs are silently turned into the type's zero value (``''``, ``0``) instead of failing,
+and data is lost without an error. The change also rebuilds the table.
+
+## Example
+
+```python dialect=mysql
+op.alter_column("users", "email", nullable=False, existing_type=sa.String(255))
+```
+
+## Fix
+
+Fill the NULLs with a real value first, make sure ``sql_mode`` is strict, then say so on the
+line:
+
+```python dialect=mysql
+op.execute("UPDATE users SET email = '' WHERE email IS NULL")
+op.alter_column(
+    "users", "email", nullable=False, existing_type=sa.String(255)
+)  # asyncmigrate: ignore[mysql-set-not-null-non-strict] backfilled, sql_mode is strict
+```
+"""
 
 from __future__ import annotations
 
@@ -27,4 +57,5 @@ RULE = Rule(
     "NOT NULL on an existing MySQL column",
     MYSQL,
     check,
+    group="MySQL / MariaDB",
 )

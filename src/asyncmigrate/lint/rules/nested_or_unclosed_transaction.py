@@ -1,4 +1,35 @@
-"""nested-or-unclosed-transaction: explicit BEGIN/COMMIT/ROLLBACK inside a revision."""
+"""nested-or-unclosed-transaction: explicit BEGIN/COMMIT/ROLLBACK inside a revision.
+
+## What it flags
+
+A ``BEGIN``, ``START TRANSACTION``, ``COMMIT`` or ``ROLLBACK`` that the revision issues itself
+through ``op.execute`` (Alembic's own transaction statements are not flagged).
+
+## Why
+
+PostgreSQL: Alembic already runs the revision in a transaction and writes the version row in it.
+A ``COMMIT`` in the middle commits part of the revision early, so a later failure leaves it half
+applied with no version row to say so; a ``BEGIN`` inside a transaction only warns and is
+ignored; a ``ROLLBACK`` throws away work Alembic believes was done.
+
+## Example
+
+```python
+op.execute("COMMIT")
+op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=True)
+```
+
+## Fix
+
+Use Alembic's own transaction control for statements that must run outside a transaction:
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index(
+        "ix_users_email", "users", ["email"], postgresql_concurrently=True, if_not_exists=True
+    )
+```
+"""
 
 from __future__ import annotations
 
@@ -30,4 +61,5 @@ RULE = Rule(
     "explicit BEGIN/COMMIT in a revision",
     POSTGRESQL,
     check,
+    group="Transaction mode",
 )

@@ -1,10 +1,35 @@
 """non-idempotent-ddl: DDL outside a transaction without IF [NOT] EXISTS.
 
-Outside a transaction a failure leaves part of the work done (a failed CREATE INDEX
-CONCURRENTLY leaves an INVALID index), and the rerun then fails on "already exists".
-``asyncmigrate upgrade`` drops such INVALID leftovers before retrying; plain alembic does not.
-A CREATE INDEX that the revision prepares with ``DROP INDEX IF EXISTS`` of the same name is
-rerunnable: the rerun drops the leftover first.
+## What it flags
+
+In an ``autocommit_block()`` (outside any transaction): ``CREATE INDEX`` without ``IF NOT
+EXISTS``, ``DROP ...`` without ``IF EXISTS`` and ``ALTER TYPE ... ADD VALUE`` without ``IF NOT
+EXISTS``. Not flagged: a ``CREATE INDEX`` that the revision prepares with ``DROP INDEX IF
+EXISTS`` of the same name (the rerun drops the leftover first).
+
+## Why
+
+PostgreSQL: outside a transaction nothing is rolled back when the migration fails half-way: a
+failed ``CREATE INDEX CONCURRENTLY`` leaves an INVALID index, and an earlier statement of the
+block stays done. The rerun then fails on "already exists" (or "does not exist"), and someone
+has to clean up by hand during the incident. ``asyncmigrate upgrade`` drops INVALID index
+leftovers before retrying; plain Alembic does not.
+
+## Example
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index("ix_users_email", "users", ["email"], postgresql_concurrently=True)
+```
+
+## Fix
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index(
+        "ix_users_email", "users", ["email"], postgresql_concurrently=True, if_not_exists=True
+    )
+```
 """
 
 from __future__ import annotations
@@ -43,5 +68,10 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "non-idempotent-ddl", Severity.WARNING, "DDL in autocommit without IF [NOT] EXISTS", POSTGRESQL, check
+    "non-idempotent-ddl",
+    Severity.WARNING,
+    "DDL in autocommit without IF [NOT] EXISTS",
+    POSTGRESQL,
+    check,
+    group="Operational hygiene",
 )

@@ -1,4 +1,40 @@
-"""raw-sql-uninspected: SQL or code the linter could not inspect; a human must review it."""
+"""raw-sql-uninspected: SQL or code the linter could not inspect; a human must review it.
+
+## What it flags
+
+- SQL that PostgreSQL's parser (pglast) cannot parse;
+- a ``DO`` block (procedural code);
+- an ``op.*`` call that could not be rendered offline;
+- a revision that stopped while rendered offline (for instance a data migration that reads
+  through ``op.get_bind()``): what follows that point was not checked.
+
+## Why
+
+PostgreSQL: the other rules judge the parsed SQL; whatever they could not see may take any lock
+or rewrite any table. MySQL / MariaDB and SQLite: statements are not parsed, so only the last two
+cases apply there (an op call or a revision that fails offline). In every case the finding says
+the linter's silence means nothing for that part.
+
+## Example
+
+```python
+op.execute(
+    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app')"
+    " THEN CREATE ROLE app; END IF; END $$"
+)
+```
+
+## Fix
+
+Review it by hand; when it is safe, say so next to the call:
+
+```python
+op.execute(
+    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'app')"
+    " THEN CREATE ROLE app; END IF; END $$"
+)  # asyncmigrate: ignore[raw-sql-uninspected] only creates a role, takes no table lock
+```
+"""
 
 from __future__ import annotations
 
@@ -37,5 +73,10 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
 
 
 RULE = Rule(
-    "raw-sql-uninspected", Severity.WARNING, "SQL or code the linter cannot inspect", ALL_DIALECTS, check
+    "raw-sql-uninspected",
+    Severity.WARNING,
+    "SQL or code the linter cannot inspect",
+    ALL_DIALECTS,
+    check,
+    group="Operational hygiene",
 )

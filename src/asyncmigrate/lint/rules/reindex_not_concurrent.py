@@ -1,4 +1,30 @@
-"""reindex-not-concurrent: ``REINDEX`` without ``CONCURRENTLY``."""
+"""reindex-not-concurrent: ``REINDEX`` without ``CONCURRENTLY``.
+
+## What it flags
+
+Any ``REINDEX`` statement (index, table, schema or database) run through ``op.execute`` without
+the ``CONCURRENTLY`` option.
+
+## Why
+
+PostgreSQL: a plain ``REINDEX`` takes a SHARE lock on the table, so writes are blocked for the
+whole rebuild, and it locks the index itself exclusively, so reads that would use the index
+block too. ``REINDEX CONCURRENTLY`` (PostgreSQL 12 and later) rebuilds beside the old index and
+swaps it in, letting reads and writes through; it cannot run inside a transaction.
+
+## Example
+
+```python
+op.execute("REINDEX INDEX ix_users_email")
+```
+
+## Fix
+
+```python
+with op.get_context().autocommit_block():
+    op.execute("REINDEX INDEX CONCURRENTLY ix_users_email")
+```
+"""
 
 from __future__ import annotations
 
@@ -24,4 +50,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("reindex-not-concurrent", Severity.ERROR, "REINDEX without CONCURRENTLY", POSTGRESQL, check)
+RULE = Rule(
+    "reindex-not-concurrent",
+    Severity.ERROR,
+    "REINDEX without CONCURRENTLY",
+    POSTGRESQL,
+    check,
+    group="PostgreSQL: locks and rewrites",
+)

@@ -1,4 +1,44 @@
-"""rename-column: renaming a column breaks the running release's queries the moment it commits."""
+"""rename-column: renaming a column breaks the running release's queries the moment it commits.
+
+## What it flags
+
+``op.alter_column(..., new_column_name=...)`` / ``batch_op.alter_column(...)`` (or raw ``RENAME
+COLUMN`` on PostgreSQL) of an existing column. Not flagged: a column the same revision added
+earlier.
+
+## Why
+
+Every instance of the previous release still uses the old name in its queries, and they fail
+with "column does not exist" as soon as the migration commits, until the deploy has replaced
+every instance. On PostgreSQL the rename takes a brief ACCESS EXCLUSIVE lock.
+
+## Example
+
+```python
+op.alter_column("users", "nick", new_column_name="nickname")
+```
+
+## Fix
+
+Rename only the Python attribute and keep the column name:
+
+```python models
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nickname: Mapped[str] = mapped_column("nick")
+```
+
+Or expand and contract: add the new column, write both, backfill, switch reads, then drop the
+old one in a later release.
+"""
 
 from __future__ import annotations
 
@@ -23,4 +63,6 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("rename-column", Severity.WARNING, "RENAME COLUMN", ALL_DIALECTS, check)
+RULE = Rule(
+    "rename-column", Severity.WARNING, "RENAME COLUMN", ALL_DIALECTS, check, group="Backward compatibility"
+)

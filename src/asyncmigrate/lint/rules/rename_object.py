@@ -1,4 +1,33 @@
-"""rename-object: renaming an enum value, a schema, a type or another object clients use."""
+"""rename-object: renaming an enum value, a schema, a type or another object clients use.
+
+## What it flags
+
+``ALTER TYPE ... RENAME VALUE`` and any ``RENAME`` of an object other than a column, a table, an
+index or a table constraint (those have their own rules or are harmless): schemas, types,
+views, sequences, functions and so on.
+
+## Why
+
+PostgreSQL: the running release still writes or compares the old name (an enum value in an
+``INSERT``, a view or function it calls), and those statements fail as soon as the migration
+commits.
+
+## Example
+
+```python
+op.execute("ALTER TYPE order_status RENAME VALUE 'done' TO 'completed'")
+```
+
+## Fix
+
+Add the new name beside the old one, handle both in code, backfill, and remove the old name in
+a later release:
+
+```python
+with op.get_context().autocommit_block():
+    op.execute("ALTER TYPE order_status ADD VALUE IF NOT EXISTS 'completed'")
+```
+"""
 
 from __future__ import annotations
 
@@ -32,4 +61,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("rename-object", Severity.WARNING, "RENAME of an enum value, schema or type", POSTGRESQL, check)
+RULE = Rule(
+    "rename-object",
+    Severity.WARNING,
+    "RENAME of an enum value, schema or type",
+    POSTGRESQL,
+    check,
+    group="Backward compatibility",
+)

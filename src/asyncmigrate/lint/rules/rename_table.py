@@ -1,4 +1,33 @@
-"""rename-table: renaming a table breaks the running release's queries."""
+"""rename-table: renaming a table breaks the running release's queries.
+
+## What it flags
+
+``op.rename_table`` (or raw ``ALTER TABLE ... RENAME TO`` on PostgreSQL) of an existing table,
+unless the same revision creates a view with the old name.
+
+## Why
+
+Every instance of the previous release still queries the old name and fails with "relation does
+not exist" as soon as the migration commits. On PostgreSQL the rename takes a brief ACCESS
+EXCLUSIVE lock.
+
+## Example
+
+```python
+op.rename_table("accounts", "customers")
+```
+
+## Fix
+
+Keep ``__tablename__`` and rename only the class; or rename and keep the old name working with a
+view in the same transaction (a simple ``SELECT *`` view is updatable on PostgreSQL), dropped in
+a later release:
+
+```python
+op.rename_table("accounts", "customers")
+op.execute("CREATE VIEW accounts AS SELECT * FROM customers")
+```
+"""
 
 from __future__ import annotations
 
@@ -27,4 +56,6 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("rename-table", Severity.WARNING, "RENAME TABLE", ALL_DIALECTS, check)
+RULE = Rule(
+    "rename-table", Severity.WARNING, "RENAME TABLE", ALL_DIALECTS, check, group="Backward compatibility"
+)

@@ -1,10 +1,56 @@
 """set-not-null: making an existing column NOT NULL.
 
-PostgreSQL scans the whole table under ACCESS EXCLUSIVE, unless (12+) a validated
-``CHECK (col IS NOT NULL)`` already proves it, from an earlier revision or an earlier
-statement of this one. A column already NOT NULL (``existing_nullable=False``, or so in the
-replayed history) is not flagged: PostgreSQL then changes nothing. On SQLite, batch mode copies
-the table and the copy fails on NULLs.
+## What it flags
+
+``ALTER COLUMN ... SET NOT NULL`` (``alter_column(..., nullable=False)``) on a table that this
+revision did not create. Not flagged: a column already NOT NULL (``existing_nullable=False``, or
+so in the replayed history), where nothing changes; and on PostgreSQL 12 and later a column that
+a validated ``CHECK (col IS NOT NULL)`` already proves, from an earlier revision or an earlier
+statement of this one.
+
+## Why
+
+PostgreSQL: ``SET NOT NULL`` scans the whole table to prove there are no NULLs, under an ACCESS
+EXCLUSIVE lock (reads and writes blocked for the whole scan). From PostgreSQL 12 a validated
+CHECK constraint that proves the same thing lets it skip the scan.
+
+SQLite: batch mode recreates the table and copies the rows into it; the copy fails on the first
+NULL, and the migration stops half-way through the batch.
+
+## Example
+
+```python
+op.alter_column("users", "email", nullable=False)
+```
+
+```python dialect=sqlite
+with op.batch_alter_table("users") as batch_op:
+    batch_op.alter_column("email", nullable=False)
+```
+
+## Fix
+
+PostgreSQL 12 and later: prove it with a CHECK added NOT VALID and validated outside the
+transaction (SHARE UPDATE EXCLUSIVE only), after which ``SET NOT NULL`` does not scan:
+
+```python
+op.create_check_constraint(
+    "ck_users_email_not_null", "users", "email IS NOT NULL", postgresql_not_valid=True
+)
+with op.get_context().autocommit_block():
+    op.execute("ALTER TABLE users VALIDATE CONSTRAINT ck_users_email_not_null")
+op.alter_column("users", "email", nullable=False)
+op.drop_constraint("ck_users_email_not_null", "users", type_="check")
+```
+
+SQLite: fill the NULLs first, then make the column NOT NULL (the copy can then not fail; say so
+on the line, since the linter cannot see the data):
+
+```python dialect=sqlite
+op.execute("UPDATE users SET email = '' WHERE email IS NULL")
+with op.batch_alter_table("users") as batch_op:
+    batch_op.alter_column("email", nullable=False)  # asyncmigrate: ignore[set-not-null] backfilled
+```
 """
 
 from __future__ import annotations
@@ -84,4 +130,5 @@ RULE = Rule(
     Severity.ERROR,
     "SET NOT NULL on an existing column",
     *per_dialect(postgresql=_postgresql, sqlite=_sqlite),
+    group="PostgreSQL: locks and rewrites",
 )

@@ -1,7 +1,48 @@
 """sqlite-batch-referenced-table: batch mode recreating a table that other tables reference.
 
-The move-and-copy drops the old table. With ``PRAGMA foreign_keys=ON`` that DROP runs an implicit
-DELETE: ON DELETE CASCADE children are silently wiped, other children make it fail.
+## What it flags
+
+``op.batch_alter_table("t")`` whose operations make Alembic recreate the table (everything but
+index changes and ``add_column`` with a constant or no server default, unless
+``recreate="never"``), when other tables reference ``t`` with a foreign key, in the replayed
+history or earlier in this revision.
+
+## Why
+
+SQLite: batch mode copies the rows into a new table, drops the old one and renames the new one.
+With ``PRAGMA foreign_keys=ON`` the ``DROP TABLE`` of the old table runs an implicit DELETE:
+children with ``ON DELETE CASCADE`` are silently wiped, and other children make the migration
+fail with "FOREIGN KEY constraint failed". The pragma cannot be changed inside a transaction,
+so it has to be off before the migration's transaction begins.
+
+## Example
+
+```python history
+op.create_table("users", sa.Column("id", sa.Integer, primary_key=True), sa.Column("email", sa.String(255)))
+op.create_table(
+    "orders",
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE")),
+)
+```
+
+```python dialect=sqlite
+with op.batch_alter_table("users") as batch_op:
+    batch_op.alter_column("email", type_=sa.String(320))
+```
+
+## Fix
+
+Turn foreign keys off on the connection before Alembic begins its transaction (in ``env.py``, or
+the engine's connect event), check them after with ``PRAGMA foreign_key_check``, and say so on
+the line, since the linter cannot see the connection:
+
+```python dialect=sqlite
+with op.batch_alter_table(
+    "users"  # asyncmigrate: ignore[sqlite-batch-referenced-table] foreign_keys off in env.py
+) as batch_op:
+    batch_op.alter_column("email", type_=sa.String(320))
+```
 """
 
 from __future__ import annotations
@@ -73,4 +114,5 @@ RULE = Rule(
     "batch mode recreating a referenced table",
     SQLITE,
     check,
+    group="SQLite batch mode",
 )

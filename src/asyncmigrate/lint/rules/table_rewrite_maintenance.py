@@ -1,4 +1,38 @@
-"""table-rewrite-maintenance: VACUUM FULL, CLUSTER, SET LOGGED/UNLOGGED, SET TABLESPACE/ACCESS METHOD."""
+"""table-rewrite-maintenance: VACUUM FULL, CLUSTER, SET LOGGED/UNLOGGED, SET TABLESPACE/ACCESS METHOD.
+
+## What it flags
+
+``VACUUM FULL``, ``CLUSTER``, and ``ALTER TABLE`` of an existing table with ``SET LOGGED``,
+``SET UNLOGGED``, ``SET TABLESPACE`` or ``SET ACCESS METHOD``. A plain ``VACUUM`` is not flagged
+here.
+
+## Why
+
+PostgreSQL: each of these writes a complete new copy of the table (and its indexes) while
+holding an ACCESS EXCLUSIVE lock: no reads, no writes until the copy is done, and the disk must
+hold both copies meanwhile. ``SET LOGGED`` also writes the whole table to the WAL, which replicas
+must replay (replica lag).
+
+## Example
+
+```python
+op.execute("ALTER TABLE events SET LOGGED")
+```
+
+```python
+op.execute("CLUSTER events USING ix_events_created_at")
+```
+
+## Fix
+
+Do not rewrite a live table inside a migration. Run ``pg_repack`` (or ``REPACK (CONCURRENTLY)``
+on PostgreSQL 19) outside it, or build a new table, copy the rows in batches and swap the names
+in one short transaction:
+
+```text
+pg_repack --table=events --dbname=app
+```
+"""
 
 from __future__ import annotations
 
@@ -48,4 +82,5 @@ RULE = Rule(
     "maintenance command that rewrites the table",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )

@@ -1,4 +1,31 @@
-"""truncate-cascade: ``TRUNCATE ... CASCADE`` empties every table that references this one."""
+"""truncate-cascade: ``TRUNCATE ... CASCADE`` empties every table that references this one.
+
+## What it flags
+
+Any ``TRUNCATE ... CASCADE``.
+
+## Why
+
+PostgreSQL: ``CASCADE`` also truncates every table with a foreign key to the named ones, and the
+tables referencing those, recursively, without listing them: a migration meant to reset one
+lookup table can empty ``orders``. It also takes an ACCESS EXCLUSIVE lock on every table it
+reaches.
+
+## Example
+
+```python
+op.execute("TRUNCATE users CASCADE")
+```
+
+## Fix
+
+Name every table you mean to empty; without ``CASCADE`` PostgreSQL refuses if a referencing
+table is left out, instead of emptying it:
+
+```python
+op.execute("TRUNCATE users, sessions")
+```
+"""
 
 from __future__ import annotations
 
@@ -23,4 +50,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         )
 
 
-RULE = Rule("truncate-cascade", Severity.ERROR, "TRUNCATE ... CASCADE", POSTGRESQL, check)
+RULE = Rule(
+    "truncate-cascade",
+    Severity.ERROR,
+    "TRUNCATE ... CASCADE",
+    POSTGRESQL,
+    check,
+    group="Backward compatibility",
+)

@@ -1,4 +1,42 @@
-"""unique-index-may-fail (advisory): a unique index on existing data may hit duplicates."""
+"""unique-index-may-fail: (advisory) a unique index on existing data may hit duplicates.
+
+## What it flags
+
+A ``CREATE UNIQUE INDEX`` (concurrent or not) or an ``ADD CONSTRAINT ... UNIQUE`` (not ``USING
+INDEX``) on a table that this revision did not create.
+
+## Why
+
+PostgreSQL: whether it succeeds depends on the data, not on the code: it passes on a development
+database and fails in production on the first duplicate. A failed ``CREATE UNIQUE INDEX
+CONCURRENTLY`` also leaves an INVALID index behind, which still slows every write and makes a
+re-run fail on the name. Advisory, since the linter cannot see the data.
+
+## Example
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index(
+        "uq_users_email", "users", ["email"], unique=True, postgresql_concurrently=True
+    )
+```
+
+## Fix
+
+Look for duplicates first (and clean them up), then say on the line that you did:
+
+```sql
+SELECT email, count(*) FROM users GROUP BY email HAVING count(*) > 1;
+```
+
+```python
+with op.get_context().autocommit_block():
+    op.create_index(
+        "uq_users_email", "users", ["email"], unique=True,
+        postgresql_concurrently=True, if_not_exists=True,
+    )  # asyncmigrate: ignore[unique-index-may-fail] deduplicated in 2.3
+```
+"""
 
 from __future__ import annotations
 
@@ -31,4 +69,11 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             )
 
 
-RULE = Rule("unique-index-may-fail", Severity.ADVISORY, "unique index on existing data", POSTGRESQL, check)
+RULE = Rule(
+    "unique-index-may-fail",
+    Severity.ADVISORY,
+    "unique index on existing data",
+    POSTGRESQL,
+    check,
+    group="Data dependent",
+)

@@ -1,7 +1,38 @@
 """validate-in-same-transaction: ``NOT VALID`` then ``VALIDATE`` in one transaction.
 
-The ADD took ACCESS EXCLUSIVE (or SHARE ROW EXCLUSIVE for a FK); validating before COMMIT
-holds that lock through the whole scan, which is what NOT VALID was meant to avoid.
+## What it flags
+
+A constraint added ``NOT VALID`` and then validated (``ALTER TABLE ... VALIDATE CONSTRAINT``) in
+the same transaction of the same revision.
+
+## Why
+
+PostgreSQL: the ADD took an ACCESS EXCLUSIVE lock (SHARE ROW EXCLUSIVE on both tables for a
+foreign key), and a lock is held until COMMIT. Validating before the commit holds that lock
+through the whole validation scan, which is exactly what ``NOT VALID`` was meant to avoid:
+reads and writes are blocked as if the constraint had been added validated.
+
+## Example
+
+```python
+op.create_check_constraint(
+    "ck_orders_quantity", "orders", "quantity > 0", postgresql_not_valid=True
+)
+op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_orders_quantity")
+```
+
+## Fix
+
+Commit the ADD first: validate in an ``autocommit_block()`` (or in the next revision), where the
+validation takes only SHARE UPDATE EXCLUSIVE:
+
+```python
+op.create_check_constraint(
+    "ck_orders_quantity", "orders", "quantity > 0", postgresql_not_valid=True
+)
+with op.get_context().autocommit_block():
+    op.execute("ALTER TABLE orders VALIDATE CONSTRAINT ck_orders_quantity")
+```
 """
 
 from __future__ import annotations
@@ -41,4 +72,5 @@ RULE = Rule(
     "NOT VALID and VALIDATE in the same transaction",
     POSTGRESQL,
     check,
+    group="PostgreSQL: locks and rewrites",
 )
