@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
 from . import pg
 from .capture import Capture, OpCall
 from .state import SchemaState
-from .statements import Statement
+from .statements import ParsedStatement, Statement
 
 
 @dataclass
@@ -85,10 +85,11 @@ class RevisionContext:
         key = self._key(table, schema)
         return key in self.created and self.created[key] <= seq
 
-    def parsed(self, *kinds: str) -> Iterator[Statement]:
+    def parsed(self, *kinds: str) -> Iterator[ParsedStatement]:
+        """The statements pglast parsed (of ``kinds``, when given)."""
         for statement in self.statements:
             if statement.node is not None and (not kinds or statement.kind in kinds):
-                yield statement
+                yield cast(ParsedStatement, statement)
 
     def alter_commands(self) -> Iterator[tuple[Statement, Any]]:
         """Each ``ALTER TABLE`` sub-command of a table that existed before this revision."""

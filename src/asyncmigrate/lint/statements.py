@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .capture import Capture, OpCall
 
@@ -37,6 +37,17 @@ class Statement:
     def explicit(self) -> bool:
         """Written by the revision itself (``op.execute``), not by Alembic's transaction frame."""
         return self.op is not None
+
+
+if TYPE_CHECKING:
+
+    class ParsedStatement(Statement):
+        """A statement pglast parsed: what ``RevisionContext.parsed`` yields (``node`` is set)."""
+
+        node: Any
+
+else:
+    ParsedStatement = Statement
 
 
 def split_statements(capture: Capture, dialect: str) -> list[Statement]:
