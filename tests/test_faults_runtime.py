@@ -336,8 +336,16 @@ async def test_status_when_the_applied_heads_file_is_gone(
     assert "Applied (2):" in result.stdout and "✓ a1" in result.stdout and "✓ b2" in result.stdout
     assert "Pending" not in result.stdout and "Up to date" not in result.stdout
     assert "'upgrade head' would refuse: the database is at c3, whose revision file is gone" in result.stdout
-    upgrade = run_cli("--url", any_url, "upgrade", "head", cwd=plain)
-    assert upgrade.returncode == 1 and "c3" in upgrade.stderr
+    expected = (
+        "error: the database is at c3, whose revision file is gone (nothing was run): restore the"
+        " file; or, if it is lost for good, stamp the database at a revision that exists"
+        " ('asyncmigrate stamp --purge REV') and acknowledge the loss ('asyncmigrate verify --accept c3')"
+    )
+    for command in (["upgrade", "head"], ["downgrade", "-1"]):
+        refused = run_cli("--url", any_url, *command, cwd=plain)
+        assert refused.returncode == 1, refused.output
+        assert refused.stderr.strip() == expected, refused.stderr  # not Alembic's "Can't locate"
+    await assert_versions(any_url, ["c3"])
 
 
 async def test_verify_with_a_deleted_merge_parent(plain: Path, any_url: str) -> None:

@@ -556,6 +556,9 @@ class Migrator:
         try:
             return await self._apply(run, target, sql=sql, upgrade=fn is command.upgrade, safety=safety)
         except CommandError as exc:
+            lost = await self._current_file_gone(exc, script)
+            if lost is not None:
+                raise lost from exc
             if "Multiple head revisions" not in str(exc):
                 raise
             heads = ", ".join(sorted(script.get_heads()))
@@ -563,6 +566,26 @@ class Migrator:
                 f"multiple heads ({heads}) where one is needed: merge them with"
                 " 'asyncmigrate merge heads -m \"merge\"', or name one, or use 'heads'"
             ) from exc
+
+    async def _current_file_gone(
+        self, exc: CommandError, script: ScriptDirectory
+    ) -> AsyncMigrateError | None:
+        """Alembic's "Can't locate revision identified by 'X'" where X is a revision the database
+        is at: say so, and what to do, as ``status`` does (None for any other error)."""
+        found = re.search(r"Can't locate revision identified by '([^']+)'", str(exc))
+        if found is None:
+            return None
+        current = await self._current_or_none()
+        known = {s.revision for s in script.walk_revisions()}
+        lost = [revision for revision in current or () if revision not in known]
+        if found.group(1) not in lost:
+            return None
+        return AsyncMigrateError(
+            f"the database is at {', '.join(lost)}, whose revision file is gone (nothing was run):"
+            " restore the file; or, if it is lost for good, stamp the database at a revision that"
+            " exists ('asyncmigrate stamp --purge REV') and acknowledge the loss"
+            f" ('asyncmigrate verify --accept {' '.join(lost)}')"
+        )
 
     def _apply_options(self, safety: dict[str, Any]) -> tuple[ApplyOptions, float | None]:
         unknown = set(safety) - {
