@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .config import Settings, load_settings
+from .dialects import for_backend, for_url
 from .discovery import discover_metadata
 from .environment import ApplyOptions, MetadataTarget, StopRequest, revision_options
 from .errors import (
@@ -38,8 +39,6 @@ from .errors import (
     describe,
     driver_errors,
     failed_import,
-    mysql_code,
-    sqlstate,
 )
 from .history import RevisionInfo, Status, build_status, parse_rev_range
 from .integrity import (
@@ -237,14 +236,12 @@ class ApplyResult:
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
-    """True when a statement gave up waiting for a lock (PostgreSQL 55P03, MySQL 1205)."""
-    return any(
-        sqlstate(error) == "55P03"
-        or mysql_code(error) == 1205
-        or "lock timeout" in str(error)
-        or "Lock wait timeout exceeded" in str(error)
-        for error in driver_errors(exc)
-    )
+    """True when a statement gave up waiting for a lock, in any database's words (PostgreSQL's
+    55P03, MySQL's 1205: see dialects/)."""
+    from .dialects import known
+
+    databases = [database() for database in known()]
+    return any(database.is_lock_timeout(error) for error in driver_errors(exc) for database in databases)
 
 
 def _call_with_target(run: Callable[[Any, str], None], target: str, config: Any) -> None:
@@ -516,7 +513,7 @@ class Migrator:
                 self._apply_task.cancel()  # still waiting for the lock: nothing ran
         elif self._runner.cancels_statements:
             run.cancel()  # asyncpg cancels the running statement; the revision rolls back
-        elif self._runner.backend in ("mysql", "mariadb"):
+        elif not for_backend(self._runner.backend).transactional_ddl:
             log.warning("stopping once the running revision is done (MySQL and MariaDB cannot roll back DDL)")
         return True
 
@@ -836,10 +833,8 @@ class Migrator:
             current: tuple[str, ...] | None = await self.current()
         except Exception:  # the database is gone too: report what we know
             current = None
-        from sqlalchemy.engine import make_url
-
         # MySQL and MariaDB commit each DDL statement: a failed revision is not undone there.
-        transactional = make_url(self.url).get_backend_name() not in ("mysql", "mariadb")
+        transactional = for_url(self.url).transactional_ddl
         return MigrationFailed(
             info,
             exc,

@@ -39,7 +39,9 @@ def server_address(url: str | URL) -> str:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001  (only used in messages)
         return "the server"
-    default = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}.get(parsed.get_backend_name())
+    from .dialects import for_backend
+
+    default = for_backend(parsed.get_backend_name()).default_port
     port = parsed.port or default
     return f"{parsed.host or 'localhost'}:{port}" if port else parsed.host or "the server"
 

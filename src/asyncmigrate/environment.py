@@ -219,39 +219,16 @@ def configure_options(job: MigrationJob, dialect_name: str) -> dict[str, Any]:
 
 def _timeout_statements(dialect: Any, options: ApplyOptions) -> list[str]:
     """Session settings that bound how long one revision waits for locks and runs."""
-    name = dialect.name
-    if name == "postgresql":
-        return [
-            f"SET lock_timeout = '{int(options.lock_timeout * 1000)}ms'",
-            f"SET statement_timeout = '{int(options.statement_timeout * 1000)}ms'",
-        ]
-    if name in ("mysql", "mariadb"):
-        statements = []
-        if options.lock_timeout:
-            seconds = max(1, round(options.lock_timeout))
-            statements += [
-                f"SET SESSION lock_wait_timeout = {seconds}",
-                f"SET SESSION innodb_lock_wait_timeout = {seconds}",
-            ]
-        if getattr(dialect, "is_mariadb", False):
-            statements.append(f"SET SESSION max_statement_time = {options.statement_timeout}")
-        return statements
-    return []
+    from .dialects import for_backend
+
+    return for_backend(dialect.name).timeout_statements(dialect, options)
 
 
 def _reset_statements(dialect: Any) -> list[str]:
     """Put the session back as it was: the connection may go back to the caller's pool."""
-    if dialect.name == "postgresql":
-        return ["RESET lock_timeout", "RESET statement_timeout"]
-    if dialect.name in ("mysql", "mariadb"):
-        statements = [
-            "SET SESSION lock_wait_timeout = DEFAULT",
-            "SET SESSION innodb_lock_wait_timeout = DEFAULT",
-        ]
-        if getattr(dialect, "is_mariadb", False):
-            statements.append("SET SESSION max_statement_time = DEFAULT")
-        return statements
-    return []
+    from .dialects import for_backend
+
+    return for_backend(dialect.name).reset_statements(dialect)
 
 
 #: ``SET [LOCAL|SESSION] lock_timeout``, ``set_config('statement_timeout'``, MySQL's and MariaDB's

@@ -98,7 +98,9 @@ def missing_driver(module: str, url: str) -> MissingDriverError:
     else:
         hint = f"pip install {module}"
         backend = drivername.split("+")[0]
-        async_driver = {"postgresql": "asyncpg", "mysql": "asyncmy", "sqlite": "aiosqlite"}.get(backend)
+        from .dialects import for_backend
+
+        async_driver = for_backend(backend).async_driver
         if async_driver and "+" not in drivername:
             hint += f", or use the async driver: {backend}+{async_driver}://"
     return MissingDriverError(
@@ -253,7 +255,10 @@ def _port_of(url: str | None) -> str:
         return "?"
     if parsed.port:
         return str(parsed.port)
-    return {"postgresql": "5432", "mysql": "3306", "mariadb": "3306"}.get(parsed.get_backend_name(), "?")
+    from .dialects import for_backend
+
+    port = for_backend(parsed.get_backend_name()).default_port
+    return str(port) if port else "?"
 
 
 def _driver_message(link: BaseException) -> str | None:

@@ -353,17 +353,7 @@ def apply_lock_for(
     engine: AsyncEngine | None, url: URL | str, version_table: str, version_table_schema: str | None
 ) -> ApplyLock:
     """The right lock for the database behind ``engine`` (None for SQLite, which needs none)."""
+    from .dialects import for_url
+
     parsed = make_url(url)
-    backend = parsed.get_backend_name()
-    database = parsed.database or ""
-    if backend == "sqlite":
-        if not database or database == ":memory:" or database.startswith("file::memory:"):
-            return NoLock()
-        return SQLiteApplyLock(Path(database).resolve())
-    assert engine is not None
-    if backend == "postgresql":
-        return PostgresApplyLock(engine, lock_key(database, version_table, version_table_schema))
-    if backend in ("mysql", "mariadb"):
-        digest = hashlib.sha256(f"{database}.{version_table}".encode()).hexdigest()[:40]
-        return MySQLApplyLock(engine, f"asyncmigrate:{digest}")
-    raise AsyncMigrateError(f"no apply lock is known for the '{backend}' dialect")
+    return for_url(parsed).apply_lock(engine, parsed, version_table, version_table_schema)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import foreign, proxies
 from .config import URL_EMBEDDED, URL_FROM_ENV, URL_FROM_OPTION, Settings, missing_url
+from .dialects import for_backend, for_url
 from .discovery import ensure_import_path
 from .engines import create_engine_for, dispose, run_on_connection
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
@@ -37,14 +38,13 @@ from .errors import ConfigError
 from .locking import WaitCallback, apply_lock_for
 
 #: The async driver for each backend, to hold the apply lock when the URL names a sync one.
-ASYNC_DRIVERS = {"postgresql": "asyncpg", "mysql": "asyncmy", "mariadb": "asyncmy", "sqlite": "aiosqlite"}
 
 
 def _async_variant(url: URL) -> URL:
     if url.get_dialect().is_async:
         return url
     backend = url.get_backend_name()
-    return url.set(drivername=f"{backend}+{ASYNC_DRIVERS.get(backend, url.get_driver_name())}")
+    return url.set(drivername=f"{backend}+{for_backend(backend).async_driver or url.get_driver_name()}")
 
 
 proxies.install()
@@ -219,7 +219,7 @@ class Runner:
         """Whether cancelling the task that runs a migration cancels its running statement and
         rolls the revision back: asyncpg does, and PostgreSQL's DDL is transactional."""
         url = make_url(self.url)
-        return self.own_env and url.get_backend_name() == "postgresql" and url.get_driver_name() == "asyncpg"
+        return self.own_env and for_url(url).cancels_statements(url.get_driver_name())
 
     def job(self, *, load_models: bool = False, **options: Any) -> MigrationJob:
         return MigrationJob(
@@ -337,16 +337,12 @@ class Runner:
 
     async def invalid_indexes(self) -> list[str]:
         """PostgreSQL indexes marked INVALID (what a failed CREATE INDEX CONCURRENTLY leaves)."""
-        if make_url(self.url).get_backend_name() != "postgresql":
-            return []
+        database = for_url(self.url)
+        if not database.leaves_invalid_indexes:
+            return []  # nothing to read: no connection for it
 
         def read(connection: Connection) -> list[str]:
-            rows = connection.exec_driver_sql(
-                "SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)"
-                " FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
-                " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid ORDER BY 1"
-            )
-            return [row[0] for row in rows]
+            return database.invalid_indexes(connection)
 
         try:
             return await self.on_connection(read)

@@ -17,8 +17,9 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
+from ..dialects import for_url
 from ..engines import DEFAULT_CONNECT_TIMEOUT, create_engine_for, dispose, run_on_connection
-from ..errors import AsyncMigrateError, driver_errors, mysql_code, sqlstate
+from ..errors import AsyncMigrateError, driver_errors
 
 
 async def _admin(url: str, *statements: str, connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT) -> None:
@@ -45,50 +46,27 @@ async def create_database(
     """A new, empty database on the server of ``server_url``; returns its URL. ``connect_timeout``:
     seconds to wait for the server (the project's ``connect_timeout``), as every command does."""
     parsed = make_url(server_url)
-    backend = parsed.get_backend_name()
+    database = for_url(parsed)
     name = f"asyncmigrate_test_{uuid.uuid4().hex[:12]}"
+    statement = database.create_database_sql(name, template)
     try:
-        if backend == "postgresql":
-            suffix = f' TEMPLATE "{template}"' if template else ""
-            await _admin(server_url, f'CREATE DATABASE "{name}"{suffix}', connect_timeout=connect_timeout)
-        elif backend in ("mysql", "mariadb"):
-            await _admin(server_url, f"CREATE DATABASE `{name}`", connect_timeout=connect_timeout)
-        else:
-            raise AsyncMigrateError(f"cannot create a scratch database on '{backend}'")
+        await _admin(server_url, statement, connect_timeout=connect_timeout)
     except Exception as exc:
-        if not _may_not_create(exc, name):
+        if not any(database.may_not_create(error, name) for error in driver_errors(exc)):
             raise
         role = parsed.username or "?"
-        grant = (
-            f'ALTER ROLE "{role}" CREATEDB'
-            if backend == "postgresql"
-            else f"GRANT CREATE, DROP ON *.* TO '{role}'"
-        )
         raise AsyncMigrateError(
             f"the role '{role}' may not create databases, and the migration tests run on a throwaway"
-            f" database they create: {grant}, or run 'asyncmigrate test' with --url naming a role"
-            " that may (the project's own database is never used)"
+            f" database they create: {database.grant_to_create(role)}, or run 'asyncmigrate test'"
+            " with --url naming a role that may (the project's own database is never used)"
         ) from exc
     return parsed.set(database=name).render_as_string(hide_password=False)
-
-
-def _may_not_create(exc: BaseException, name: str) -> bool:
-    """PostgreSQL's insufficient_privilege (42501); MySQL's access denied (1044) to the new
-    database, not to the one connected to."""
-    return any(
-        sqlstate(error) == "42501" or (mysql_code(error) == 1044 and name in str(error))
-        for error in driver_errors(exc)
-    )
 
 
 async def drop_database(
     server_url: str, database_url: str, *, connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
 ) -> None:
-    name = make_url(database_url).database
-    if make_url(server_url).get_backend_name() == "postgresql":
-        statement = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
-    else:
-        statement = f"DROP DATABASE IF EXISTS `{name}`"
+    statement = for_url(server_url).drop_database_sql(make_url(database_url).database or "")
     await _admin(server_url, statement, connect_timeout=connect_timeout)
 
 
