@@ -99,11 +99,23 @@ def write_history(versions: Path, history: dict[str, tuple]) -> None:
         (versions / f"{revision}.py").write_text(text)
 
 
+#: The tables the project made with create_all before its first revision.
+BASE_MODELS = """\
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+accounts = sa.Table(
+    "accounts", metadata, sa.Column("id", sa.Integer, primary_key=True), sa.Column("email", sa.String(99))
+)
+"""
+
+
 def make_project(root: Path, kind: str, url: str) -> Path:
     """A project with ``app_models.metadata`` and an env.py of ``kind``: "sync" (the stock one,
     passing target_metadata), "async" (Alembic's async template) or "ours" (asyncmigrate init);
     returns its versions directory."""
     (root / "app_models.py").write_text(MODELS)
+    (root / "app_base.py").write_text(BASE_MODELS)
     if kind == "ours":
         init_project(project_dir=root, models="app_models")
         pyproject = root / "pyproject.toml"
@@ -215,6 +227,14 @@ def test_a_history_that_needs_create_all(project: tuple[Path, Path]) -> None:
         report["stopped"]
         == "stopped at r3: its downgrade raises, so the 2 revisions below it were not walked"
     )
+
+    # --base-models: the initial tables first, then the whole history bottom up (as mlflow).
+    write_history(versions, DEPLOYED)
+    code, report = stairway_json(root, "--base-models", "app_base:metadata")
+    assert code == 1, report
+    assert report["mode"] == "base-models" and report["stopped"] is None and report["walked"] == 4
+    assert report["not_restored"] == ["r2", "r4"]
+    assert [r["status"] for r in report["revisions"]] == ["ok", "failed", "ok", "failed"]
 
     # --minimum-downgrade-revision, as pytest-alembic's option: r2 and below are not stepped down.
     write_history(versions, DEPLOYED)

@@ -1116,13 +1116,23 @@ def _print_stairway(report: Any) -> None:
     " target_metadata its env.py passes to context.configure.",
 )
 @click.option(
+    "--base-models",
+    metavar="MODULE:ATTR",
+    help="Make these tables with create_all before the first revision, then walk up: for a project"
+    " that makes its initial tables that way and runs the whole history on them.",
+)
+@click.option(
     "--minimum-downgrade-revision",
     metavar="REV",
     help="Do not test the downgrade of REV nor of the revisions below it.",
 )
 @run_async
 async def test_stairway(
-    state: State, output_format: str, from_models: bool, minimum_downgrade_revision: str | None
+    state: State,
+    output_format: str,
+    from_models: bool,
+    base_models: str | None,
+    minimum_downgrade_revision: str | None,
 ) -> None:
     """For every revision: upgrade, step down exactly it, compare the schema, upgrade again.
 
@@ -1130,13 +1140,23 @@ async def test_stairway(
     Exit 0: every revision walked, none flagged.
     Exit 1: a revision's downgrade does not restore the schema, or raises.
     Exit 2: nothing flagged, but the walk stopped early: the history does not build from an
-            empty database (try --from-models), or the models do not make a database.
+            empty database (try --from-models or --base-models), or the models do not make
+            a database.
     """
     from functools import partial
 
     from .testing import stairway
 
-    check = partial(stairway, from_models=from_models, minimum_downgrade_revision=minimum_downgrade_revision)
+    if from_models and base_models:
+        raise click.UsageError(
+            "--from-models starts at head, --base-models before the first revision: not both"
+        )
+    check = partial(
+        stairway,
+        from_models=from_models,
+        minimum_downgrade_revision=minimum_downgrade_revision,
+        base_models=base_models,
+    )
     report = await _on_scratch(state, check)
     if output_format == "json":
         stdout.out(json.dumps(report.as_dict(), indent=2))

@@ -528,8 +528,12 @@ def run_project(project: Project, dialect: str, workdir: Path) -> ProjectResult:
                 args = ARGS[command]
                 if command == "test stairway" and project.create_all:
                     # such a history does not build from an empty database: walk it as the
-                    # project deploys, from its models at head, top down
-                    args = [*args, "--from-models"]
+                    # project deploys, from its models at head top down, or up from its
+                    # initial tables
+                    if project.after_create_all == "stamp":
+                        args = [*args, "--from-models"]
+                    else:
+                        args = [*args, "--base-models", project.create_all]
                 runs[tool][command] = _run(python, tool, ini, args, directory, extra, limit)
                 if command == "upgrade head":
                     states[tool]["upgrade head"] = database.state()

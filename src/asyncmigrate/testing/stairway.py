@@ -38,7 +38,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from .. import foreign
-from ..discovery import discover_metadata
+from ..discovery import discover_metadata, ensure_import_path, load_metadata_reference
 from ..environment import MetadataTarget
 from ..errors import AsyncMigrateError
 from ..runner import Runner, preserve_logging
@@ -200,6 +200,8 @@ class StepRunner:
         self.connection = connection
         self.script = script
         self.cache = SnapshotCache()
+        #: tables made before the first revision (``--base-models``), again at each rebuild
+        self.base: MetadataTarget | None = None
 
     def step(self, revision: Script, *, upgrade: bool) -> None:
         """Run exactly one revision's upgrade() or downgrade(), moving the version table."""
@@ -221,6 +223,8 @@ class StepRunner:
     def rebuild(self, revisions: list[Script]) -> None:
         """Wipe the database and upgrade, one step each, through ``revisions``."""
         wipe_database(self.connection)
+        if self.base is not None:
+            self.create_all(self.base)
         for revision in revisions:
             self.step(revision, upgrade=True)
 
@@ -230,13 +234,14 @@ class StepRunner:
     def create_and_stamp(self, metadata: MetadataTarget) -> None:
         """``create_all`` from the models, then ``stamp heads``: a new database as such a project
         makes one."""
-        self._settle()
-        with self.connection.begin():
-            for one in _metadatas(metadata):
-                one.create_all(self.connection)
+        self.create_all(metadata)
         job = replace(self.runner.job(), connection=self.connection)
         command.stamp(self.runner.alembic_config(job), "heads")
         self._settle()
+
+    def create_all(self, metadata: MetadataTarget) -> None:
+        self._settle()
+        _create_all(metadata)(self.connection)
 
     def _settle(self) -> None:
         # Alembic must own the transactions (autocommit_block asserts otherwise).
@@ -253,6 +258,7 @@ class ForeignStepRunner:
         self.script = script
         self.portal = portal
         self.cache = SnapshotCache()
+        self.base: MetadataTarget | None = None
 
     def step(self, revision: Script, *, upgrade: bool) -> None:
         """Run exactly one revision's upgrade() or downgrade() as the env.py runs migrations,
@@ -270,6 +276,8 @@ class ForeignStepRunner:
 
     def rebuild(self, revisions: list[Script]) -> None:
         self.portal.call(self.runner.on_connection, wipe_database)
+        if self.base is not None:
+            self.create_all(self.base)
         for revision in revisions:
             self.step(revision, upgrade=True)
 
@@ -297,18 +305,25 @@ class ForeignStepRunner:
         return metadata
 
     def create_and_stamp(self, metadata: MetadataTarget) -> None:
-        def create(connection: Connection) -> None:
-            with connection.begin():
-                for one in _metadatas(metadata):
-                    one.create_all(connection)
-
-        self.portal.call(self.runner.on_connection, create)
+        self.create_all(metadata)
         with foreign.watching(self.runner.watch(writes=True)):
             command.stamp(self.runner.alembic_config(self.runner.job()), "heads")
+
+    def create_all(self, metadata: MetadataTarget) -> None:
+        self.portal.call(self.runner.on_connection, _create_all(metadata))
 
 
 def _metadatas(metadata: MetadataTarget) -> list[MetaData]:
     return [metadata] if isinstance(metadata, MetaData) else list(metadata)
+
+
+def _create_all(metadata: MetadataTarget) -> Callable[[Connection], None]:
+    def create(connection: Connection) -> None:
+        with connection.begin():
+            for one in _metadatas(metadata):
+                one.create_all(connection)
+
+    return create
 
 
 def _error_line(exc: BaseException) -> str:
@@ -336,24 +351,30 @@ def _step_or_report(
 
 
 def run_stairway(
-    runner: Runner, connection: Connection, *, from_models: bool = False, minimum: str | None = None
+    runner: Runner,
+    connection: Connection,
+    *,
+    from_models: bool = False,
+    minimum: str | None = None,
+    base_models: str | None = None,
 ) -> StairwayReport:
     """Walk every revision; see the module docstring. The database must start empty."""
     script = ScriptDirectory.from_config(runner.alembic_config())
     walk = _walk_down if from_models else _walk
-    return walk(StepRunner(runner, connection, script), script, minimum)
+    return walk(StepRunner(runner, connection, script), script, minimum, base_models)
 
 
 async def run_foreign_stairway(
-    runner: Runner, *, from_models: bool = False, minimum: str | None = None
+    runner: Runner, *, from_models: bool = False, minimum: str | None = None, base_models: str | None = None
 ) -> StairwayReport:
     """The stairway through the project's own env.py (see the module docstring)."""
     script = ScriptDirectory.from_config(runner.alembic_config())
     portal = foreign.LoopPortal()
     walk = _walk_down if from_models else _walk
+    steps = ForeignStepRunner(runner, script, portal)
     async with runner.one_engine():
         with preserve_logging():
-            return await foreign.in_worker(walk, ForeignStepRunner(runner, script, portal), script, minimum)
+            return await foreign.in_worker(walk, steps, script, minimum, base_models)
 
 
 def _kept(script: ScriptDirectory, minimum: str | None) -> set[str]:
@@ -376,12 +397,26 @@ def _empty_downgrade(revision: Script) -> bool:
 
 
 def _walk(
-    steps: StepRunner | ForeignStepRunner, script: ScriptDirectory, minimum: str | None
+    steps: StepRunner | ForeignStepRunner,
+    script: ScriptDirectory,
+    minimum: str | None,
+    base_models: str | None = None,
 ) -> StairwayReport:
     ordered = topological_order(script)
     kept = _kept(script, minimum)
-    report = StairwayReport([], "empty", total=len(ordered))
+    report = StairwayReport([], "empty" if base_models is None else "base-models", total=len(ordered))
     results = report.results
+    start = "an empty database"
+    if base_models is not None:
+        # the project makes these tables with create_all, then runs the whole history on them
+        start = f"the tables of {base_models}"
+        ensure_import_path(steps.runner.settings.project_dir)  # as discover_metadata does
+        steps.base = load_metadata_reference(base_models)
+        try:
+            steps.create_all(steps.base)
+        except Exception as exc:
+            report.stopped = f"--base-models {base_models} does not make a database: {_error_line(exc)}"
+            return report
     done: list[Script] = []
     settled: Snapshot | None = None  # the schema after the previous revision, when known
     for revision in ordered:
@@ -394,8 +429,7 @@ def _walk(
         except Exception as exc:
             # Not a finding about its downgrade: the history cannot be walked from here on.
             report.stopped = (
-                f"the history does not build from an empty database at revision {revision.revision}:"
-                f" {_error_line(exc)}"
+                f"the history does not build from {start} at revision {revision.revision}: {_error_line(exc)}"
             )
             result.status = DOES_NOT_BUILD
             result.problems.append(f"upgrade raised {_error_line(exc)}: the walk stops here")
@@ -436,7 +470,10 @@ def _walk(
 
 
 def _walk_down(
-    steps: StepRunner | ForeignStepRunner, script: ScriptDirectory, minimum: str | None
+    steps: StepRunner | ForeignStepRunner,
+    script: ScriptDirectory,
+    minimum: str | None,
+    _base_models: str | None = None,
 ) -> StairwayReport:
     """From the models at head, top down: ``create_all`` from the models, ``stamp heads``, then
     for each revision, newest first: step down exactly it, step it up again (an upgrade that
