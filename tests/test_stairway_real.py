@@ -261,6 +261,15 @@ def test_from_empty_tells_a_raising_downgrade_from_one_that_does_not_restore(
         "b3": ("failed", "not-restored"),
     }
 
+    # A revision file with no downgrade() at all (as OpenStack's): named as such, the walk goes on.
+    write_history(versions, {"b1": BUILDS["b1"], "b2": BUILDS["b2"]})
+    path = versions / "b2.py"
+    path.write_text(path.read_text().split("def downgrade")[0])
+    code, report = stairway_json(root)
+    assert code == 1, report
+    assert report["walked"] == 2 and report["downgrade_raised"] == ["b2"]
+    assert report["revisions"][1]["problems"] == ["no downgrade() in the revision file"]
+
     # No flag and a full walk: exit 0.
     write_history(versions, {"b1": BUILDS["b1"]})
     code, report = stairway_json(root)

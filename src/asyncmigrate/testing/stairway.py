@@ -56,6 +56,8 @@ DOES_NOT_BUILD = "does-not-build"
 #: What a FAILED revision's downgrade did wrong (``RevisionResult.kind``).
 NOT_RESTORED = "not-restored"
 DOWNGRADE_RAISED = "downgrade-raised"
+#: A revision file with no downgrade() at all (OpenStack's histories): Alembic raises on it.
+NO_DOWNGRADE = "no downgrade() in the revision file"
 #: --from-models: the models at head differ from what a revision's upgrade builds.
 DRIFT = "the models differ from what its upgrade builds (not its downgrade's doing)"
 
@@ -313,6 +315,10 @@ class ForeignStepRunner:
         self.portal.call(self.runner.on_connection, _create_all(metadata))
 
 
+class _NoDowngrade(Exception):
+    """The revision has no downgrade() to run."""
+
+
 def _metadatas(metadata: MetadataTarget) -> list[MetaData]:
     return [metadata] if isinstance(metadata, MetaData) else list(metadata)
 
@@ -440,6 +446,10 @@ def _walk(
             result.problems.append(f"downgrade not tested (at or below {minimum})")
             continue
         after = steps.snapshot()
+        if not callable(getattr(revision.module, "downgrade", None)):
+            result.fail(NO_DOWNGRADE, kind=DOWNGRADE_RAISED)
+            settled = after  # nothing ran: on from here
+            continue
         empty_downgrade = _empty_downgrade(revision)
         if not _step_or_report(steps, revision, False, "downgrade", result, done):
             continue
@@ -498,9 +508,14 @@ def _walk_down(
         report.results.append(result)
         before = current
         try:
+            if not callable(getattr(revision.module, "downgrade", None)):
+                raise _NoDowngrade
             steps.step(revision, upgrade=False)
         except Exception as exc:
-            result.fail(f"downgrade raised {_error_line(exc)}", kind=DOWNGRADE_RAISED)
+            problem = (
+                NO_DOWNGRADE if isinstance(exc, _NoDowngrade) else f"downgrade raised {_error_line(exc)}"
+            )
+            result.fail(problem, kind=DOWNGRADE_RAISED)
             report.stopped = (
                 f"stopped at {revision.revision}: its downgrade raises, so the"
                 f" {len(ordered) - len(report.results)} revisions below it were not walked"
