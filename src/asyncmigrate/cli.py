@@ -1101,22 +1101,68 @@ def _print_stairway(report: Any) -> None:
             stdout.print(f"\n[bold]{result.revision}[/bold] ({escape(result.message)}):")
             for line in result.diff:
                 stdout.print(f"  {escape(line)}")
+    if report.stopped:
+        stdout.print(f"\n[yellow]{escape(report.stopped)}[/yellow]")
+    stdout.print(f"{report.walked} of {report.total} revisions walked, {len(report.failed)} flagged")
 
 
 @test_group.command("stairway")
 @TEST_FORMAT
+@click.option(
+    "--from-models",
+    is_flag=True,
+    help="Start at head from the models (create_all, stamp head) and walk down: for a project"
+    " that makes a new database that way. The models: [tool.asyncmigrate] models, else the"
+    " target_metadata its env.py passes to context.configure.",
+)
+@click.option(
+    "--base-models",
+    metavar="MODULE:ATTR",
+    help="Make these tables with create_all before the first revision, then walk up: for a project"
+    " that makes its initial tables that way and runs the whole history on them.",
+)
+@click.option(
+    "--minimum-downgrade-revision",
+    metavar="REV",
+    help="Do not test the downgrade of REV nor of the revisions below it.",
+)
 @run_async
-async def test_stairway(state: State, output_format: str) -> None:
-    """For every revision: upgrade, step down exactly it, compare the schema, upgrade again."""
+async def test_stairway(
+    state: State,
+    output_format: str,
+    from_models: bool,
+    base_models: str | None,
+    minimum_downgrade_revision: str | None,
+) -> None:
+    """For every revision: upgrade, step down exactly it, compare the schema, upgrade again.
+
+    \b
+    Exit 0: every revision walked, none flagged.
+    Exit 1: a revision's downgrade does not restore the schema, or raises.
+    Exit 2: nothing flagged, but the walk stopped early: the history does not build from an
+            empty database (try --from-models or --base-models), or the models do not make
+            a database.
+    """
+    from functools import partial
+
     from .testing import stairway
 
-    report = await _on_scratch(state, stairway)
+    if from_models and base_models:
+        raise click.UsageError(
+            "--from-models starts at head, --base-models before the first revision: not both"
+        )
+    check = partial(
+        stairway,
+        from_models=from_models,
+        minimum_downgrade_revision=minimum_downgrade_revision,
+        base_models=base_models,
+    )
+    report = await _on_scratch(state, check)
     if output_format == "json":
         stdout.out(json.dumps(report.as_dict(), indent=2))
     else:
         _print_stairway(report)
-    if not report.ok:
-        raise click.exceptions.Exit(1)
+    raise click.exceptions.Exit(report.exit_code)
 
 
 async def _run_checks(state: State, names: list[str], output_format: str) -> None:

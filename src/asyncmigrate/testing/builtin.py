@@ -54,6 +54,8 @@ async def test_migrations_stairway(migrator: Migrator) -> None:
         if result.status != "ok":
             lines.append(f"{result.revision} ({result.message}): {'; '.join(result.problems)}")
             lines += [f"    {line}" for line in result.diff]
+    if report.stopped:
+        lines.append(report.stopped)
     assert report.ok, "stairway failed:\n" + "\n".join(lines)
 
 

@@ -35,12 +35,24 @@ async def ensure_empty(migrator: Migrator) -> None:
         raise AsyncMigrateError("the migration tests need an empty database")
 
 
-async def stairway(migrator: Migrator) -> StairwayReport:
-    """Per-revision upgrade / downgrade / upgrade with schema comparison (see stairway.py)."""
+async def stairway(
+    migrator: Migrator,
+    *,
+    from_models: bool = False,
+    minimum_downgrade_revision: str | None = None,
+    base_models: str | None = None,
+) -> StairwayReport:
+    """Per-revision upgrade / downgrade / upgrade with schema comparison (see stairway.py).
+
+    ``from_models``: start at head from the models (``create_all`` and ``stamp heads``) and walk
+    down, for a history that does not build from an empty database. ``minimum_downgrade_revision``:
+    that revision's downgrade and those below it are not tested. ``base_models``
+    ("pkg.module:Base.metadata"): tables made with ``create_all`` before the first revision."""
     await ensure_empty(migrator)
+    options = {"from_models": from_models, "minimum": minimum_downgrade_revision, "base_models": base_models}
     if not migrator.runner.own_env:
-        return await run_foreign_stairway(migrator.runner)
-    return await migrator.run_sync(lambda connection: run_stairway(migrator.runner, connection))
+        return await run_foreign_stairway(migrator.runner, **options)
+    return await migrator.run_sync(lambda connection: run_stairway(migrator.runner, connection, **options))
 
 
 async def models_match_migrations(migrator: Migrator) -> CheckReport:
