@@ -8,7 +8,8 @@ with plain globals one migration's ``op.create_table`` can land on the other's c
 Here each proxy is kept in a :class:`contextvars.ContextVar`. An asyncio task has its own
 context, and SQLAlchemy's ``run_sync`` greenlet runs in the context of the task that awaits it,
 so each migration sees only its own Alembic objects. A single migration behaves exactly as
-before. :func:`install` is idempotent and is called when the runner is imported.
+before. :func:`install` is idempotent and is called when the runner is imported. Alembic's
+private names this touches, and what happens when they change, are in internals/alembic.py.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Any
 
 from alembic.operations import Operations
 from alembic.runtime.environment import EnvironmentContext
-from alembic.util.langhelpers import ModuleClsProxy
+
+from .internals import alembic as alembic_internals
 
 _VARS: dict[type, ContextVar[Any]] = {}
 _TOKENS_ATTR = "_asyncmigrate_proxy_tokens"
@@ -56,7 +58,7 @@ def _var_for(cls: type) -> ContextVar[Any]:
     raise KeyError(cls)
 
 
-def _install_proxy(self: ModuleClsProxy) -> None:
+def _install_proxy(self: Any) -> None:
     tokens: list[Token[Any]] = self.__dict__.setdefault(_TOKENS_ATTR, [])
     tokens.append(_var_for(type(self)).set(self))
     if isinstance(self, EnvironmentContext):
@@ -65,7 +67,7 @@ def _install_proxy(self: ModuleClsProxy) -> None:
             hook(self)
 
 
-def _remove_proxy(self: ModuleClsProxy) -> None:
+def _remove_proxy(self: Any) -> None:
     tokens: list[Token[Any]] = self.__dict__.get(_TOKENS_ATTR, [])
     if tokens:
         _var_for(type(self)).reset(tokens.pop())
@@ -74,7 +76,7 @@ def _remove_proxy(self: ModuleClsProxy) -> None:
 def _hook_modules(cls: type) -> None:
     var: ContextVar[Any] = ContextVar(f"asyncmigrate_{cls.__name__}", default=None)
     _VARS[cls] = var
-    attr_names, modules = ModuleClsProxy._setups[cls]
+    attr_names = alembic_internals.proxied_names(cls)
     dispatcher = _Dispatcher(cls, var)
 
     def module_getattr(name: str) -> Any:
@@ -83,29 +85,25 @@ def _hook_modules(cls: type) -> None:
             return getattr(target, name)
         raise AttributeError(name)
 
-    for globals_, _locals in modules:
-        active = globals_.get("_proxy")
-        if isinstance(active, cls):
-            # Installed before us (the plain ``alembic`` command loading an env.py that
-            # imports asyncmigrate): keep it active until Alembic removes it.
-            active.__dict__.setdefault(_TOKENS_ATTR, []).append(var.set(active))
-        globals_["_proxy"] = dispatcher
-        for name in attr_names:
-            globals_.pop(name, None)
-        globals_["__getattr__"] = module_getattr
+    def keep_active(active: Any) -> None:
+        # Installed before us (the plain ``alembic`` command loading an env.py that
+        # imports asyncmigrate): keep it active until Alembic removes it.
+        active.__dict__.setdefault(_TOKENS_ATTR, []).append(var.set(active))
+
+    alembic_internals.redirect_module_proxies(cls, dispatcher, module_getattr, keep_active)
 
 
-def install() -> None:
-    """Route Alembic's module proxies through context variables (once per process)."""
+def install() -> bool:
+    """Route Alembic's module proxies through context variables (once per process). False when
+    this Alembic's proxies have another shape: they are left as they are."""
     if _VARS:
-        return
-    import alembic.context  # noqa: F401  (registers the module proxies)
-    import alembic.op  # noqa: F401
-
+        return True
+    if not alembic_internals.MODULE_PROXIES.usable:
+        return False
     for cls in (EnvironmentContext, Operations):
         _hook_modules(cls)
-    ModuleClsProxy._install_proxy = _install_proxy  # type: ignore[method-assign]
-    ModuleClsProxy._remove_proxy = _remove_proxy  # type: ignore[method-assign]
+    alembic_internals.route_proxy_methods(_install_proxy, _remove_proxy)
+    return True
 
 
 @contextlib.contextmanager
@@ -114,7 +112,10 @@ def activate(cls: type, target: Any) -> Iterator[None]:
 
     The linter uses this to hand a revision a recording stand-in for ``op``.
     """
-    install()
+    if not install():
+        with alembic_internals.module_proxy_set(cls, target):
+            yield
+        return
     var = _var_for(cls)
     token = var.set(target)
     try:

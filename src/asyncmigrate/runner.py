@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import foreign, proxies
 from .config import URL_EMBEDDED, URL_FROM_ENV, URL_FROM_OPTION, Settings
-from .discovery import ensure_import_path
+from .discovery import import_path
 from .engines import create_engine_for, dispose, run_on_connection
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
 from .errors import ConfigError
@@ -105,9 +105,11 @@ class Runner:
         self.own_env = uses_our_env(settings)
         #: The URL a foreign env.py connected to, when the settings only had a placeholder.
         self._learned_url: str | None = None
-        if not self.own_env:
-            # A foreign env.py imports the project's modules, as it would run from its root.
-            ensure_import_path(settings.project_dir)
+
+    def project_imports(self) -> contextlib.AbstractContextManager[None]:
+        """The project's modules importable while a command runs (a foreign env.py imports them,
+        as it would run from its root; revisions may too), and ``sys.path`` as it was after."""
+        return import_path(self.settings.project_dir)
 
     # -- Alembic configuration ---------------------------------------------------------------
 
@@ -166,7 +168,7 @@ class Runner:
             else f"{where} names no database (no sqlalchemy.url)"
         )
         try:
-            with preserve_logging():
+            with preserve_logging(), self.project_imports():
                 learned = await foreign.in_worker(
                     foreign.learn_url, config, ScriptDirectory.from_config(config), env_py
                 )
@@ -222,8 +224,9 @@ class Runner:
         """A command that touches no database (script files, ``--sql`` output)."""
         config = self.alembic_config(job, output_buffer=output_buffer)
         if self.own_env:
-            return command(config)
-        with preserve_logging():
+            with self.project_imports():
+                return command(config)
+        with preserve_logging(), self.project_imports():
             return await foreign.in_worker(foreign.run_watched, foreign.Watch(), command, config)
 
     async def online(self, command: Callable[[Config], T], job: MigrationJob) -> T:
@@ -231,11 +234,12 @@ class Runner:
         if not self.own_env:
             config = self.alembic_config(job)
             watch = self.watch(writes=job.apply is not None)
-            with preserve_logging():
+            with preserve_logging(), self.project_imports():
                 return await foreign.in_worker(foreign.run_watched, watch, command, config)
-        return await self.on_connection(
-            lambda connection: command(self.alembic_config(replace(job, connection=connection)))
-        )
+        with self.project_imports():
+            return await self.on_connection(
+                lambda connection: command(self.alembic_config(replace(job, connection=connection)))
+            )
 
     async def on_connection(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` with a synchronous Connection, in this loop when the driver is async."""
