@@ -304,7 +304,7 @@ class _SessionTimeouts:
 
 class _Steps:
     """The run's step function, given to ``context.configure(fn=...)`` in place of the command's
-    own (which Alembic's ``EnvironmentContext`` holds in its public ``context_opts``): the same
+    own (which the active ``EnvironmentContext`` holds in its public ``context_opts``): the same
     steps, each prepared by the run's tracker before it runs, the stop request checked between
     them."""
 
@@ -325,7 +325,12 @@ class _Steps:
 def _steps_option(context: Any, job: MigrationJob) -> dict[str, Any]:
     """``fn=`` for ``context.configure``: the command's steps as :class:`_Steps` (nothing for a
     command without steps, or a run that applies nothing)."""
-    steps_for = context.context_opts.get("fn")
+    from alembic.runtime.environment import EnvironmentContext
+
+    from .proxies import active
+
+    environment = active(EnvironmentContext)  # what ``alembic.context`` stands for here
+    steps_for = environment.context_opts.get("fn") if environment is not None else None
     if isinstance(steps_for, _Steps):  # configured before in this context: wrap Alembic's once
         steps_for = steps_for.steps_for
     if job.apply is None or steps_for is None:

@@ -106,6 +106,13 @@ def install() -> bool:
     return True
 
 
+def active(cls: type) -> Any:
+    """The ``cls`` object (an EnvironmentContext, an Operations) active here, or None."""
+    if install():
+        return _var_for(cls).get()
+    return alembic_internals.module_proxy_target(cls)
+
+
 @contextlib.contextmanager
 def activate(cls: type, target: Any) -> Iterator[None]:
     """Make ``target`` what ``alembic.op`` (or ``alembic.context``) resolves to, in this block.

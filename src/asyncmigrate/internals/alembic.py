@@ -191,6 +191,17 @@ def route_proxy_methods(install: Callable[[Any], None], remove: Callable[[Any], 
     ModuleClsProxy._remove_proxy = remove  # type: ignore[method-assign]
 
 
+def module_proxy_target(cls: type) -> Any:
+    """Alembic's own way: the object its ``op`` (or ``context``) module global points at."""
+    from alembic.util.langhelpers import ModuleClsProxy
+
+    for globals_, _ in ModuleClsProxy._setups[cls][1]:
+        target = globals_.get(_PROXY)
+        if isinstance(target, cls):
+            return target
+    return None
+
+
 @contextlib.contextmanager
 def module_proxy_set(cls: type, target: Any) -> Iterator[None]:
     """Alembic's own way: ``target`` is the module-global ``op`` (or ``context``) in the block.
