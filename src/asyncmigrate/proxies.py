@@ -96,10 +96,10 @@ def _hook_modules(cls: type) -> None:
 def install() -> bool:
     """Route Alembic's module proxies through context variables (once per process). False when
     this Alembic's proxies have another shape: they are left as they are."""
-    if _VARS:
-        return True
     if not alembic_internals.MODULE_PROXIES.usable:
         return False
+    if _VARS:
+        return True
     for cls in (EnvironmentContext, Operations):
         _hook_modules(cls)
     alembic_internals.route_proxy_methods(_install_proxy, _remove_proxy)

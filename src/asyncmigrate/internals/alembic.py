@@ -150,7 +150,7 @@ def MODULE_PROXIES() -> bool:
         attr_names, modules = setups[cls]
         if not isinstance(attr_names, set) or not modules:
             return False
-        if not all(isinstance(globals_, MutableMapping) and _PROXY in globals_ for globals_, _ in modules):
+        if not all(isinstance(globals_, MutableMapping) for globals_, _ in modules):
             return False
     return _params(ModuleClsProxy._install_proxy) == ["self"] and _params(ModuleClsProxy._remove_proxy) == [
         "self"
