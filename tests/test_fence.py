@@ -289,5 +289,8 @@ async def test_migrator_calls_leave_the_host_process_as_they_found_it(
         await watcher
     assert seen_during and all(seen_during)  # the host's other coroutines never saw it paused
     assert host_app == []  # nor was the collector touched
+    # Alembic's own op/context proxy methods, not ours, once no run of ours is going
+    assert ModuleClsProxy.__dict__["_install_proxy"].__module__ == "alembic.util.langhelpers"
+    assert ModuleClsProxy.__dict__["_remove_proxy"].__module__ == "alembic.util.langhelpers"
     assert await version_rows(db_url) == ["h1"]
     assert "plain" in await table_columns(db_url)

@@ -47,8 +47,6 @@ def _async_variant(url: URL) -> URL:
     return url.set(drivername=f"{backend}+{ASYNC_DRIVERS.get(backend, url.get_driver_name())}")
 
 
-proxies.install()
-
 T = TypeVar("T")
 ENV_MARKER = "asyncmigrate"
 
@@ -224,7 +222,7 @@ class Runner:
         """A command that touches no database (script files, ``--sql`` output)."""
         config = self.alembic_config(job, output_buffer=output_buffer)
         if self.own_env:
-            with self.project_imports():
+            with self.project_imports(), proxies.routed():
                 return command(config)
         with preserve_logging(), self.project_imports():
             return await foreign.in_worker(foreign.run_watched, foreign.Watch(), command, config)
@@ -236,7 +234,7 @@ class Runner:
             watch = self.watch(writes=job.apply is not None)
             with preserve_logging(), self.project_imports():
                 return await foreign.in_worker(foreign.run_watched, watch, command, config)
-        with self.project_imports():
+        with self.project_imports(), proxies.routed():
             return await self.on_connection(
                 lambda connection: command(self.alembic_config(replace(job, connection=connection)))
             )

@@ -17,10 +17,10 @@
 * ``ModuleClsProxy._setups``, ``_install_proxy``, ``_remove_proxy`` and the ``_proxy`` global of
   ``alembic.op``/``alembic.context`` (proxies.py): Alembic's ``op`` and ``context`` are module
   globals, so two migrations awaited side by side in one loop would see each other's; they are
-  routed through context variables instead. This is for correctness, not speed, and has no
-  public equivalent. Fallback: Alembic's globals as they are (one migration at a time per
-  process, as with plain Alembic); the watch of a project's own env.py then refuses to run
-  rather than risk another database (foreign.py).
+  routed through context variables instead, only while a run of ours is going (proxies.py).
+  This is for correctness, not speed, and has no public equivalent. Fallback: Alembic's
+  globals as they are (one migration at a time per process, as with plain Alembic); the watch
+  of a project's own env.py then refuses to run rather than risk another database.
 """
 
 from __future__ import annotations
@@ -183,12 +183,29 @@ def redirect_module_proxies(
         globals_["__getattr__"] = module_getattr
 
 
-def route_proxy_methods(install: Callable[[Any], None], remove: Callable[[Any], None]) -> None:
-    """What an Alembic object does when it becomes (or stops being) the active ``op``/``context``."""
+def route_proxy_methods(install: Any, remove: Any) -> tuple[Any, Any]:
+    """What an Alembic object does when it becomes (or stops being) the active ``op``/``context``;
+    the methods in place before, to put back with the same call."""
     from alembic.util.langhelpers import ModuleClsProxy
 
+    previous = (ModuleClsProxy.__dict__["_install_proxy"], ModuleClsProxy.__dict__["_remove_proxy"])
     ModuleClsProxy._install_proxy = install  # type: ignore[method-assign]
     ModuleClsProxy._remove_proxy = remove  # type: ignore[method-assign]
+    return previous
+
+
+def restore_module_proxies(cls: type, active: Any) -> None:
+    """Undo :func:`redirect_module_proxies`: the modules as Alembic's own methods leave them,
+    with ``active`` installed (as ``_install_proxy`` does) or no object (as ``_remove_proxy``)."""
+    from alembic.util.langhelpers import ModuleClsProxy
+
+    attr_names, modules = ModuleClsProxy._setups[cls]
+    for globals_, _locals in modules:
+        globals_.pop("__getattr__", None)
+        globals_[_PROXY] = active
+        if active is not None:
+            for name in attr_names:
+                globals_[name] = getattr(active, name)
 
 
 def module_proxy_target(cls: type) -> Any:
