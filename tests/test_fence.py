@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,6 +71,22 @@ def test_a_failing_check_means_the_public_path() -> None:
         assert trick.usable is False
     finally:
         del Trick.registry["test.broken"]
+
+
+def test_public_paths_can_be_chosen_for_a_whole_process() -> None:
+    """What a benchmark uses to measure a trick: the public path in every call of the process."""
+    import subprocess
+
+    script = (
+        "from asyncmigrate.internals import Trick, alembic, asyncpg, rich, sqlalchemy\n"
+        "print(sorted(n for n, t in Trick.registry.items() if not t.usable))"
+    )
+    env = {**os.environ, "ASYNCMIGRATE_PUBLIC_PATHS": "alembic.update_version, asyncpg.adapter"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert set(eval(done.stdout)) - VERSION_DEPENDENT == {"alembic.update_version", "asyncpg.adapter"}
+    env["ASYNCMIGRATE_PUBLIC_PATHS"] = "all"
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
+    assert len(eval(done.stdout)) == len(Trick.registry)
 
 
 def test_emoji_lookup_without_the_table_gives_the_same_answer() -> None:

@@ -7,13 +7,17 @@ private name of another library shows up anywhere else.
 Each use is a :class:`Trick`: a check, run once and lazily, that the name still has the shape we
 rely on (it exists, is callable, takes the arguments we pass), and a fallback to the public path
 with the same result when it does not. A library upgrade that moves a name then costs speed, never
-a wrong answer. Tests force a check to fail (:meth:`Trick.forced`) to compare both paths.
+a wrong answer. Tests force a check to fail (:meth:`Trick.forced`) to compare both paths; a
+benchmark does the same for a whole process with ``ASYNCMIGRATE_PUBLIC_PATHS=all`` (or a comma
+separated list of trick names, e.g. ``alembic.update_version,asyncpg.adapter``), to measure what
+each trick buys.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterator
 
 log = logging.getLogger("asyncmigrate.internals")
@@ -36,6 +40,10 @@ class Trick:
     def usable(self) -> bool:
         """Whether the private path may be used: the check's answer, computed on first use."""
         if self._usable is None:
+            public = {n.strip() for n in os.environ.get("ASYNCMIGRATE_PUBLIC_PATHS", "").split(",")}
+            if "all" in public or self.name in public:
+                self._usable = False
+                return False
             try:
                 self._usable = bool(self._check())
             except Exception as exc:  # noqa: BLE001  (any surprise means: take the public path)

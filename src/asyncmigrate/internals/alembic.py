@@ -7,7 +7,7 @@
   run of ours is inside :func:`version_update_hook` (counted, so runs side by side share it) and
   put back when the last one ends; contexts we did not enable go to Alembic's own method.
   Fallback: no replacement (Alembic's UPDATE, the history row in a statement of its own).
-  Measured by ``python bench/run.py upgrade`` (SQLite and PostgreSQL).
+  Measured by ``bench/run upgrade`` (SQLite and PostgreSQL).
 * ``Script._db_current_indicator`` (graphtext.py): the " (current)" marker of ``history -i``;
   Alembic's ``command.history`` sets it the same way and has no public setter. Fallback:
   :class:`IndicatorUnavailable`, on which the CLI runs Alembic's own ``command.history``.

@@ -8,7 +8,7 @@ SQLAlchemy has open, with errors as SQLAlchemy's, it takes the adapter's lock (`
 starts its transaction as the adapter would (``_transaction``, ``_start_transaction``), runs on
 the asyncpg connection (``_connection``), translates errors (``_handle_exception``), and sets the
 cursor's row count (``_rowcount`` on SQLAlchemy 2.1, ``rowcount`` on 2.0). What it buys: measured
-by ``bench/`` on ``upgrade`` against PostgreSQL (``python bench/run.py upgrade``).
+by ``bench/`` on ``upgrade`` against PostgreSQL (``bench/run upgrade``).
 
 Fallback: when the adapter classes do not have that shape, :func:`adapter_of` and
 :func:`cursor_adapter` answer None and the statement goes through SQLAlchemy as usual (same rows,

@@ -21,7 +21,7 @@ uses (reflection.py says what it does as a whole).
 * ``DefaultDialect._overrides_default``: whether a dialect has its own ``get_multi_*``. Fallback:
   the same comparison of the two functions' code objects.
 
-What these buy is measured by ``bench/`` on ``check`` (``python bench/run.py check`` on wide
+What these buy is measured by ``bench/`` on ``check`` (``bench/run wide`` on wide
 SQLite and PostgreSQL schemas); see bench/RESULTS.md.
 """
 
