@@ -73,6 +73,16 @@ def import_path(project_dir: Path) -> Iterator[None]:
                         sys.path.remove(text)
 
 
+def ensure_import_path(project_dir: Path) -> None:
+    """Put the project's directories on ``sys.path`` for good. Only for a process of our own
+    (the ``test`` command's scratch runs); a library call uses :func:`import_path`, which puts
+    ``sys.path`` back."""
+    for candidate in (project_dir / "src", project_dir):
+        text = str(candidate)
+        if candidate.is_dir() and text not in sys.path:
+            sys.path.insert(0, text)
+
+
 def _import(name: str) -> ModuleType:
     try:
         return importlib.import_module(name)
