@@ -501,6 +501,22 @@ def test_sorted_tables_unresolvable_fk_raises_as_sqlalchemy() -> None:
         sorted_tables(metadata)
 
 
+@pytest.fixture
+def command_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process as the command's own (what ``asyncmigrate``'s console script declares)."""
+    from asyncmigrate import process
+
+    monkeypatch.setattr(process, "_owned", True)
+
+
+def test_collector_is_left_alone_outside_the_command_process() -> None:
+    """A Migrator awaited in an app: the app's collector is not paused."""
+    assert gc.isenabled()
+    with collector_paused():
+        assert gc.isenabled()
+
+
+@pytest.mark.usefixtures("command_process")
 def test_collector_paused_keeps_objects_and_collects_garbage_later() -> None:
     """After the pause, what lived is kept, garbage cycles made meanwhile are still collected,
     and nothing stays frozen."""
@@ -527,6 +543,7 @@ def test_collector_paused_keeps_objects_and_collects_garbage_later() -> None:
     assert len(kept) == 1000 and all(node.me is node for node in kept)  # type: ignore[attr-defined]
 
 
+@pytest.mark.usefixtures("command_process")
 def test_collector_paused_leaves_a_callers_frozen_objects_frozen() -> None:
     gc.freeze()
     try:

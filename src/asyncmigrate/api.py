@@ -348,7 +348,11 @@ class Migrator:
         location = self.settings.script_location
         if not location.is_dir():
             raise ConfigError(f"no migrations directory at {location}: run 'asyncmigrate init' first")
-        return ScriptDirectory.from_config(self._runner.alembic_config())
+        script = ScriptDirectory.from_config(self._runner.alembic_config())
+        if not self._runner.own_env:  # its revisions may import the project's modules: load them now
+            with self._runner.project_imports(), contextlib.suppress(Exception):  # errors: as before
+                script.revision_map.heads  # noqa: B018
+        return script
 
     async def heads(self) -> list[RevisionInfo]:
         script = self.script_directory()
@@ -912,7 +916,6 @@ class Migrator:
         The server version is asked of the live database when a URL is configured; the models
         are loaded for intent. Neither failing stops the lint: the report's notes say so.
         """
-        from .discovery import ensure_import_path
         from .lint.project import (
             LintRequest,
             build_config,
@@ -937,10 +940,10 @@ class Migrator:
                 metadata = combined_metadata(discover_metadata(settings))
             except Exception as exc:  # noqa: BLE001  (lint on without model intent, but say so)
                 notes.append(f"models not loaded, model-intent rules skipped: {describe(exc, None)}")
-        ensure_import_path(settings.project_dir)  # revisions may import the project's own modules
         script = self.script_directory()
         alembic_config = self._runner.alembic_config()
-        report = await asyncio.to_thread(lint_project, script, config, request, metadata, alembic_config)
+        with self._runner.project_imports():  # revisions may import the project's own modules
+            report = await asyncio.to_thread(lint_project, script, config, request, metadata, alembic_config)
         report.notes.extend(notes)
         return report
 

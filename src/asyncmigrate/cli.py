@@ -1239,7 +1239,10 @@ async def test_all(state: State, output_format: str) -> None:
 
 async def _lint(state: State, request: Any) -> Any:
     """Lint through the Migrator; its notes (models not loaded, server silent) go to stderr."""
-    report = await state.migrator(database=False).lint(request)
+    # what the revisions (or the app code they import) print goes to stderr: stdout may carry
+    # machine output. Only here: a Migrator awaited in an app leaves the app's sys.stdout alone.
+    with contextlib.redirect_stdout(sys.stderr):
+        report = await state.migrator(database=False).lint(request)
     if not state.quiet:
         for note in report.notes:
             stderr.print(f"[yellow]warning:[/yellow] {escape(note)}")
@@ -1357,6 +1360,9 @@ _APP_CODE_RAN = False
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     if argv is None:  # this process is the command's own
+        from .process import own
+
+        own()  # check may pause the collector here (never in a host app: process.py)
         _plain_mako_errors()
         # A parent's file is gone: Alembic warns, then fails; the error says it in one line.
         warnings.filterwarnings("ignore", message="Revision .* is not present", category=UserWarning)

@@ -13,10 +13,12 @@ A script or a seed file that sits in the package (work at import time, no model)
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import pkgutil
 import sys
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -29,12 +31,46 @@ from .errors import ModelDiscoveryError
 CONVENTIONAL_MODEL_PACKAGES = ("models", "app.models", "src.models", "db.models")
 
 
-def ensure_import_path(project_dir: Path) -> None:
-    """Make the project's modules importable, as Alembic's ``prepend_sys_path = .`` does."""
-    for candidate in (project_dir / "src", project_dir):
-        text = str(candidate)
-        if candidate.is_dir() and text not in sys.path:
-            sys.path.insert(0, text)
+_path_lock = threading.Lock()
+#: Directories :func:`import_path` put on ``sys.path``, with the number of blocks using each.
+_path_users: dict[str, int] = {}
+
+
+@contextlib.contextmanager
+def import_path(project_dir: Path) -> Iterator[None]:
+    """Make the project's modules importable in the block, as Alembic's ``prepend_sys_path = .``
+    does, and leave ``sys.path`` as it was: a directory put there is removed when the last block
+    using it ends (blocks of migrations awaited side by side overlap). A directory already on
+    ``sys.path`` is not touched.
+
+    ``sys.modules`` keeps what was imported meanwhile, as after any ``import``: removing a
+    model module would let a later import build its classes a second time, on a declarative
+    base or MetaData that outlives the removal (SQLAlchemy then refuses the second table of the
+    same name), and the MetaData we return would no longer be the one the app's code sees."""
+    added: list[str] = []
+    with _path_lock:
+        for candidate in (project_dir / "src", project_dir):
+            text = str(candidate)
+            if not candidate.is_dir():
+                continue
+            if text in _path_users:
+                _path_users[text] += 1
+            elif text in sys.path:
+                continue
+            else:
+                sys.path.insert(0, text)
+                _path_users[text] = 1
+            added.append(text)
+    try:
+        yield
+    finally:
+        with _path_lock:
+            for text in added:
+                _path_users[text] -= 1
+                if not _path_users[text]:
+                    del _path_users[text]
+                    with contextlib.suppress(ValueError):
+                        sys.path.remove(text)
 
 
 def _import(name: str) -> ModuleType:
@@ -163,7 +199,11 @@ def _conventional_packages(project_dir: Path) -> list[str]:
 
 def discover_metadata(settings: Settings) -> MetaData | Sequence[MetaData]:
     """Import the models and return the one MetaData they register their tables on."""
-    ensure_import_path(settings.project_dir)
+    with import_path(settings.project_dir):
+        return _discover_metadata(settings)
+
+
+def _discover_metadata(settings: Settings) -> MetaData | Sequence[MetaData]:
     model_packages = list(settings.models) or _conventional_packages(settings.project_dir)
     modules = import_models(model_packages)
     if settings.metadata:

@@ -279,6 +279,42 @@ class _SessionTimeouts:
         return wanted
 
 
+class _Steps:
+    """The run's step function, given to ``context.configure(fn=...)`` in place of the command's
+    own (which the active ``EnvironmentContext`` holds in its public ``context_opts``): the same
+    steps, each prepared by the run's tracker before it runs, the stop request checked between
+    them."""
+
+    def __init__(self, steps_for: Callable[..., Any], job: MigrationJob) -> None:
+        self.steps_for = steps_for
+        self.stop = job.stop
+        self.tracker: _RevisionTracker | None = None
+
+    def __call__(self, heads: Any, ctx: Any) -> Iterator[Any]:
+        for step in self.steps_for(heads, ctx):
+            if self.stop is not None:
+                self.stop.check()  # a revision boundary: the previous one is committed
+            if self.tracker is not None:
+                self.tracker.prepare(step)
+            yield step
+
+
+def _steps_option(context: Any, job: MigrationJob) -> dict[str, Any]:
+    """``fn=`` for ``context.configure``: the command's steps as :class:`_Steps` (nothing for a
+    command without steps, or a run that applies nothing)."""
+    from alembic.runtime.environment import EnvironmentContext
+
+    from .proxies import active
+
+    environment = active(EnvironmentContext)  # what ``alembic.context`` stands for here
+    steps_for = environment.context_opts.get("fn") if environment is not None else None
+    if isinstance(steps_for, _Steps):  # configured before in this context: wrap Alembic's once
+        steps_for = steps_for.steps_for
+    if job.apply is None or steps_for is None:
+        return {}
+    return {"fn": _Steps(steps_for, job)}
+
+
 def _prepare_revisions(
     context: Any, job: MigrationJob, options: ApplyOptions, history: Any | None = None
 ) -> None:
@@ -297,21 +333,9 @@ def _prepare_revisions(
             yield
 
     migration_context.autocommit_block = tracked_autocommit_block
-    tracker = _RevisionTracker(migration_context, job, options, history)
-    steps_for = migration_context._migrations_fn
-    if steps_for is None:
-        return
-
-    stop = job.stop
-
-    def steps(heads: Any, ctx: Any) -> Iterator[Any]:
-        for step in steps_for(heads, ctx):
-            if stop is not None:
-                stop.check()  # a revision boundary: the previous one is committed
-            tracker.prepare(step)
-            yield step
-
-    migration_context._migrations_fn = steps
+    steps = migration_context.opts.get("fn")
+    if isinstance(steps, _Steps):  # configured with :func:`_steps_option`
+        steps.tracker = _RevisionTracker(migration_context, job, options, history)
 
 
 class _RevisionTracker:
@@ -447,15 +471,17 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
         register()
         options["autogenerate_plugins"] = AUTOGENERATE_PLUGINS
         comparing = collector_paused()
+    options.update(_steps_option(context, job))
     context.configure(connection=connection, on_version_apply=_history_recorder(job, table), **options)
+    version_update: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if job.apply is not None:
         from . import versionrow
 
-        versionrow.enable(context.get_context())
+        version_update = versionrow.enable(context.get_context())
         _prepare_revisions(context, job, job.apply, table)
     job.progress.started = True
     try:
-        with comparing, _stoppable(job, connection, context), context.begin_transaction():
+        with comparing, version_update, _stoppable(job, connection, context), context.begin_transaction():
             context.run_migrations()
     finally:
         if table is not None:
@@ -591,6 +617,7 @@ def run_migrations() -> None:
             literal_binds=True,
             dialect_opts={"paramstyle": "named"},
             **configure_options(job, dialect_name),
+            **_steps_option(context, job),
         )
         if job.apply is not None:
             _prepare_revisions(context, job, job.apply)  # the SQL script sets the timeouts too

@@ -167,13 +167,18 @@ class Watch:
 @contextlib.contextmanager
 def watching(watch: Watch) -> Iterator[Watch]:
     """Attach ``watch`` to every EnvironmentContext entered in this block (this context only)."""
-    proxies.install()
-    token = proxies.environment_hook.set(watch.attach)
-    try:
-        yield watch
-    finally:
-        proxies.environment_hook.reset(token)
-        watch.close()
+    with proxies.routed() as usable:
+        if not usable:
+            raise ConfigError(
+                "this Alembic's op/context proxies have changed, so asyncmigrate cannot watch which"
+                " database the project's own env.py migrates: run it with the alembic command"
+            )
+        token = proxies.environment_hook.set(watch.attach)
+        try:
+            yield watch
+        finally:
+            proxies.environment_hook.reset(token)
+            watch.close()
 
 
 def run_watched(watch: Watch, command: Callable[..., T], *args: Any) -> T:

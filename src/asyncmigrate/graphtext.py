@@ -15,6 +15,10 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
+from .internals.alembic import IndicatorUnavailable, indicate_current
+
+__all__ = ["IndicatorUnavailable", "branches", "current", "heads", "history", "show", "write"]
+
 
 def history(
     source: Any,
@@ -30,27 +34,11 @@ def history(
     texts = []
     for script in source.walk_revisions(base or "base", head or "heads"):
         if currents:
-            _indicate_current(script, script.revision in currents)
+            indicate_current(script, script.revision in currents)
         texts.append(
             script.cmd_format(verbose, include_branches=True, include_doc=True, include_parents=True)
         )
     return texts
-
-
-class IndicatorUnavailable(Exception):
-    """This Alembic's ``Script`` no longer takes the " (current)" marker the way it used to."""
-
-
-def _indicate_current(script: Any, on: bool) -> None:
-    """Set the marker ``alembic history -i`` sets. On an Alembic ``Script`` that is its
-    ``_db_current_indicator`` attribute (no public way exists; ``command.history`` sets it the
-    same way); the marker is checked to show, else :class:`IndicatorUnavailable`."""
-    try:
-        script._db_current_indicator = on
-    except AttributeError as exc:
-        raise IndicatorUnavailable(str(exc)) from exc
-    if on and " (current)" not in script.cmd_format(False):
-        raise IndicatorUnavailable("Script.cmd_format ignores _db_current_indicator")
 
 
 def heads(source: Any, *, verbose: bool = False, resolve_dependencies: bool = False) -> list[str]:

@@ -30,8 +30,9 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
+from .internals.asyncpg import adapter_of, cursor_adapter, execute
+
 _TAG_COUNT = re.compile(r"(\d+)\s*$")
-_NEEDED = ("_connection", "_transaction", "_start_transaction", "_handle_exception", "_execute_mutex")
 #: ``Connection.info`` keys: the history row waiting for the version UPDATE, and the revision
 #: whose row went out with it.
 PENDING_HISTORY = "asyncmigrate.pending_history"
@@ -48,13 +49,6 @@ class PendingHistory:
     insert_select: str
 
 
-def _adapter(dbapi_connection: Any) -> Any | None:
-    """SQLAlchemy's asyncpg connection adapter, when it has what the fast paths use."""
-    if all(hasattr(dbapi_connection, name) for name in _NEEDED):
-        return dbapi_connection
-    return None
-
-
 def _returns_nothing(context: Any) -> bool:
     if context.isddl:
         return True
@@ -64,29 +58,17 @@ def _returns_nothing(context: Any) -> bool:
     return not compiled.effective_returning
 
 
-async def _run(adapter: Any, sql: str, args: tuple[Any, ...]) -> str:
-    async with adapter._execute_mutex:
-        if adapter._transaction is None:
-            await adapter._start_transaction()
-        try:
-            return await adapter._connection.execute(sql, *args)
-        except Exception as error:
-            adapter._handle_exception(error)
-            raise  # _handle_exception always raises; this keeps type checkers honest
-
-
 def _simple_query(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
     """``do_execute``: take the statement when one simple-query round trip can do it."""
     if parameters or not _returns_nothing(context):
         return False
-    adapter = _adapter(cursor._adapt_connection) if hasattr(cursor, "_adapt_connection") else None
-    # the cursor's row count: ``_rowcount`` on SQLAlchemy 2.1, a plain ``rowcount`` slot on 2.0
-    count_attribute = "_rowcount" if hasattr(cursor, "_rowcount") else "rowcount"
-    if adapter is None or not hasattr(cursor, count_attribute):
+    found = cursor_adapter(cursor)
+    if found is None:
         return False
+    adapter, count_attribute = found
     from sqlalchemy.util import await_only
 
-    tag = await_only(_run(adapter, statement, ()))
+    tag = await_only(execute(adapter, statement, ()))
     setattr(cursor, count_attribute, -1 if context.isddl else _tag_rowcount(tag))
     return True
 
@@ -166,7 +148,7 @@ def _execute_direct(connection: Connection, sql: str, args: tuple[Any, ...]) -> 
     when this is not asyncpg or the adapter lacks the hooks."""
     if connection.dialect.driver != "asyncpg":
         return None
-    adapter = _adapter(connection.connection.dbapi_connection)
+    adapter = adapter_of(connection.connection.dbapi_connection)
     if adapter is None:
         return None
     from sqlalchemy.util import await_only
@@ -174,7 +156,7 @@ def _execute_direct(connection: Connection, sql: str, args: tuple[Any, ...]) -> 
     if not connection.in_transaction():
         connection.begin()  # what Connection.execute's autobegin does: the caller commits it
     try:
-        return await_only(_run(adapter, sql, args))
+        return await_only(execute(adapter, sql, args))
     except connection.dialect.loaded_dbapi.Error as exc:
         # what Connection.execute would raise: the dialect's exception wrapped in SQLAlchemy's
         from sqlalchemy.exc import DBAPIError

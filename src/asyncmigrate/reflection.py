@@ -25,13 +25,8 @@ asyncmigrate's own ``check``/``revision --autogenerate`` ask for the plugin; the
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import functools
-import gc
 import logging
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from alembic.runtime.plugins import Plugin
@@ -39,7 +34,12 @@ from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import exc, inspect
 from sqlalchemy.engine import Connection, Inspector
 from sqlalchemy.schema import MetaData, Table
-from sqlalchemy.types import SchemaType
+
+from .internals import alembic as alembic_internals
+from .internals import sqlalchemy as sqlalchemy_internals
+from .process import collector_paused
+
+__all__ = ["AUTOGENERATE_PLUGINS", "collector_paused", "register", "sorted_tables"]
 
 log = logging.getLogger(__name__)
 #: Alembic's own logger for the SERIAL message, so the output is the one Alembic gives.
@@ -57,34 +57,11 @@ def batched_inspector(connection: Connection) -> Inspector:
     inspector = inspect(connection)
     if connection.dialect.name == "sqlite":
         catalog = SqliteCatalog.read(connection)
-        if catalog is not None:
-            inspector.dialect = catalog.serving(inspector.dialect)
-    if hasattr(inspector, "_reflect_column"):
-        inspector._reflect_column = functools.partial(_reflect_column_quietly, inspector._reflect_column)
+        served = catalog.serving(inspector.dialect) if catalog is not None else None
+        if served is not None:
+            inspector.dialect = served
+    sqlalchemy_internals.quiet_reflect_column(inspector)
     return inspector
-
-
-def _reflect_column_quietly(
-    reflect_column: Any, table: Table, column_info: Any, *args: Any, **kw: Any
-) -> None:
-    """``Inspector._reflect_column`` without CREATE/DROP listeners for the column's type.
-
-    A schema type (an ENUM, a BOOLEAN) attached to a table listens for the table's and the
-    MetaData's CREATE and DROP, to create or drop itself along with them: four listeners per
-    column, which the tables reflected for a comparison never need (8000 for 2000 tables with an
-    ENUM each). The type is built exactly the same and says it creates events again right after
-    its column is attached; only those listeners are missing, so the reflected tables must not
-    be used to create or drop anything.
-    """
-    type_ = column_info.get("type")
-    quiet = isinstance(type_, SchemaType) and type_._create_events is True
-    if quiet:
-        type_._create_events = False
-    try:
-        reflect_column(table, column_info, *args, **kw)
-    finally:
-        if quiet:
-            type_._create_events = True
 
 
 class SqliteCatalog:
@@ -167,96 +144,17 @@ class SqliteCatalog:
         """The catalog serving ``inspector``'s dialect, if :func:`batched_inspector` set one."""
         return getattr(inspector.dialect, "asyncmigrate_catalog", None)
 
-    def serving(self, dialect: Any) -> Any:
-        """A copy of ``dialect`` whose PRAGMA and ``sqlite_master`` reads come from this catalog."""
-        served = copy.copy(dialect)
-        table_pragma = dialect._get_table_pragma
-        table_sql = dialect._get_table_sql
-
-        def _get_table_pragma(
-            connection: Connection, pragma: str, table_name: str, schema: Any = None
-        ) -> Any:
-            if schema is None:
-                rows = self.pragmas.get(pragma, {}).get(table_name)
-                if rows is not None:
-                    return rows
-            return table_pragma(connection, pragma, table_name, schema=schema)
-
-        def _get_table_sql(connection: Connection, table_name: str, schema: Any = None, **kw: Any) -> Any:
-            if schema is None and table_name in self.sql:
-                return self.sql[table_name]
-            return table_sql(connection, table_name, schema=schema, **kw)
-
-        served._get_table_pragma = _get_table_pragma
-        served._get_table_sql = _get_table_sql
-        served.asyncmigrate_catalog = self
-        if _unique_patterns_known(dialect):
-            served.get_unique_constraints = functools.partial(_sqlite_unique_constraints, served)
+    def serving(self, dialect: Any) -> Any | None:
+        """A copy of ``dialect`` whose PRAGMA and ``sqlite_master`` reads come from this catalog
+        (None when this SQLAlchemy reads differently: then the dialect's own reads answer)."""
+        served = sqlalchemy_internals.serve_sqlite_reads(
+            dialect,
+            lambda pragma, table: self.pragmas.get(pragma, {}).get(table),
+            lambda table: self.sql.get(table),  # self.sql, not the dict of now: release() empties it
+        )
+        if served is not None:
+            served.asyncmigrate_catalog = self
         return served
-
-
-#: The two patterns SQLite's dialect finds UNIQUE constraints with in a table's CREATE statement.
-_UNIQUE_PATTERN = r'(?:CONSTRAINT\s+(?:"(.+?)"|(\w+))\s+)?UNIQUE\s*\((.+?)\)'
-_INLINE_UNIQUE_PATTERN = (
-    r'(?:(".+?")|(?:[\[`])?([a-z0-9_]+)(?:[\]`])?)[\t ]'
-    r"+[a-z0-9_]+(?:[\t ]+[a-z0-9_]+)*?[\t ]+UNIQUE"
-)
-
-
-def _unique_patterns_known(dialect: Any) -> bool:
-    """Whether the dialect's ``get_unique_constraints`` still searches with these two patterns
-    (its nested ``parse_uqs`` holds them as constants); if not, it is left as it is."""
-    method = getattr(type(dialect).get_unique_constraints, "__wrapped__", None)
-    if method is None:
-        return False
-    constants: set[Any] = set()
-    codes = [method.__code__]
-    while codes:
-        code = codes.pop()
-        for constant in code.co_consts:
-            if isinstance(constant, type(code)):
-                codes.append(constant)
-            else:
-                constants.add(constant)
-    return {_UNIQUE_PATTERN, _INLINE_UNIQUE_PATTERN} <= constants
-
-
-def _sqlite_unique_constraints(
-    dialect: Any, connection: Connection, table_name: str, schema: Any = None, **kw: Any
-) -> list[Any]:
-    """SQLite's ``get_unique_constraints``, stopping once every UNIQUE index has its constraint.
-
-    The dialect matches each ``sqlite_autoindex`` index (what a UNIQUE constraint creates) with
-    a UNIQUE found in the CREATE statement; a match for no remaining index adds nothing. The
-    second pattern (inline ``col TYPE UNIQUE``) backtracks over the whole statement, 0.3 ms per
-    table, so it runs only while an index is still unmatched: same result, a third of a second
-    less at 2000 tables.
-    """
-    from sqlalchemy.engine.reflection import ReflectionDefaults
-
-    auto_index_by_sig = {}
-    for index in dialect.get_indexes(connection, table_name, schema=schema, include_auto_indexes=True, **kw):
-        if index["name"].startswith("sqlite_autoindex"):
-            auto_index_by_sig[tuple(index["column_names"])] = index
-    table_data = dialect._get_table_sql(connection, table_name, schema=schema, **kw)
-    unique_constraints = []
-
-    def found(name: str | None, cols: list[str]) -> bool:
-        if tuple(cols) in auto_index_by_sig:
-            auto_index_by_sig.pop(tuple(cols))
-            unique_constraints.append({"name": name, "column_names": cols})
-        return not auto_index_by_sig
-
-    if table_data is not None and auto_index_by_sig:
-        for match in re.finditer(_UNIQUE_PATTERN, table_data, re.I):
-            quoted_name, unquoted_name, cols = match.group(1, 2, 3)
-            if found(quoted_name or unquoted_name, list(dialect._find_cols_in_sig(cols))):
-                break
-        else:  # an index is still unmatched: look for inline UNIQUE
-            for match in re.finditer(_INLINE_UNIQUE_PATTERN, table_data, re.I):
-                if found(None, list(dialect._find_cols_in_sig(match.group(1) or match.group(2)))):
-                    break
-    return unique_constraints or ReflectionDefaults.unique_constraints()
 
 
 class SerialSequences:
@@ -285,7 +183,7 @@ class SerialSequences:
         """(sequence name, owning column) or None; False when the batch does not know it."""
         if self.owners is None:
             owners: dict[str, tuple[str, str] | None] = {}
-            with inspector._operation_context() as connection:
+            with sqlalchemy_internals.inspector_connection(inspector) as connection:
                 for text, relname, attname in connection.exec_driver_sql(self.QUERY):
                     if attname is None:
                         owners.setdefault(text, None)
@@ -352,21 +250,16 @@ def sorted_tables(metadata: MetaData) -> list[Table]:
     same list. On anything but plain FKs and ``add_is_dependent_on`` (a cycle, ``CREATE TABLE
     AS``, an FK that does not resolve), SQLAlchemy's own sort answers.
     """
-    try:  # SQLAlchemy 2.1 (CREATE TABLE AS); 2.0 has no such tables
-        from sqlalchemy.sql.ddl import _TableViaSelect
-    except ImportError:
-        _TableViaSelect = None
-
     tables = sorted(metadata.tables.values(), key=lambda table: table.key)
     known = set(tables)
     parents: dict[Table, set[Table]] = {}
     children: dict[Table, list[Table]] = {table: [] for table in tables}
     try:
         for table in tables:
-            creator = getattr(table, "_creator_ddl", None)
-            if _TableViaSelect is not None and isinstance(creator, _TableViaSelect):
+            extra = sqlalchemy_internals.extra_dependencies(table)
+            if extra is None:
                 return metadata.sorted_tables
-            depends = set(table._extra_dependencies)
+            depends = extra
             for constraint in table.foreign_key_constraints:
                 if constraint.use_alter is not True and constraint.referred_table is not table:
                     depends.add(constraint.referred_table)
@@ -410,9 +303,8 @@ def _pre_cache_schemas(
     catalog = SqliteCatalog.of(inspector)
     if len(schemas) < 2 and catalog is None:
         return PriorityDispatchResult.CONTINUE
-    try:
-        from alembic.autogenerate.compare.util import _INSP_KEYS
-    except ImportError:  # another Alembic: its own per-schema reads answer, as without this plugin
+    insp_keys = alembic_internals.inspector_cache_keys()
+    if insp_keys is None:  # another Alembic: its own per-schema reads answer, as without this plugin
         return PriorityDispatchResult.CONTINUE
 
     migration_context = autogen_context.migration_context
@@ -424,7 +316,7 @@ def _pre_cache_schemas(
             tables = available - {migration_context.version_table}
         wanted = [t for t in tables if autogen_context.run_name_filters(t, "table", {"schema_name": schema})]
         names[schema] = (wanted, available)
-    for key in _INSP_KEYS:
+    for key in insp_keys:
         info_key = f"alembic_{key}"
         if info_key in inspector.info_cache:
             continue
@@ -434,7 +326,7 @@ def _pre_cache_schemas(
             for schema, (wanted, available) in names.items():
                 # Alembic's heuristic: read the whole schema when most of its tables are wanted.
                 whole = len(wanted) > 100 and len(wanted) / max(len(available), 1) > 0.5
-                if whole and inspector.dialect._overrides_default(method.__name__):
+                if whole and sqlalchemy_internals.overrides_default(inspector.dialect, method.__name__):
                     merged.update(method(schema=schema, filter_names=None))
                 else:
                     merged.update(method(schema=schema, filter_names=wanted))
@@ -463,34 +355,16 @@ def setup(plugin: Plugin) -> None:
 
 def register() -> None:
     """Make the plugin known to Alembic (once per process); a run still has to ask for it."""
-    from alembic.runtime import plugins
-
-    if PLUGIN_NAME not in plugins._all_plugins:
-        import sys
-
-        Plugin.setup_plugin_from_module(sys.modules[__name__], PLUGIN_NAME)
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No garbage collection while the models are imported and compared: thousands of model
-    classes and reflected tables are long-lived objects, and each full collection rescans all of
-    them (a third of the import time for 2000 tables, ~15% of the comparison). Little of it is
-    garbage (peak RSS is unchanged); what there is goes once the collector is back on.
-
-    Turning the collector back on would make the next allocation scan everything allocated
-    meanwhile as the youngest generation (0.3 s at 2000 tables, once per pause). Instead, what
-    is alive is promoted straight to the oldest generation (``gc.freeze`` then ``gc.unfreeze``,
-    no scan), which the next full collection visits as usual. A process that froze objects
-    itself keeps them frozen: then the collector is just turned back on."""
-    if not gc.isenabled():
-        yield
+    global _registered
+    if _registered:
         return
-    gc.disable()
+    import sys
+
     try:
-        yield
-    finally:
-        if not gc.get_freeze_count():
-            gc.freeze()
-            gc.unfreeze()
-        gc.enable()
+        Plugin.setup_plugin_from_module(sys.modules[__name__], PLUGIN_NAME)
+    except ValueError:  # "already registered": by another import of this module
+        pass
+    _registered = True
+
+
+_registered = False

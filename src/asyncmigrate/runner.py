@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from . import foreign, proxies
 from .config import URL_EMBEDDED, URL_FROM_ENV, URL_FROM_OPTION, Settings, missing_url
 from .dialects import for_backend, for_url
-from .discovery import ensure_import_path
+from .discovery import import_path
 from .engines import create_engine_for, dispose, run_on_connection
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
 from .errors import ConfigError
@@ -46,8 +46,6 @@ def _async_variant(url: URL) -> URL:
     backend = url.get_backend_name()
     return url.set(drivername=f"{backend}+{for_backend(backend).async_driver or url.get_driver_name()}")
 
-
-proxies.install()
 
 T = TypeVar("T")
 ENV_MARKER = "asyncmigrate"
@@ -107,9 +105,11 @@ class Runner:
         self._learned_url: str | None = None
         #: A person was told that the embedded SQLite default is in use (the CLI on a terminal).
         self.embedded_confirmed = False
-        if not self.own_env:
-            # A foreign env.py imports the project's modules, as it would run from its root.
-            ensure_import_path(settings.project_dir)
+
+    def project_imports(self) -> contextlib.AbstractContextManager[None]:
+        """The project's modules importable while a command runs (a foreign env.py imports them,
+        as it would run from its root; revisions may too), and ``sys.path`` as it was after."""
+        return import_path(self.settings.project_dir)
 
     # -- Alembic configuration ---------------------------------------------------------------
 
@@ -180,7 +180,7 @@ class Runner:
             else f"{where} names no database (no sqlalchemy.url)"
         )
         try:
-            with preserve_logging():
+            with preserve_logging(), self.project_imports():
                 learned = await foreign.in_worker(
                     foreign.learn_url, config, ScriptDirectory.from_config(config), env_py
                 )
@@ -243,8 +243,9 @@ class Runner:
         if self.own_env:
             if renders_sql:
                 self.refuse_unchosen_default()  # SQL for SQLite is not what a deploy wanted
-            return command(config)
-        with preserve_logging():
+            with self.project_imports(), proxies.routed():
+                return command(config)
+        with preserve_logging(), self.project_imports():
             return await foreign.in_worker(foreign.run_watched, foreign.Watch(), command, config)
 
     async def online(self, command: Callable[[Config], T], job: MigrationJob) -> T:
@@ -252,11 +253,12 @@ class Runner:
         if not self.own_env:
             config = self.alembic_config(job)
             watch = self.watch(writes=job.apply is not None)
-            with preserve_logging():
+            with preserve_logging(), self.project_imports():
                 return await foreign.in_worker(foreign.run_watched, watch, command, config)
-        return await self.on_connection(
-            lambda connection: command(self.alembic_config(replace(job, connection=connection)))
-        )
+        with self.project_imports(), proxies.routed():
+            return await self.on_connection(
+                lambda connection: command(self.alembic_config(replace(job, connection=connection)))
+            )
 
     async def on_connection(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` with a synchronous Connection, in this loop when the driver is async."""

@@ -59,11 +59,9 @@ def _has_emoji_code(text: str) -> bool:
     matches = list(_EMOJI_CODE.finditer(text))
     if not matches:
         return False
-    try:
-        from rich._emoji_codes import EMOJI  # the table alone: a few ms, not the whole of rich
-    except ImportError:  # moved in another rich: let rich itself render the text
-        return True
-    return any(match.group(2).lower() in EMOJI for match in matches)
+    from .internals.rich import known_emoji
+
+    return known_emoji(match.group(2).lower() for match in matches)
 
 
 def _unchanged_by_rich(text: str, encoding: str) -> bool:

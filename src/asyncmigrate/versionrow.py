@@ -9,29 +9,36 @@ that also carries the revision's history row (pgwire.py).
 
 Everything Alembic does around it stays as it is: the heads it tracks, the check that exactly
 one row changed and its error. Offline (``--sql``) runs, and any migration context we did not
-enable, take Alembic's own path.
+enable, take Alembic's own path. Alembic's method is replaced only while a run of ours is in
+:func:`enable`'s block, and put back after (internals/alembic.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from alembic import util
-from alembic.runtime.migration import HeadMaintainer
 from sqlalchemy import literal_column
+
+from .internals import alembic as alembic_internals
 
 #: Attribute on a MigrationContext whose version UPDATEs go through :func:`_update_version`.
 _TEMPLATE_ATTR = "_asyncmigrate_version_update"
 _TO = "asyncmigrate-to-revision"
 _FROM = "asyncmigrate-from-revision"
-_alembic_update_version = HeadMaintainer._update_version
 
 
 class VersionUpdate:
     """Alembic's UPDATE of one version table for one dialect, split around the two ids."""
 
     def __init__(self, migration_context: Any) -> None:
-        version = migration_context._version
+        # the version table as Alembic's MigrationContext builds it (public hook of the impl)
+        version = migration_context.impl.version_table_impl(
+            version_table=migration_context.version_table,
+            version_table_schema=migration_context.version_table_schema,
+            version_table_pk=migration_context.opts.get("version_table_pk", True),
+        )
         construct = (
             version.update()
             .values(version_num=literal_column(f"'{_TO}'"))
@@ -49,20 +56,15 @@ class VersionUpdate:
         return f"{before_to}{to_}{between}{from_}{after_from}"
 
 
-def enable(migration_context: Any) -> None:
-    """Send this (online) context's version UPDATEs from the template."""
+def enable(migration_context: Any) -> contextlib.AbstractContextManager[Any]:
+    """In the returned block, send this (online) context's version UPDATEs from the template."""
     if migration_context.as_sql or migration_context.connection is None:
-        return
-    _install()
+        return contextlib.nullcontext()
     setattr(migration_context, _TEMPLATE_ATTR, VersionUpdate(migration_context))
+    return alembic_internals.version_update_hook(_update_version)
 
 
-def _install() -> None:
-    if HeadMaintainer._update_version is not _update_version:
-        HeadMaintainer._update_version = _update_version  # type: ignore[method-assign]
-
-
-def _update_version(self: HeadMaintainer, from_: str, to_: str) -> None:
+def _update_version(self: Any, from_: str, to_: str) -> None:
     """``HeadMaintainer._update_version`` with the statement from the template, when enabled."""
     from .pgwire import update_version_row
 
@@ -70,7 +72,7 @@ def _update_version(self: HeadMaintainer, from_: str, to_: str) -> None:
     template: VersionUpdate | None = getattr(context, _TEMPLATE_ATTR, None)
     connection = context.connection
     if template is None or context.as_sql or connection is None:
-        _alembic_update_version(self, from_, to_)
+        alembic_internals.alembic_update_version(self, from_, to_)
         return
     assert to_ not in self.heads
     self.heads.remove(from_)

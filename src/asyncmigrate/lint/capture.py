@@ -257,8 +257,8 @@ def capture(
     environment: Environment | None = None,
 ) -> Capture:
     """Call ``function`` (a revision's upgrade or downgrade) with a recording ``op``, inside an
-    active offline EnvironmentContext. What the revision prints goes to stderr: stdout may be
-    carrying machine output (``--format json``)."""
+    active offline EnvironmentContext. What the revision prints goes to the caller's stdout (the
+    command line's lint sends it to stderr: its stdout may be carrying ``--format json``)."""
     recorder = _Recorder(filename, dialect)
     env = offline_environment(dialect, server_version, recorder, environment)
     context = env.get_context()
@@ -271,7 +271,6 @@ def capture(
     with (
         proxies.activate(EnvironmentContext, env),
         proxies.activate(Operations, operations),
-        contextlib.redirect_stdout(sys.stderr),
     ):
         try:
             function()

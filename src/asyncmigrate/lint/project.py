@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -308,10 +307,10 @@ def lint_project(
     metadata: sa.MetaData | None,
     alembic_config: Config | None = None,
 ) -> LintReport:
-    """Lint the selected revisions. Whatever the revision files (or the app code they import)
-    print while they load and render goes to stderr, so machine output on stdout stays clean."""
-    with contextlib.redirect_stdout(sys.stderr):
-        return _lint_project(script, config, request, metadata, alembic_config)
+    """Lint the selected revisions. What the revision files (or the app code they import) print
+    goes where the caller's ``sys.stdout`` goes: the command line sends it to stderr, so its
+    machine output stays clean, and a Migrator awaited in an app leaves the app's stdout alone."""
+    return _lint_project(script, config, request, metadata, alembic_config)
 
 
 def _lint_project(

@@ -38,7 +38,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from .. import foreign
-from ..discovery import discover_metadata, ensure_import_path, load_metadata_reference
+from ..discovery import discover_metadata, import_path, load_metadata_reference
 from ..environment import MetadataTarget
 from ..errors import AsyncMigrateError
 from ..runner import Runner, preserve_logging
@@ -416,8 +416,8 @@ def _walk(
     if base_models is not None:
         # the project makes these tables with create_all, then runs the whole history on them
         start = f"the tables of {base_models}"
-        ensure_import_path(steps.runner.settings.project_dir)  # as discover_metadata does
-        steps.base = load_metadata_reference(base_models)
+        with import_path(steps.runner.settings.project_dir):  # as discover_metadata does
+            steps.base = load_metadata_reference(base_models)
         try:
             steps.create_all(steps.base)
         except Exception as exc:
