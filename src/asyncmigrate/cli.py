@@ -164,7 +164,7 @@ class Interrupted(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click types it ClassVar; reads the instance's
 
     def show(self, file: Any = None) -> None:
         stderr.print(f"[bold yellow]{escape(self.message)}[/bold yellow]")
@@ -1268,7 +1268,7 @@ def _lint_rule_docs(rule_id: str | None, output_format: str) -> None:
         text = docs.explain(docs.find_rule(rule_id))
     except docs.UnknownRule as unknown:
         failed = CommandFailed(str(unknown))
-        failed.exit_code = 2
+        failed.exit_code = 2  # type: ignore[misc]  # click types it ClassVar; reads the instance's
         raise failed from None
     if stdout.is_terminal:
         from rich.markdown import Markdown

@@ -114,6 +114,7 @@ def load_settings(
     url: str | None = None,
 ) -> Settings:
     """Load the project's settings; ``url`` (from ``--url``) overrides everything else."""
+    path: Path | None
     if config_file is not None:
         path = Path(config_file).resolve()
         if not path.is_file():

@@ -29,6 +29,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.dialects.mysql.base import MySQLDialect
 
 from .. import proxies
 
@@ -243,7 +244,7 @@ def offline_environment(
     context = env.get_context()
     if server_version:
         context.dialect.server_version_info = server_version
-    if dialect == "mariadb":
+    if dialect == "mariadb" and isinstance(context.dialect, MySQLDialect):
         context.dialect.is_mariadb = True
     return env
 

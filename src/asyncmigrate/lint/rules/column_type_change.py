@@ -77,7 +77,8 @@ def _type_node(sql_type: str) -> Any | None:
     from pglast.parser import ParseError
 
     try:
-        return parse_sql(f"SELECT NULL::{sql_type}")[0].stmt.targetList[0].val.typeName
+        select: Any = parse_sql(f"SELECT NULL::{sql_type}")[0].stmt
+        return select.targetList[0].val.typeName
     except (ParseError, AttributeError, IndexError):
         return None
 
@@ -123,7 +124,7 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
     for statement, cmd in ctx.alter_commands():
         if not pg.is_cmd(cmd, "AT_AlterColumnType"):
             continue
-        table, column = pg.relation_name(statement.node), cmd.name
+        table, column = pg.relation_name(statement.node) or "", cmd.name
         call = statement.op if statement.op is not None and statement.op.name == "alter_column" else None
         if statement.op is None or statement.op.name == "batch_alter_table":
             call = alter_call(ctx, table, column, statement.seq)  # batch_op.alter_column(...)
