@@ -249,7 +249,7 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
 _NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin", "setup plugin")
 
 
-class _ProgressHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _ProgressHandler(logging.StreamHandler):
     """Alembic's progress lines on stderr, indented, each flushed as it comes, without its
     set-up chatter. What ``StreamHandler`` with a ``"  %(message)s"`` format and a filter would
     print, with the message formatted once per line instead of twice (one line per revision)."""
@@ -704,7 +704,8 @@ def _through_alembic(state: State, answer: Callable[[Any], list[str]]) -> list[s
         script = state.migrator(database=False).script_directory()
         return alembic_lookup(lambda: answer(script))
 
-    return run_async(call)()  # type: ignore[no-any-return]
+    lines: list[str] = run_async(call)()
+    return lines
 
 
 def _write(state: State, texts: list[str]) -> None:

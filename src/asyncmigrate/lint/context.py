@@ -69,10 +69,6 @@ class RevisionContext:
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
 
-    @property
-    def is_mysql(self) -> bool:
-        return self.dialect in ("mysql", "mariadb")
-
     def version_at_least(self, *version: int) -> bool:
         return self.version >= version
 
