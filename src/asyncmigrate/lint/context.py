@@ -130,7 +130,8 @@ def table_of(call: OpCall, position: int = 0, keyword: str = "table_name") -> st
 
 def column_name_of(call: OpCall) -> str:
     """The column an ``alter_column``/``drop_column`` call names."""
-    return call.arg(0, "column_name") if call.batch_table else call.arg(1, "column_name")
+    name: str = call.arg(0, "column_name") if call.batch_table else call.arg(1, "column_name")
+    return name
 
 
 _LITERAL = re.compile(r"^\s*('([^']|'')*'|-?\d+(\.\d+)?|NULL|TRUE|FALSE)\s*$", re.IGNORECASE)

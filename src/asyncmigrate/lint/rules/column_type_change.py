@@ -87,7 +87,9 @@ def _pg_type(value: Any) -> Any | None:
     if value is None:
         return None
     try:
-        return _type_node(sa.types.to_instance(value).compile(dialect=postgresql.dialect()))
+        # SQLAlchemy's dialect constructors take untyped **kwargs
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        return _type_node(sa.types.to_instance(value).compile(dialect=dialect))
     except Exception:  # noqa: BLE001  (a type PostgreSQL cannot render: treat as unknown)
         return None
 
