@@ -164,7 +164,7 @@ class Interrupted(click.ClickException):
 
     def __init__(self, message: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.exit_code = exit_code  # type: ignore[misc]  # click types it ClassVar; reads the instance's
 
     def show(self, file: Any = None) -> None:
         stderr.print(f"[bold yellow]{escape(self.message)}[/bold yellow]")
@@ -249,7 +249,7 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
 _NOISE = ("Context impl", "Will assume", "setting up autogenerate plugin", "setup plugin")
 
 
-class _ProgressHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _ProgressHandler(logging.StreamHandler):
     """Alembic's progress lines on stderr, indented, each flushed as it comes, without its
     set-up chatter. What ``StreamHandler`` with a ``"  %(message)s"`` format and a filter would
     print, with the message formatted once per line instead of twice (one line per revision)."""
@@ -704,7 +704,8 @@ def _through_alembic(state: State, answer: Callable[[Any], list[str]]) -> list[s
         script = state.migrator(database=False).script_directory()
         return alembic_lookup(lambda: answer(script))
 
-    return run_async(call)()  # type: ignore[no-any-return]
+    lines: list[str] = run_async(call)()
+    return lines
 
 
 def _write(state: State, texts: list[str]) -> None:
@@ -1317,7 +1318,7 @@ def _lint_rule_docs(rule_id: str | None, output_format: str) -> None:
         text = docs.explain(docs.find_rule(rule_id))
     except docs.UnknownRule as unknown:
         failed = CommandFailed(str(unknown))
-        failed.exit_code = 2
+        failed.exit_code = 2  # type: ignore[misc]  # click types it ClassVar; reads the instance's
         raise failed from None
     if stdout.is_terminal:
         from rich.markdown import Markdown

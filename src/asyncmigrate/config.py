@@ -114,6 +114,7 @@ def load_settings(
     url: str | None = None,
 ) -> Settings:
     """Load the project's settings; ``url`` (from ``--url``) overrides everything else."""
+    path: Path | None
     if config_file is not None:
         path = Path(config_file).resolve()
         if not path.is_file():
@@ -138,7 +139,8 @@ def load_settings(
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            return tomllib.load(handle)
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
 

@@ -106,7 +106,10 @@ class Status:
 
 
 def _parents(script: Any) -> tuple[str, ...]:
-    return to_tuple(script.down_revision, default=()) + to_tuple(script.dependencies, default=())
+    parents: tuple[str, ...] = to_tuple(script.down_revision, default=()) + to_tuple(
+        script.dependencies, default=()
+    )
+    return parents
 
 
 def applied_revisions(directory: RevisionSource, current: Iterable[str]) -> list[str]:

@@ -32,7 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .errors import AsyncMigrateError
 
-DEFAULT_LOCK_WAIT = 300.0
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 1.0
 _REPORT_EVERY = 5.0

@@ -84,7 +84,7 @@ def parse_revision(data: bytes, filename: str) -> RevisionFile:
     if "down_revision" not in values:
         raise NotStatic(f"{filename}: no 'down_revision'")
     return RevisionFile(
-        revision=values["revision"][0],  # type: ignore[arg-type]
+        revision=values["revision"][0],
         down_revision=values["down_revision"][0],
         branch_labels=values["branch_labels"][0] if "branch_labels" in values else None,
         depends_on=values["depends_on"][0] if "depends_on" in values else None,

@@ -26,7 +26,7 @@ class InitResult:
 
 
 def _template(name: str) -> str:
-    return resources.files("asyncmigrate").joinpath("templates", name).read_text("utf-8")
+    return resources.files("asyncmigrate").joinpath("templates").joinpath(name).read_text("utf-8")
 
 
 def guess_models_package(project_dir: Path) -> str | None:

@@ -29,6 +29,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
+from sqlalchemy.dialects.mysql.base import MySQLDialect
 
 from .. import proxies
 
@@ -51,7 +52,6 @@ class OpCall:
     kwargs: dict[str, Any]
     line: int | None
     batch_table: str | None = None
-    in_autocommit: bool = False
     error: str | None = None
 
     def arg(self, position: int, keyword: str, default: Any = None) -> Any:
@@ -95,7 +95,6 @@ class _Recorder:
         self.capture = Capture()
         self.seq = 0
         self.current: OpCall | None = None
-        self.autocommit_depth = 0
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -130,7 +129,6 @@ class _Recorder:
             kwargs,
             self.caller_line(),
             batch_table=batch,
-            in_autocommit=self.autocommit_depth > 0,
         )
         self.capture.ops.append(call)
         return call
@@ -211,11 +209,9 @@ def _track_autocommit(recorder: _Recorder, context: MigrationContext) -> None:
         try:
             with real():
                 recorder.current = outer
-                recorder.autocommit_depth += 1
                 try:
                     yield
                 finally:
-                    recorder.autocommit_depth -= 1
                     recorder.current = None
         finally:
             recorder.current = outer
@@ -243,7 +239,7 @@ def offline_environment(
     context = env.get_context()
     if server_version:
         context.dialect.server_version_info = server_version
-    if dialect == "mariadb":
+    if dialect == "mariadb" and isinstance(context.dialect, MySQLDialect):
         context.dialect.is_mariadb = True
     return env
 

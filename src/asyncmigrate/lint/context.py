@@ -69,10 +69,6 @@ class RevisionContext:
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
 
-    @property
-    def is_mysql(self) -> bool:
-        return self.dialect in ("mysql", "mariadb")
-
     def version_at_least(self, *version: int) -> bool:
         return self.version >= version
 
@@ -91,7 +87,7 @@ class RevisionContext:
             if statement.node is not None and (not kinds or statement.kind in kinds):
                 yield cast(ParsedStatement, statement)
 
-    def alter_commands(self) -> Iterator[tuple[Statement, Any]]:
+    def alter_commands(self) -> Iterator[tuple[ParsedStatement, Any]]:
         """Each ``ALTER TABLE`` sub-command of a table that existed before this revision."""
         for statement in self.parsed("AlterTableStmt"):
             if not self.is_new_table(statement.node.relation, statement.seq):
@@ -117,7 +113,7 @@ class RevisionContext:
     def python_default_only(self, table: str, column: sa.Column[Any] | str) -> bool:
         """A ``default=`` that lives only in Python (the op's Column or the model's)."""
         name = column if isinstance(column, str) else column.name
-        candidates = [] if isinstance(column, str) else [column]
+        candidates: list[sa.Column[Any] | None] = [] if isinstance(column, str) else [column]
         candidates.append(self.model_column(table, name))
         return any(c is not None and c.default is not None and c.server_default is None for c in candidates)
 
@@ -134,7 +130,8 @@ def table_of(call: OpCall, position: int = 0, keyword: str = "table_name") -> st
 
 def column_name_of(call: OpCall) -> str:
     """The column an ``alter_column``/``drop_column`` call names."""
-    return call.arg(0, "column_name") if call.batch_table else call.arg(1, "column_name")
+    name: str = call.arg(0, "column_name") if call.batch_table else call.arg(1, "column_name")
+    return name
 
 
 _LITERAL = re.compile(r"^\s*('([^']|'')*'|-?\d+(\.\d+)?|NULL|TRUE|FALSE)\s*$", re.IGNORECASE)
@@ -215,7 +212,7 @@ def added_columns(ctx: RevisionContext) -> Iterator[tuple[OpCall, str, sa.Column
             yield call, table, column
 
 
-def added_constraints(ctx: RevisionContext, kind: str) -> Iterator[tuple[Statement, str, Any]]:
+def added_constraints(ctx: RevisionContext, kind: str) -> Iterator[tuple[ParsedStatement, str, Any]]:
     """``ALTER TABLE ... ADD CONSTRAINT`` of ``kind`` (CHECK, FOREIGN, UNIQUE...) on existing tables."""
     for statement, cmd in ctx.alter_commands():
         constraint = pg.added_constraint(cmd)

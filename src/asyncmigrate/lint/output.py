@@ -10,7 +10,6 @@ from typing import Any
 from .model import LintReport, Severity
 from .rules import all_rules
 
-FORMATS = ("human", "json", "github", "sarif")
 _STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.ADVISORY: "cyan"}
 
 

@@ -86,7 +86,7 @@ def type_name(column_or_type: Any) -> str:
 def not_null_check_column(constraint: Any) -> str | None:
     """``CHECK (col IS NOT NULL)`` → ``col``; anything else → None."""
     expr = getattr(constraint, "raw_expr", None)
-    if type(expr).__name__ != "NullTest" or enum_name(expr.nulltesttype) != "IS_NOT_NULL":
+    if expr is None or type(expr).__name__ != "NullTest" or enum_name(expr.nulltesttype) != "IS_NOT_NULL":
         return None
     if type(expr.arg).__name__ != "ColumnRef":
         return None

@@ -173,18 +173,22 @@ async def _in_daemon_thread(work: Callable[[], T], timeout: float) -> T:
     loop = asyncio.get_running_loop()
     future: asyncio.Future[T] = loop.create_future()
 
-    def settle(outcome: Callable[[], None]) -> None:
+    def settle(outcome: Callable[[asyncio.Future[T]], None]) -> None:
+        def apply() -> None:
+            if not future.done():
+                outcome(future)
+
         with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
-            loop.call_soon_threadsafe(outcome)
+            loop.call_soon_threadsafe(apply)
 
     def run() -> None:
         try:
             result = work()
         except BaseException as exc:  # noqa: BLE001  (handed to the awaiting task)
             error = exc
-            settle(lambda: future.done() or future.set_exception(error))
+            settle(lambda settled: settled.set_exception(error))
         else:
-            settle(lambda: future.done() or future.set_result(result))
+            settle(lambda settled: settled.set_result(result))
 
     threading.Thread(target=run, name="asyncmigrate-lint-probe", daemon=True).start()
     return await asyncio.wait_for(future, timeout)

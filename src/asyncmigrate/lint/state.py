@@ -126,6 +126,8 @@ class SchemaState:
         from . import pg
 
         node = statement.node
+        if node is None:
+            return
         kind = statement.kind
         if kind == "CreateStmt":
             if node.partspec is not None:

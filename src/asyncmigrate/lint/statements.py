@@ -76,7 +76,7 @@ def _parse(text: str, dialect: str) -> list[tuple[str, Any | None, str | None]]:
         raw = parse_sql(text)
     except ParseError as exc:
         return [(text.rstrip(";").strip(), None, str(exc))]
-    parsed = []
+    parsed: list[tuple[str, Any | None, str | None]] = []
     encoded = text.encode()
     for item in raw:
         start = item.stmt_location or 0

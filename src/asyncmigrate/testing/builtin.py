@@ -8,6 +8,9 @@ revision with a readable schema diff when it fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import pytest
 
 from ..api import Migrator
@@ -28,7 +31,10 @@ except ImportError:
     _async = pytest.mark.anyio
 
 
-def _builtin(test):  # type: ignore[no-untyped-def]
+_Test = TypeVar("_Test", bound=Callable[..., Any])
+
+
+def _builtin(test: _Test) -> _Test:
     """Marks go on the function: the tests are collected from the user's conftest module."""
     return pytest.mark.migrations(_async(test))
 

@@ -21,8 +21,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -34,6 +35,7 @@ from .scratch import create_database, drop_database
 BUILTIN_MODULE = "asyncmigrate.testing.builtin"
 URL_ENV_VAR = "ASYNCMIGRATE_TEST_URL"
 
+async_fixture: Callable[..., Any]
 try:  # pytest-asyncio in strict mode needs its own decorator for async fixtures
     import pytest_asyncio
 

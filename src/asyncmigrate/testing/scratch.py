@@ -18,8 +18,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
 from ..dialects import for_url
-from ..engines import DEFAULT_CONNECT_TIMEOUT, create_engine_for, dispose, run_on_connection
+from ..engines import create_engine_for, dispose, run_on_connection
 from ..errors import AsyncMigrateError, driver_errors
+from ..waiting import DEFAULT_CONNECT_TIMEOUT
 
 
 async def _admin(url: str, *statements: str, connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT) -> None:

@@ -70,7 +70,9 @@ def _recipe(table: str, column: str) -> str:
 def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
     for statement, cmd in ctx.alter_commands():
         column = pg.added_column(cmd)
-        default = column is not None and pg.column_constraint(column, "DEFAULT")
+        if column is None:
+            continue
+        default = pg.column_constraint(column, "DEFAULT")
         if not default:
             continue
         expr = default.raw_expr
@@ -79,7 +81,7 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
         volatile = pg.is_volatile(expr)
         if not volatile and ctx.version_at_least(11):
             continue
-        table = pg.relation_name(statement.node)
+        table = pg.relation_name(statement.node) or ""
         why = (
             "its default is volatile (computed per row)"
             if volatile

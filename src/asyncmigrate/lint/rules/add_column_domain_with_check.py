@@ -43,7 +43,7 @@ from . import POSTGRESQL, Hit, Rule
 
 def check(ctx: RevisionContext) -> Iterator[Hit]:
     domains = set(ctx.state.domains_with_check)
-    for statement in ctx.statements:
+    for statement in ctx.parsed("CreateDomainStmt", "AlterTableStmt"):
         if statement.kind == "CreateDomainStmt":
             if any(pg.is_check(c) for c in statement.node.constraints or ()):
                 domains.add(pg.dotted(statement.node.domainname)[-1])

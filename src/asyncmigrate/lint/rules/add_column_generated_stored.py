@@ -45,7 +45,9 @@ from . import POSTGRESQL, Hit, Rule
 def check(ctx: RevisionContext) -> Iterator[Hit]:
     for statement, cmd in ctx.alter_commands():
         column = pg.added_column(cmd)
-        generated = column is not None and pg.column_constraint(column, "GENERATED")
+        if column is None:
+            continue
+        generated = pg.column_constraint(column, "GENERATED")
         # pglast 7 (PostgreSQL 17's parser) has no generated_kind: every generated column is STORED
         if not generated or getattr(generated, "generated_kind", "s") != "s":
             continue

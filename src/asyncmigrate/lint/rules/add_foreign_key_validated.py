@@ -96,8 +96,10 @@ def _mysql(ctx: RevisionContext) -> Iterator[Hit]:
             continue
         if disabled:
             continue
-        table = table_of(call, 1, "source_table") if call.name == "create_foreign_key" else None
-        if call.name == "create_foreign_key" and not ctx.is_new_table(table, call.seq):
+        if call.name != "create_foreign_key":
+            continue
+        table = table_of(call, 1, "source_table")
+        if not ctx.is_new_table(table, call.seq):
             yield _mysql_hit(call, table, call.arg(0, "constraint_name") or f"fk_{table}")
     for call, table, column in added_columns(ctx):
         if column.foreign_keys and not disabled:

@@ -77,7 +77,8 @@ def _type_node(sql_type: str) -> Any | None:
     from pglast.parser import ParseError
 
     try:
-        return parse_sql(f"SELECT NULL::{sql_type}")[0].stmt.targetList[0].val.typeName
+        select: Any = parse_sql(f"SELECT NULL::{sql_type}")[0].stmt
+        return select.targetList[0].val.typeName
     except (ParseError, AttributeError, IndexError):
         return None
 
@@ -86,7 +87,9 @@ def _pg_type(value: Any) -> Any | None:
     if value is None:
         return None
     try:
-        return _type_node(sa.types.to_instance(value).compile(dialect=postgresql.dialect()))
+        # SQLAlchemy's dialect constructors take untyped **kwargs
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        return _type_node(sa.types.to_instance(value).compile(dialect=dialect))
     except Exception:  # noqa: BLE001  (a type PostgreSQL cannot render: treat as unknown)
         return None
 
@@ -123,7 +126,7 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
     for statement, cmd in ctx.alter_commands():
         if not pg.is_cmd(cmd, "AT_AlterColumnType"):
             continue
-        table, column = pg.relation_name(statement.node), cmd.name
+        table, column = pg.relation_name(statement.node) or "", cmd.name
         call = statement.op if statement.op is not None and statement.op.name == "alter_column" else None
         if statement.op is None or statement.op.name == "batch_alter_table":
             call = alter_call(ctx, table, column, statement.seq)  # batch_op.alter_column(...)

@@ -44,8 +44,9 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
         node = statement.node
         if pg.enum_name(node.removeType) != "OBJECT_INDEX" or node.concurrent:
             continue
-        table = statement.op.kwargs.get("table_name") if statement.op else None
-        if table and ctx.is_new_table(table, statement.seq, statement.op.kwargs.get("schema")):
+        op = statement.op
+        table = op.kwargs.get("table_name") if op else None
+        if op is not None and table and ctx.is_new_table(table, statement.seq, op.kwargs.get("schema")):
             continue
         names = ", ".join(".".join(pg.dotted(obj)) for obj in node.objects or ())
         yield Hit(

@@ -54,7 +54,7 @@ from . import POSTGRESQL, Hit, Rule
 
 def check(ctx: RevisionContext) -> Iterator[Hit]:
     partitioned = set(ctx.state.partitioned)
-    for statement in ctx.statements:
+    for statement in ctx.parsed("CreateStmt", "IndexStmt"):
         node = statement.node
         if statement.kind == "CreateStmt" and node.partspec is not None:
             partitioned.add(node.relation.relname)

@@ -81,7 +81,7 @@ def _postgresql(ctx: RevisionContext) -> Iterator[Hit]:
     proven = set(ctx.state.not_null_checks)
     pending = dict(ctx.state.unvalidated_checks)
     for statement in ctx.parsed("AlterTableStmt"):
-        table = pg.relation_name(statement.node)
+        table = pg.relation_name(statement.node) or ""
         for cmd in pg.alter_commands(statement.node):
             constraint = pg.added_constraint(cmd)
             if constraint is not None and pg.is_check(constraint):

@@ -66,10 +66,10 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             statement=statement,
         )
     for statement, cmd in ctx.alter_commands():
-        what = _REWRITING_COMMANDS.get(pg.enum_name(cmd.subtype))
-        if what:
+        rewrite = _REWRITING_COMMANDS.get(pg.enum_name(cmd.subtype))
+        if rewrite:
             yield Hit(
-                f"ALTER TABLE {pg.relation_name(statement.node)} {what} rewrites the table under an"
+                f"ALTER TABLE {pg.relation_name(statement.node)} {rewrite} rewrites the table under an"
                 " ACCESS EXCLUSIVE lock",
                 _RECIPE,
                 statement=statement,
