@@ -391,6 +391,8 @@ class Migrator:
             ),
             self._runner.job(),
         )
+        if script is None:  # Alembic returns None only when nothing was written
+            raise AsyncMigrateError("merge wrote no revision file")
         return Path(script.path)
 
     # -- the database --------------------------------------------------------------------------
@@ -819,7 +821,7 @@ class Migrator:
 
     async def _revision_failed(
         self,
-        exc: Exception,
+        exc: BaseException,
         failed: str | None,
         left_behind: list[str],
         attempts: int,

@@ -96,13 +96,14 @@ def create_engine_for(
     options["query_cache_size"] = COMPILED_CACHE_SIZE
     try:
         if dialect_cls.is_async:
-            engine: AnyEngine = create_async_engine(parsed, **options)
-            sync_engine = engine.sync_engine
+            async_engine = create_async_engine(parsed, **options)
+            engine: AnyEngine = async_engine
+            sync_engine = async_engine.sync_engine
         else:
             engine = create_engine(parsed, **options)
             sync_engine = engine
     except ModuleNotFoundError as exc:
-        raise missing_driver((exc.name or "?").split(".")[0], url) from exc
+        raise missing_driver((exc.name or "?").split(".")[0], str(url)) from exc
     if connect_timeout and isinstance(engine, AsyncEngine):
         _connect_timeouts[sync_engine] = connect_timeout
     if parsed.get_backend_name() == "sqlite":

@@ -138,7 +138,7 @@ class MigrationJob:
     settings: Settings
     connection: Connection | None = None
     #: Loads the models only when a command needs them (autogenerate, check).
-    metadata_loader: Callable[[], MetadataTarget] | None = None
+    metadata_loader: Callable[[], MetadataTarget | None] | None = None
     allow_empty_models: bool = False
     #: Baseline: compare the models with an empty schema so every table is "new".
     baseline: bool = False
@@ -361,7 +361,7 @@ class _RevisionTracker:
         script = getattr(step, "revision", None)
         module = getattr(script, "module", None)
         function = getattr(step, "migration_fn", None)
-        if module is None or function is None or isinstance(function, _TrackedRevision):
+        if script is None or module is None or function is None or isinstance(function, _TrackedRevision):
             return
         options = revision_options(module, self.options)
         statements = _timeout_statements(self.migration_context.dialect, options)

@@ -62,7 +62,7 @@ def branches(source: Any, *, verbose: bool = False) -> list[str]:
     return texts
 
 
-def show(source: Any, revision: str) -> list[str]:
+def show(source: Any, revision: str | tuple[str, ...]) -> list[str]:
     """``alembic show REV`` (not ``current``, which needs the database)."""
     return [script.log_entry for script in source.get_revisions(revision)]
 

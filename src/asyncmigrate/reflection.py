@@ -206,7 +206,7 @@ class SerialSequences:
         if owner is False:
             self.original(inspector, table, column_info)
             return
-        if owner and owner[1] == column_info["name"]:
+        if isinstance(owner, tuple) and owner[1] == column_info["name"]:
             serial_log.info(
                 "Detected sequence named '%s' as owned by integer column '%s(%s)',"
                 " assuming SERIAL and omitting",

@@ -299,7 +299,7 @@ class RevisionGraph:
         self.bases: tuple[str, ...] = tuple(node.revision for node in bases)
         self._real_bases: tuple[str, ...] = tuple(node.revision for node in real_bases)
         self._add_branches(labelled)
-        self._walks: dict[tuple[str, str], list[Node]] = {}
+        self._walks: dict[tuple[str | tuple[str, ...], str | tuple[str, ...]], list[Node]] = {}
 
     def __len__(self) -> int:
         return len(self._by_id)

@@ -320,8 +320,8 @@ class Runner:
         if url.get_backend_name() != "sqlite":
             if self._connection is not None:
                 engine = self._connection.engine
-            elif isinstance(self._engine or self._scoped_engine, AsyncEngine):
-                engine = self._engine or self._scoped_engine
+            elif isinstance(given := self._engine or self._scoped_engine, AsyncEngine):
+                engine = given
             else:
                 created = create_engine_for(_async_variant(url), connect_timeout=settings.connect_timeout)
                 assert isinstance(created, AsyncEngine)

@@ -75,7 +75,7 @@ def version_update_hook(replacement: Callable[[Any, str, str], None]) -> Iterato
     with _hook_lock:
         if _hook_users == 0:
             _alembic_update_version = HeadMaintainer.__dict__["_update_version"]
-            HeadMaintainer._update_version = replacement  # type: ignore[method-assign]
+            setattr(HeadMaintainer, "_update_version", replacement)  # noqa: B010  (mypy: a method)
         _hook_users += 1
     try:
         yield True
@@ -84,7 +84,7 @@ def version_update_hook(replacement: Callable[[Any, str, str], None]) -> Iterato
             _hook_users -= 1
             if _hook_users == 0:
                 if HeadMaintainer.__dict__.get("_update_version") is replacement:
-                    HeadMaintainer._update_version = _alembic_update_version  # type: ignore[method-assign]
+                    setattr(HeadMaintainer, "_update_version", _alembic_update_version)  # noqa: B010
 
 
 # -- history -i --------------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ def REFLECT_COLUMN() -> bool:
 def quiet_reflect_column(inspector: Inspector) -> None:
     """Make ``inspector`` reflect schema-type columns without their CREATE/DROP listeners."""
     if REFLECT_COLUMN.usable:
-        inspector._reflect_column = functools.partial(_reflect_column_quietly, inspector._reflect_column)
+        quiet = functools.partial(_reflect_column_quietly, inspector._reflect_column)
+        setattr(inspector, "_reflect_column", quiet)  # noqa: B010  (this one inspector: mypy sees a method)
 
 
 def _reflect_column_quietly(
@@ -251,12 +252,12 @@ def extra_dependencies(table: Table) -> set[Table] | None:
     SQLAlchemy): then only ``MetaData.sorted_tables`` gives the order."""
     if not TABLE_DEPENDENCIES.usable:
         return None
-    try:  # SQLAlchemy 2.1 (CREATE TABLE AS); 2.0 has no such tables
-        from sqlalchemy.sql.ddl import _TableViaSelect
-    except ImportError:
-        _TableViaSelect = None
+    import sqlalchemy.sql.ddl
+
+    # SQLAlchemy 2.1 (CREATE TABLE AS); 2.0 has no such tables
+    table_via_select: type | None = getattr(sqlalchemy.sql.ddl, "_TableViaSelect", None)
     creator = getattr(table, "_creator_ddl", None)
-    if _TableViaSelect is not None and isinstance(creator, _TableViaSelect):
+    if table_via_select is not None and isinstance(creator, table_via_select):
         return None
     return set(table._extra_dependencies)
 

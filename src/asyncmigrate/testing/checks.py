@@ -49,10 +49,22 @@ async def stairway(
     that revision's downgrade and those below it are not tested. ``base_models``
     ("pkg.module:Base.metadata"): tables made with ``create_all`` before the first revision."""
     await ensure_empty(migrator)
-    options = {"from_models": from_models, "minimum": minimum_downgrade_revision, "base_models": base_models}
     if not migrator.runner.own_env:
-        return await run_foreign_stairway(migrator.runner, **options)
-    return await migrator.run_sync(lambda connection: run_stairway(migrator.runner, connection, **options))
+        return await run_foreign_stairway(
+            migrator.runner,
+            from_models=from_models,
+            minimum=minimum_downgrade_revision,
+            base_models=base_models,
+        )
+    return await migrator.run_sync(
+        lambda connection: run_stairway(
+            migrator.runner,
+            connection,
+            from_models=from_models,
+            minimum=minimum_downgrade_revision,
+            base_models=base_models,
+        )
+    )
 
 
 async def models_match_migrations(migrator: Migrator) -> CheckReport:

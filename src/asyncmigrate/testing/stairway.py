@@ -28,7 +28,7 @@ import inspect as pyinspect
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from alembic import command
 from alembic.runtime.environment import EnvironmentContext
@@ -304,7 +304,7 @@ class ForeignStepRunner:
                 " context.configure; name the models with models = 'yourapp.models' in"
                 " [tool.asyncmigrate]"
             )
-        return metadata
+        return cast(MetadataTarget, metadata)
 
     def create_and_stamp(self, metadata: MetadataTarget) -> None:
         self.create_all(metadata)
