@@ -237,14 +237,34 @@ async def drop_database(kind: str, url: str) -> None:
         await engine.dispose()
 
 
+def revision_source(
+    revision: str,
+    down: str | tuple[str, ...] | None,
+    upgrade: str,
+    downgrade: str = "pass",
+    *,
+    message: str | None = None,
+    imports: str | None = None,
+) -> str:
+    """The text of a revision file: ``op`` and ``sa`` imported (and ``imports``, on a line of
+    its own even when empty, so line numbers do not depend on it), the bodies dedented and
+    indented as function bodies."""
+
+    def body(code: str) -> str:
+        return textwrap.indent(textwrap.dedent(code).strip(), "    ")
+
+    extra = "" if imports is None else textwrap.dedent(imports).strip() + "\n"
+    return (
+        f'"""{revision if message is None else message}"""\nfrom alembic import op\nimport sqlalchemy as sa\n'
+        f"{extra}\n"
+        f"revision = {revision!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n{body(upgrade)}\n\n\ndef downgrade():\n{body(downgrade)}\n"
+    )
+
+
 def write_body_revision(project: Path, rev: str, down: str | None, body: str) -> None:
     """A revision file whose upgrade() is ``body`` (op and sa imported) and downgrade() passes."""
-    (project / "migrations" / "versions" / f"{rev}.py").write_text(
-        f'"""{rev}"""\nfrom alembic import op\nimport sqlalchemy as sa\n\n'
-        f"revision = {rev!r}\ndown_revision = {down!r}\nbranch_labels = None\ndepends_on = None\n\n\n"
-        f"def upgrade():\n{textwrap.indent(textwrap.dedent(body).strip(), '    ')}\n\n\n"
-        "def downgrade():\n    pass\n"
-    )
+    (project / "migrations" / "versions" / f"{rev}.py").write_text(revision_source(rev, down, body))
 
 
 @pytest.fixture

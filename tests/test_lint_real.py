@@ -8,32 +8,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-from .conftest import run_alembic, run_cli
-
-REVISION = '''\
-"""{message}"""
-from alembic import op
-import sqlalchemy as sa
-{imports}
-
-revision = {revision!r}
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-{upgrade}
-
-
-def downgrade():
-{downgrade}
-'''
+from .conftest import revision_source, run_alembic, run_cli
 
 
 def write_revision(
@@ -47,14 +26,7 @@ def write_revision(
 ) -> Path:
     path = project / versions / f"{revision}_step.py"
     path.write_text(
-        REVISION.format(
-            message=f"step {revision}",
-            imports=textwrap.dedent(imports).strip(),
-            revision=revision,
-            down=down,
-            upgrade=textwrap.indent(textwrap.dedent(upgrade).strip(), "    "),
-            downgrade=textwrap.indent(textwrap.dedent(downgrade).strip(), "    "),
-        )
+        revision_source(revision, down, upgrade, downgrade, message=f"step {revision}", imports=imports)
     )
     return path
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from asyncmigrate.scaffold import init_project
 
-from .conftest import SYNC_ENV_PY, drop_database, fresh_database, run_alembic, run_cli
+from .conftest import SYNC_ENV_PY, drop_database, fresh_database, revision_source, run_alembic, run_cli
 
 MODELS = """\
 import sqlalchemy as sa
@@ -38,25 +38,6 @@ notes = sa.Table(
 )
 """
 
-REVISION = '''\
-"""{message}"""
-from alembic import op
-import sqlalchemy as sa
-
-revision = {revision!r}
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-{upgrade}
-
-
-def downgrade():
-{downgrade}
-'''
-
 #: A history that starts on the tables create_all made (r1 alters ``accounts``, which no
 #: revision creates); revision -> (down, message, upgrade, downgrade).
 DEPLOYED = {
@@ -68,7 +49,7 @@ DEPLOYED = {
            'op.drop_table("notes")'),
     "r4": ("r3", "age, downgrade drops the index but not the column",
            'op.add_column("accounts", sa.Column("age", sa.Integer))\n'
-           '    op.create_index("ix_accounts_age", "accounts", ["age"])',
+           'op.create_index("ix_accounts_age", "accounts", ["age"])',
            'op.drop_index("ix_accounts_age", table_name="accounts")'),
 }  # fmt: skip
 
@@ -89,13 +70,7 @@ def write_history(versions: Path, history: dict[str, tuple]) -> None:
     for path in versions.glob("*.py"):
         path.unlink()
     for revision, (down, message, upgrade, downgrade) in history.items():
-        text = REVISION.format(
-            message=message,
-            revision=revision,
-            down=down,
-            upgrade=f"    {upgrade}",
-            downgrade=f"    {downgrade}",
-        )
+        text = revision_source(revision, down, upgrade, downgrade, message=message)
         (versions / f"{revision}.py").write_text(text)
 
 
