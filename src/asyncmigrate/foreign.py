@@ -188,6 +188,8 @@ async def in_worker(function: Callable[..., T], *args: Any) -> T:
     try:
         from anyio import to_thread
     except ImportError:
+        to_thread = None  # outside the except block: the env.py's errors do not chain to it
+    if to_thread is None:
         return await asyncio.to_thread(function, *args)
     return await to_thread.run_sync(function, *args)
 
