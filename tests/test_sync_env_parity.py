@@ -162,3 +162,42 @@ def test_env_py_error_without_anyio_is_reported_as_itself(tmp_path: Path) -> Non
     assert completed.returncode == 1, completed.stderr
     assert "module 'sqlalchemy' has no attribute 'orm'" in completed.stderr
     assert "anyio" not in completed.stderr
+
+
+#: An env.py whose imports leave the thread that ran it unable to end (as importing eventlet
+#: does): a thread-local value whose cleanup at a worker thread's exit never returns.
+STUCK_THREAD_ENV_PY = (
+    "import threading\n\n\n"
+    "class _Stuck:\n"
+    "    def __del__(self):\n"
+    "        if threading.current_thread() is not threading.main_thread():\n"
+    "            threading.Event().wait()\n\n\n"
+    "_local = threading.local()\n"
+    "_local.stuck = _Stuck()\n" + SYNC_ENV_PY
+)
+
+
+@pytest.mark.parametrize("anyio", ["with AnyIO", "without AnyIO"])
+def test_process_ends_when_the_env_py_thread_cannot(tmp_path: Path, anyio: str) -> None:
+    """Plain Alembic runs the env.py in the main thread and exits; asyncmigrate runs it in a
+    worker thread, and the process must end when its work is done even if that thread never
+    does (cinder's env.py imports eventlet: ``asyncio.run`` and the interpreter's exit waited for
+    the thread pool's worker forever)."""
+    project = _project(tmp_path / "project", f"sqlite:///{tmp_path / 'app.db'}", LOCK_HELD)
+    (project / "migrations" / "versions" / "b1.py").unlink()
+    (project / "migrations" / "env.py").write_text(STUCK_THREAD_ENV_PY)
+    block = "sys.modules['anyio'] = None; " if anyio == "without AnyIO" else ""
+    program = f"import sys; {block}sys.argv[0] = 'asyncmigrate'; from asyncmigrate.cli import main; main()"
+    for args in (["upgrade", "head"], ["current"], ["lint"], ["downgrade", "base"]):
+        completed = subprocess.run(
+            [sys.executable, "-c", program, *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert completed.returncode in (0, 1), (args, completed.stderr)
+        assert "Traceback" not in completed.stderr, completed.stderr
+    alembic = run_alembic("current", cwd=project)
+    assert alembic.returncode == 0 and alembic.stdout.strip() == "", alembic.output

@@ -921,7 +921,9 @@ class Migrator:
         ensure_import_path(settings.project_dir)  # revisions may import the project's own modules
         script = self.script_directory()
         alembic_config = self._runner.alembic_config()
-        report = await asyncio.to_thread(lint_project, script, config, request, metadata, alembic_config)
+        from .foreign import in_own_thread  # not the default executor: see in_own_thread
+
+        report = await in_own_thread(lint_project, script, config, request, metadata, alembic_config)
         report.notes.extend(notes)
         return report
 
