@@ -14,20 +14,35 @@ statement (``direct_sqlite``).
 from __future__ import annotations
 
 import asyncio
+import sys
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from .errors import ConfigError, missing_driver, unparsable_url
 from .waiting import DEFAULT_CONNECT_TIMEOUT, bounded
 
-AnyEngine = AsyncEngine | Engine
+if TYPE_CHECKING:
+    # Imported when an async engine is made, not before: sqlalchemy.ext.asyncio imports
+    # sqlalchemy.orm, which makes ``sa.orm`` exist for a project's revisions, where plain Alembic
+    # running a sync env.py does not (a revision that uses it without importing it must fail alike).
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+    from typing_extensions import TypeIs  # typing's own from Python 3.13
+
+    AnyEngine = AsyncEngine | Engine
 T = TypeVar("T")
+
+
+def is_async_engine(engine: object) -> TypeIs[AsyncEngine]:
+    """Whether ``engine`` is an AsyncEngine, without importing the asyncio extension (no
+    AsyncEngine exists until it is imported)."""
+    module = sys.modules.get("sqlalchemy.ext.asyncio")
+    return module is not None and isinstance(engine, module.AsyncEngine)
+
 
 #: The connect timeout of each engine we created (a caller's engine keeps its own settings).
 _connect_timeouts: weakref.WeakKeyDictionary[Engine, float] = weakref.WeakKeyDictionary()
@@ -96,6 +111,8 @@ def create_engine_for(
     options["query_cache_size"] = COMPILED_CACHE_SIZE
     try:
         if dialect_cls.is_async:
+            from sqlalchemy.ext.asyncio import create_async_engine
+
             async_engine = create_async_engine(parsed, **options)
             engine: AnyEngine = async_engine
             sync_engine = async_engine.sync_engine
@@ -104,7 +121,7 @@ def create_engine_for(
             sync_engine = engine
     except ModuleNotFoundError as exc:
         raise missing_driver((exc.name or "?").split(".")[0], str(url)) from exc
-    if connect_timeout and isinstance(engine, AsyncEngine):
+    if connect_timeout and is_async_engine(engine):
         _connect_timeouts[sync_engine] = connect_timeout
     if parsed.get_backend_name() == "sqlite":
         _make_sqlite_transactional(sync_engine)
@@ -118,7 +135,7 @@ def create_engine_for(
 async def run_on_connection(engine: AnyEngine, work: Callable[[Any], T]) -> T:
     """Run ``work`` with a synchronous Connection and commit: in this loop when the driver is
     async, in a worker thread otherwise."""
-    if isinstance(engine, AsyncEngine):
+    if is_async_engine(engine):
         connection = await open_connection(engine)
         try:
             result = await connection.run_sync(work)
@@ -137,7 +154,7 @@ async def run_on_connection(engine: AnyEngine, work: Callable[[Any], T]) -> T:
 
 
 async def dispose(engine: AnyEngine) -> None:
-    if isinstance(engine, AsyncEngine):
+    if is_async_engine(engine):
         await engine.dispose()
     else:
         engine.dispose()

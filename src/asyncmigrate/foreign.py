@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import os
+import threading
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -188,13 +190,55 @@ def run_watched(watch: Watch, command: Callable[..., T], *args: Any) -> T:
 
 
 async def in_worker(function: Callable[..., T], *args: Any) -> T:
-    """Run ``function`` in a worker thread: AnyIO's when AnyIO is installed, so an env.py that
-    calls ``anyio.from_thread.run`` finds its way back into this loop."""
+    """Run ``function`` in a daemon thread of its own (see :func:`in_own_thread`), claimed as an
+    AnyIO worker thread when AnyIO is installed, so an env.py that calls
+    ``anyio.from_thread.run`` finds its way back into this loop."""
     try:
         from anyio import to_thread
     except ImportError:
-        return await asyncio.to_thread(function, *args)
-    return await to_thread.run_sync(function, *args)
+        to_thread = None  # type: ignore[assignment, unused-ignore]  # outside the except: no chaining
+    if to_thread is None:
+        return await in_own_thread(function, *args)
+    from .internals.anyio import worker_claim
+
+    claim = worker_claim()
+    if claim is None:
+        return await to_thread.run_sync(function, *args)
+
+    def claimed(*arguments: Any) -> T:
+        with claim():
+            return function(*arguments)
+
+    return await in_own_thread(claimed, *args)
+
+
+async def in_own_thread(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` in a daemon thread of its own that ends with it. Not the loop's
+    default executor: an env.py may leave threading unusable for joining that pool's idle
+    workers (cinder's imports eventlet), and ``asyncio.run`` and the interpreter's exit join
+    them; plain Alembic runs the env.py in the main thread and never waits for such a worker."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if done.cancelled():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)
+
+    def run() -> None:
+        try:
+            result = context.run(function, *args)
+        except BaseException as error:  # noqa: BLE001 - handed to the awaiting task
+            loop.call_soon_threadsafe(settle, None, error)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="asyncmigrate-env.py", daemon=True).start()
+    return await done
 
 
 class LoopPortal:

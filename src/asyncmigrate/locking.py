@@ -24,13 +24,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from .errors import AsyncMigrateError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 _FIRST_DELAY = 0.05
 _MAX_DELAY = 1.0
@@ -131,16 +133,37 @@ class ApplyLock:
         await self._close()
 
 
+class _ThreadedConnection:
+    """What the locks use of an AsyncConnection, over a sync driver's Connection: each call in
+    a worker thread, one at a time (a sync env.py's lock needs no async driver)."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, statement: Any, parameters: dict[str, Any] | None = None) -> Any:
+        def run() -> Any:
+            return self._connection.execute(statement, parameters or {}).freeze()
+
+        return (await asyncio.to_thread(run))()
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._connection.close)
+
+
 class _ConnectionLock(ApplyLock):
     """A lock that lives on a dedicated connection in autocommit mode."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine | Engine) -> None:
         self._engine = engine
-        self._connection: AsyncConnection | None = None
+        self._connection: AsyncConnection | _ThreadedConnection | None = None
 
     async def _open(self) -> None:
-        from .engines import open_connection
+        from .engines import is_async_engine, open_connection
 
+        if not is_async_engine(self._engine):
+            engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._connection = _ThreadedConnection(await asyncio.to_thread(engine.connect))
+            return
         connection = await open_connection(self._engine)
         self._connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
 
@@ -164,7 +187,7 @@ class _ConnectionLock(ApplyLock):
 
 
 class PostgresApplyLock(_ConnectionLock):
-    def __init__(self, engine: AsyncEngine, key: int) -> None:
+    def __init__(self, engine: AsyncEngine | Engine, key: int) -> None:
         super().__init__(engine)
         self.key = key
         self._held = False
@@ -208,7 +231,7 @@ class PostgresApplyLock(_ConnectionLock):
 
 
 class MySQLApplyLock(_ConnectionLock):
-    def __init__(self, engine: AsyncEngine, name: str) -> None:
+    def __init__(self, engine: AsyncEngine | Engine, name: str) -> None:
         super().__init__(engine)
         self.name = name
         self._held = False
@@ -349,7 +372,7 @@ class NoLock(ApplyLock):
 
 
 def apply_lock_for(
-    engine: AsyncEngine | None, url: URL | str, version_table: str, version_table_schema: str | None
+    engine: AsyncEngine | Engine | None, url: URL | str, version_table: str, version_table_schema: str | None
 ) -> ApplyLock:
     """The right lock for the database behind ``engine`` (None for SQLite, which needs none)."""
     from .dialects import for_url

@@ -22,22 +22,22 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from alembic.config import Config
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from . import foreign, proxies
 from .config import URL_EMBEDDED, URL_FROM_ENV, URL_FROM_OPTION, Settings, missing_url
 from .dialects import for_backend, for_url
 from .discovery import import_path
-from .engines import create_engine_for, dispose, run_on_connection
+from .engines import create_engine_for, dispose, is_async_engine, run_on_connection
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
 from .errors import ConfigError
 from .locking import WaitCallback, apply_lock_for
 
-#: The async driver for each backend, to hold the apply lock when the URL names a sync one.
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
 def _async_variant(url: URL) -> URL:
@@ -315,17 +315,21 @@ class Runner:
         settings = self.settings
         await self.ensure_url()
         url = make_url(self.url)
-        engine: AsyncEngine | None = None
+        engine: AsyncEngine | Engine | None = None
         owned = False
         if url.get_backend_name() != "sqlite":
             if self._connection is not None:
                 engine = self._connection.engine
-            elif isinstance(given := self._engine or self._scoped_engine, AsyncEngine):
+            elif is_async_engine(given := self._engine or self._scoped_engine):
                 engine = given
+            elif url.get_dialect().is_async or uses_our_env(settings):
+                engine = create_engine_for(_async_variant(url), connect_timeout=settings.connect_timeout)
+                owned = True
             else:
-                created = create_engine_for(_async_variant(url), connect_timeout=settings.connect_timeout)
-                assert isinstance(created, AsyncEngine)
-                engine, owned = created, True
+                # a sync env.py of the project's own: its driver holds the lock, and SQLAlchemy's
+                # asyncio extension stays unimported, as under plain Alembic (see engines.py)
+                engine = create_engine_for(url, connect_timeout=settings.connect_timeout)
+                owned = True
         lock = apply_lock_for(engine, url, settings.version_table, settings.version_table_schema)
         try:
             await lock.acquire(wait, on_wait)
@@ -335,7 +339,7 @@ class Runner:
                 await lock.release()
         finally:
             if owned and engine is not None:
-                await engine.dispose()
+                await dispose(engine)
 
     async def invalid_indexes(self) -> list[str]:
         """PostgreSQL indexes marked INVALID (what a failed CREATE INDEX CONCURRENTLY leaves)."""

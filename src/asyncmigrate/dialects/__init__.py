@@ -21,7 +21,7 @@ from sqlalchemy.engine import URL, make_url
 from ..errors import AsyncMigrateError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from ..environment import ApplyOptions
@@ -74,7 +74,11 @@ class Database:
         return False
 
     def apply_lock(
-        self, engine: AsyncEngine | None, url: URL, version_table: str, version_table_schema: str | None
+        self,
+        engine: AsyncEngine | Engine | None,
+        url: URL,
+        version_table: str,
+        version_table_schema: str | None,
     ) -> ApplyLock:
         """The lock that keeps two deploys from migrating this database at once."""
         raise AsyncMigrateError(f"no apply lock is known for the '{self.name}' dialect")

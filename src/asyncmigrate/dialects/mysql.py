@@ -9,7 +9,7 @@ from ..errors import mysql_code
 from . import Database
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
+    from sqlalchemy.engine import URL, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from ..environment import ApplyOptions
@@ -49,7 +49,11 @@ class MySQL(Database):
         return mysql_code(error) == 1205 or "Lock wait timeout exceeded" in str(error)
 
     def apply_lock(
-        self, engine: AsyncEngine | None, url: URL, version_table: str, version_table_schema: str | None
+        self,
+        engine: AsyncEngine | Engine | None,
+        url: URL,
+        version_table: str,
+        version_table_schema: str | None,
     ) -> ApplyLock:
         from ..locking import MySQLApplyLock
 

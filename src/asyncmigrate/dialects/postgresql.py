@@ -8,7 +8,7 @@ from ..errors import sqlstate
 from . import Database
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL, Connection
+    from sqlalchemy.engine import URL, Connection, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from ..environment import ApplyOptions
@@ -40,7 +40,11 @@ class PostgreSQL(Database):
         return driver == "asyncpg"
 
     def apply_lock(
-        self, engine: AsyncEngine | None, url: URL, version_table: str, version_table_schema: str | None
+        self,
+        engine: AsyncEngine | Engine | None,
+        url: URL,
+        version_table: str,
+        version_table_schema: str | None,
     ) -> ApplyLock:
         from ..locking import PostgresApplyLock, lock_key
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 from . import Database
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL
+    from sqlalchemy.engine import URL, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from ..locking import ApplyLock
@@ -25,7 +25,11 @@ class SQLite(Database):
         return False  # the stop request interrupts sqlite3 itself (environment.py)
 
     def apply_lock(
-        self, engine: AsyncEngine | None, url: URL, version_table: str, version_table_schema: str | None
+        self,
+        engine: AsyncEngine | Engine | None,
+        url: URL,
+        version_table: str,
+        version_table_schema: str | None,
     ) -> ApplyLock:
         from ..locking import NoLock, SQLiteApplyLock
 
