@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from asyncmigrate import Migrator
 from asyncmigrate.internals import Trick
 from asyncmigrate.internals import alembic as alembic_internals
+from asyncmigrate.internals import anyio as anyio_internals  # noqa: F401  (registers its trick)
 from asyncmigrate.internals import asyncpg as asyncpg_internals  # noqa: F401  (registers its trick)
 from asyncmigrate.internals import rich as rich_internals
 from asyncmigrate.internals import sqlalchemy as sqlalchemy_internals
@@ -39,9 +40,9 @@ from asyncmigrate.scaffold import init_project
 from .conftest import table_columns, version_rows, write_body_revision, write_revision
 from .test_batched_reflection import build_metadata, compare, create, dag_metadata, on_database
 
-#: Tricks whose check depends on the version installed (the lowest SQLAlchemy searches UNIQUE
-#: constraints with other patterns).
-VERSION_DEPENDENT = {"sqlalchemy.sqlite_unique"}
+#: Tricks whose check depends on what is installed (the lowest SQLAlchemy searches UNIQUE
+#: constraints with other patterns; AnyIO is optional at run time).
+VERSION_DEPENDENT = {"sqlalchemy.sqlite_unique", "anyio.worker_claim"}
 
 
 @contextlib.contextmanager
@@ -78,7 +79,7 @@ def test_public_paths_can_be_chosen_for_a_whole_process() -> None:
     import subprocess
 
     script = (
-        "from asyncmigrate.internals import Trick, alembic, asyncpg, rich, sqlalchemy\n"
+        "from asyncmigrate.internals import Trick, alembic, anyio, asyncpg, rich, sqlalchemy\n"
         "print(sorted(n for n, t in Trick.registry.items() if not t.usable))"
     )
     env = {**os.environ, "ASYNCMIGRATE_PUBLIC_PATHS": "alembic.update_version, asyncpg.adapter"}
