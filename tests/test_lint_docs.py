@@ -125,11 +125,17 @@ def test_page_is_up_to_date() -> None:
 
 
 #: Neither forced nor refused colour: a pipe is then plain text.
-NO_FORCED_TERMINAL = {"FORCE_COLOR": "", "TTY_COMPATIBLE": ""}
+@pytest.fixture
+def no_forced_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Standard output a pipe, as rich sees it: FORCE_COLOR and TTY_COMPATIBLE unset, not empty
+    (rich 13.0 takes an empty FORCE_COLOR as set)."""
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
 
 
+@pytest.mark.usefixtures("no_forced_terminal")
 def test_explain_prints_the_docstring(tmp_path: Path) -> None:
-    result = run_cli("lint", "--explain", "set-not-null", cwd=tmp_path, env=NO_FORCED_TERMINAL)
+    result = run_cli("lint", "--explain", "set-not-null", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("# set-not-null\n")
     for title in SECTIONS:
@@ -162,8 +168,9 @@ def test_explain_unknown_rule_is_one_line_with_the_nearest_ids(tmp_path: Path) -
         find_rule("zzz")
 
 
+@pytest.mark.usefixtures("no_forced_terminal")
 def test_list_rules_text_and_json(tmp_path: Path) -> None:
-    text = run_cli("lint", "--list-rules", cwd=tmp_path, env=NO_FORCED_TERMINAL)
+    text = run_cli("lint", "--list-rules", cwd=tmp_path)
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
     assert [line.split()[0] for line in lines] == [rule.id for rule in RULES]
