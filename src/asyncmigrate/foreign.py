@@ -35,12 +35,11 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import URL, Connection, make_url
 
 from . import proxies
+from .dialects import for_backend
 from .errors import ConfigError
 
 log = logging.getLogger("asyncmigrate")
 T = TypeVar("T")
-
-_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306}
 
 
 def is_usable_url(url: str | None) -> bool:
@@ -63,7 +62,8 @@ def _identity(url: str | URL) -> tuple[str, str | None, int | None, str | None]:
         if database and database != ":memory:" and not database.startswith("file:"):
             database = os.path.abspath(database)
         return backend, None, None, database
-    return backend, (parsed.host or "").lower() or None, parsed.port or _DEFAULT_PORTS.get(backend), database
+    port = parsed.port or for_backend(backend).default_port
+    return backend, (parsed.host or "").lower() or None, port, database
 
 
 def same_database(one: str | URL, other: str | URL) -> bool:
