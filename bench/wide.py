@@ -178,7 +178,7 @@ def count_statements(url: str, metadata: Any) -> dict[str, tuple[int, int]]:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import event
 
-    from asyncmigrate.reflection import AUTOGENERATE_PLUGINS, register
+    from asyncmigrate.reflection.batched import AUTOGENERATE_PLUGINS, register
 
     register()
     counts: dict[str, tuple[int, int]] = {}

@@ -27,8 +27,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncmigrate import Migrator
-from asyncmigrate.environment import MigrationJob
-from asyncmigrate.reflection import (
+from asyncmigrate.apply.environment import MigrationJob
+from asyncmigrate.reflection.batched import (
     AUTOGENERATE_PLUGINS,
     SqliteCatalog,
     batched_inspector,
@@ -315,7 +315,7 @@ async def test_sqlite_catalog_is_released_once_alembic_has_its_cache(tmp_path: P
     get_multi_* reads); the batch's rows and SQLAlchemy's per-table cache entries are gone."""
     from alembic.autogenerate.api import AutogenContext
 
-    from asyncmigrate.reflection import _install, _pre_cache_schemas
+    from asyncmigrate.reflection.batched import _install, _pre_cache_schemas
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'released.db'}"
     metadata = build_metadata(6, postgresql=False)
@@ -411,7 +411,7 @@ def test_plain_alembic_runs_do_not_batch(tmp_path: Path) -> None:
     """A run started by the ``alembic`` command (or a foreign env.py) keeps Alembic's reads."""
     from alembic.config import Config
 
-    from asyncmigrate.environment import _plain_alembic_job
+    from asyncmigrate.apply.environment import _plain_alembic_job
 
     init_project(project_dir=tmp_path, models="unused")
     config = Config(toml_file=str(tmp_path / "pyproject.toml"))
@@ -504,7 +504,7 @@ def test_sorted_tables_unresolvable_fk_raises_as_sqlalchemy() -> None:
 @pytest.fixture
 def command_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """This process as the command's own (what ``asyncmigrate``'s console script declares)."""
-    from asyncmigrate import process
+    from asyncmigrate.cli import process
 
     monkeypatch.setattr(process, "_owned", True)
 
@@ -560,14 +560,14 @@ def test_cli_leaves_the_heap_to_the_os_only_when_the_process_exits() -> None:
     import subprocess
     import sys
 
-    from asyncmigrate.cli import main
+    from asyncmigrate.cli.main import main
 
     with pytest.raises(SystemExit):
         main(["--version"])
     assert gc.get_freeze_count() == 0
     script = (
         "import atexit, gc; atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0));"
-        " from asyncmigrate.cli import main; main()"
+        " from asyncmigrate.cli.main import main; main()"
     )
     result = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

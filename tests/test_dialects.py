@@ -12,8 +12,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from asyncmigrate.apply.environment import ApplyOptions
 from asyncmigrate.dialects import Database, UnknownDatabase, for_backend, for_url, known
-from asyncmigrate.environment import ApplyOptions
 from asyncmigrate.errors import AsyncMigrateError, driver_errors
 
 from .conftest import drop_database, fresh_database

@@ -66,7 +66,7 @@ def test_missing_driver_names_the_package(project: Path) -> None:
 
 def test_missing_driver_names_our_extra(project: Path) -> None:
     """asyncpg made unimportable: the message names asyncmigrate's extra to install."""
-    code = "import sys; sys.modules['asyncpg'] = None; from asyncmigrate.cli import main; main()"
+    code = "import sys; sys.modules['asyncpg'] = None; from asyncmigrate.cli.main import main; main()"
     completed = subprocess.run(
         [sys.executable, "-c", code, "--url", "postgresql+asyncpg://u:p@127.0.0.1/app", "current"],
         cwd=project,
@@ -219,7 +219,7 @@ def test_broken_revision_template_is_one_line_with_its_traceback_file(project: P
 def test_command_process_does_not_import_pygments_for_mako() -> None:
     code = (
         "import sys\n"
-        "from asyncmigrate.cli import _plain_mako_errors\n"
+        "from asyncmigrate.cli.main import _plain_mako_errors\n"
         "_plain_mako_errors()\n"
         "import alembic.command, mako.exceptions\n"
         "assert mako.exceptions.pygments_html_formatter is None\n"

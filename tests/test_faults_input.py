@@ -400,7 +400,7 @@ def _interpreter_for(user: str) -> tuple[list[str], dict[str, str]]:
     ):
         try:
             probe = subprocess.run(
-                [candidate, "-c", "import asyncmigrate.cli"],
+                [candidate, "-c", "import asyncmigrate.cli.main"],
                 user=user,
                 env=env,
                 capture_output=True,

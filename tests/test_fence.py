@@ -34,7 +34,7 @@ from asyncmigrate.internals import asyncpg as asyncpg_internals  # noqa: F401  (
 from asyncmigrate.internals import rich as rich_internals
 from asyncmigrate.internals import sqlalchemy as sqlalchemy_internals
 from asyncmigrate.lint.project import LintRequest
-from asyncmigrate.reflection import sorted_tables
+from asyncmigrate.reflection.batched import sorted_tables
 from asyncmigrate.scaffold import init_project
 
 from .conftest import table_columns, version_rows, write_body_revision, write_revision

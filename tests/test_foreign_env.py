@@ -305,7 +305,7 @@ def test_anyio_env_py_needs_an_anyio_thread(tmp_path: Path) -> None:
             await asyncio.to_thread(command.upgrade, config, "a1")
         await anyio.to_thread.run_sync(command.upgrade, config, "a1")
 
-    from asyncmigrate.runner import preserve_logging
+    from asyncmigrate.apply.runner import preserve_logging
 
     with preserve_logging():  # the env.py's fileConfig would disable this process's loggers
         asyncio.run(main())
@@ -406,7 +406,7 @@ def test_pytest_plugin_on_the_projects_own_sync_env_py(tmp_path: Path) -> None:
 
 def test_placeholders_and_database_identity() -> None:
     """What counts as no URL at all, and when two URLs name the same database."""
-    from asyncmigrate.foreign import is_usable_url, same_database
+    from asyncmigrate.apply.project_env import is_usable_url, same_database
 
     assert not is_usable_url(PLACEHOLDER)
     assert not is_usable_url("")

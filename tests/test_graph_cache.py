@@ -24,15 +24,16 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
-from asyncmigrate import graphcache, graphtext
 from asyncmigrate.config import load_settings
-from asyncmigrate.graphcache import GraphLocations, build_graph, load_graph
-from asyncmigrate.history import RevisionInfo, applied_revisions, build_status
-from asyncmigrate.integrity import verify_history
-from asyncmigrate.quickdb import display_url, sqlite_file
-from asyncmigrate.revfile import NotStatic, parse_revision
-from asyncmigrate.revgraph import GraphUnavailable, RevisionGraph
+from asyncmigrate.graph import cache as graphcache
+from asyncmigrate.graph import text as graphtext
+from asyncmigrate.graph.cache import GraphLocations, build_graph, load_graph
+from asyncmigrate.graph.files import NotStatic, parse_revision
+from asyncmigrate.graph.revisions import GraphUnavailable, RevisionGraph
+from asyncmigrate.graph.status import RevisionInfo, applied_revisions, build_status
 from asyncmigrate.scaffold import init_project
+from asyncmigrate.tables.history import verify_history
+from asyncmigrate.tables.read import display_url, sqlite_file
 
 from .conftest import asyncpg_connect
 
@@ -522,7 +523,7 @@ def test_plain_output_only_when_rich_prints_it_unchanged(text: str, direct: bool
     from rich.console import Console
     from rich.markup import escape
 
-    from asyncmigrate.textout import _unchanged_by_rich
+    from asyncmigrate.output.console import _unchanged_by_rich
 
     assert _unchanged_by_rich(text, "utf-8") is direct
     if direct:
@@ -538,7 +539,7 @@ def test_plain_output_only_when_rich_prints_it_unchanged(text: str, direct: bool
 PROBE = (
     "import os, sys\n"
     "try:\n"
-    "    from asyncmigrate.cli import main\n"
+    "    from asyncmigrate.cli.main import main\n"
     "    main(sys.argv[1:])\n"
     "finally:\n"
     "    heavy = sorted({'sqlalchemy', 'alembic', 'rich.console'}.intersection(sys.modules))\n"

@@ -266,7 +266,7 @@ def test_graph_commands_print_what_alembic_prints(project: Project, tmp_path: Pa
 
 
 def _all_texts(source: object, current: tuple[str, ...]) -> list[str]:
-    from asyncmigrate import graphtext
+    from asyncmigrate.graph import text as graphtext
 
     revisions = [script.revision for script in source.walk_revisions()]  # type: ignore[attr-defined]
     texts = [
@@ -293,7 +293,7 @@ def _all_texts(source: object, current: tuple[str, ...]) -> list[str]:
 def test_odd_attributes_print_as_in_alembic(tmp_path: Path, labels: object, depends: object) -> None:
     from alembic.script import ScriptDirectory
 
-    from asyncmigrate.graphcache import GraphLocations, build_graph
+    from asyncmigrate.graph.cache import GraphLocations, build_graph
 
     versions = tmp_path / "versions"
     versions.mkdir()

@@ -12,8 +12,8 @@ from alembic.util import CommandError
 from sqlalchemy import event, text
 
 from asyncmigrate import Migrator
-from asyncmigrate.api import MigrationFailed
-from asyncmigrate.engines import create_engine_for
+from asyncmigrate.api.migrator import MigrationFailed
+from asyncmigrate.apply.connect import create_engine_for
 from asyncmigrate.scaffold import init_project
 
 from .conftest import table_columns, version_rows, write_body_revision
@@ -119,7 +119,7 @@ async def test_history_rows_riding_on_the_version_update_equal_the_plain_ones(
     """Upgrade and downgrade rows written with the version UPDATE hold what record() writes:
     checksum of the file, timestamps in order, host, pid, tool version; verify finds them true."""
     from asyncmigrate import __version__
-    from asyncmigrate.integrity import file_checksum
+    from asyncmigrate.tables.history import file_checksum
 
     for number in range(1, 5):
         down = f"d{number - 1}" if number > 1 else None
@@ -162,7 +162,7 @@ async def test_history_rows_riding_on_the_version_update_equal_the_plain_ones(
 async def test_history_literals_are_quoted_by_the_dialect(pg_url: str) -> None:
     """The row written with the version UPDATE carries its values as literals: quotes and
     backslashes in them arrive as they were."""
-    from asyncmigrate.integrity import history_insert_select, history_table
+    from asyncmigrate.tables.history import history_insert_select, history_table
 
     table = history_table("asyncmigrate_history_quoting", None)
     awkward = "o'k\\n\"; DROP TABLE x; --"

@@ -18,14 +18,14 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from asyncmigrate.config import URL_FROM_ENV, Settings
-from asyncmigrate.quickdb import (
+from asyncmigrate.graph.revisions import GraphUnavailable
+from asyncmigrate.tables.read import (
     DatabaseState,
     _read_postgresql,
     _read_with_sqlalchemy,
     display_url,
     postgres_target,
 )
-from asyncmigrate.revgraph import GraphUnavailable
 
 from .conftest import asyncpg_connect
 

@@ -22,8 +22,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncmigrate import Migrator
-from asyncmigrate.api import MigrationFailed
-from asyncmigrate.locking import lock_key
+from asyncmigrate.api.migrator import MigrationFailed
+from asyncmigrate.apply.lock import lock_key
 from asyncmigrate.scaffold import init_project
 
 from .conftest import (

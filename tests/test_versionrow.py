@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncmigrate import Migrator
-from asyncmigrate.api import MigrationFailed
+from asyncmigrate.api.migrator import MigrationFailed
 from asyncmigrate.scaffold import init_project
-from asyncmigrate.versionrow import VersionUpdate
+from asyncmigrate.tables.version_update import VersionUpdate
 
 from .conftest import drop_database, fresh_database, version_rows, write_body_revision
 

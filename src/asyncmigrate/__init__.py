@@ -12,16 +12,16 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "ApplyResult": "api",
+    "ApplyResult": "api.migrator",
     "AsyncMigrateError": "errors",
-    "MigrationFailed": "api",
-    "BaselineResult": "api",
-    "CheckResult": "api",
-    "Migrator": "api",
-    "RevisionInfo": "history",
+    "MigrationFailed": "api.migrator",
+    "BaselineResult": "api.migrator",
+    "CheckResult": "api.migrator",
+    "Migrator": "api.migrator",
+    "RevisionInfo": "graph.status",
     "Settings": "config",
-    "Status": "history",
-    "SyncMigrator": "sync",
+    "Status": "graph.status",
+    "SyncMigrator": "api.sync",
     "load_settings": "config",
 }
 
@@ -40,11 +40,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .api import ApplyResult, BaselineResult, CheckResult, MigrationFailed, Migrator
+    from .api.migrator import ApplyResult, BaselineResult, CheckResult, MigrationFailed, Migrator
+    from .api.sync import SyncMigrator
     from .config import Settings, load_settings
     from .errors import AsyncMigrateError
-    from .history import RevisionInfo, Status
-    from .sync import SyncMigrator
+    from .graph.status import RevisionInfo, Status
 
 
 def __getattr__(name: str) -> Any:

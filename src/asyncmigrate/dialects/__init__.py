@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from ..environment import ApplyOptions
-    from ..locking import ApplyLock
+    from ..apply.environment import ApplyOptions
+    from ..apply.lock import ApplyLock
 
 _REGISTRY: dict[str, type[Database]] = {}
 

@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from ..environment import ApplyOptions
-    from ..locking import ApplyLock
+    from ..apply.environment import ApplyOptions
+    from ..apply.lock import ApplyLock
 
 
 class MySQL(Database):
@@ -55,7 +55,7 @@ class MySQL(Database):
         version_table: str,
         version_table_schema: str | None,
     ) -> ApplyLock:
-        from ..locking import MySQLApplyLock
+        from ..apply.lock import MySQLApplyLock
 
         assert engine is not None
         digest = hashlib.sha256(f"{url.database or ''}.{version_table}".encode()).hexdigest()[:40]

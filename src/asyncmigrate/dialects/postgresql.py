@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from ..environment import ApplyOptions
-    from ..locking import ApplyLock
+    from ..apply.environment import ApplyOptions
+    from ..apply.lock import ApplyLock
 
 
 class PostgreSQL(Database):
@@ -46,7 +46,7 @@ class PostgreSQL(Database):
         version_table: str,
         version_table_schema: str | None,
     ) -> ApplyLock:
-        from ..locking import PostgresApplyLock, lock_key
+        from ..apply.lock import PostgresApplyLock, lock_key
 
         assert engine is not None
         return PostgresApplyLock(engine, lock_key(url.database or "", version_table, version_table_schema))

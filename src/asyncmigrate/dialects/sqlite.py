@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from ..locking import ApplyLock
+    from ..apply.lock import ApplyLock
 
 
 class SQLite(Database):
@@ -31,7 +31,7 @@ class SQLite(Database):
         version_table: str,
         version_table_schema: str | None,
     ) -> ApplyLock:
-        from ..locking import NoLock, SQLiteApplyLock
+        from ..apply.lock import NoLock, SQLiteApplyLock
 
         database = url.database or ""
         if not database or database == ":memory:" or database.startswith("file::memory:"):

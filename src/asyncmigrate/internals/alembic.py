@@ -222,7 +222,7 @@ def module_proxy_target(cls: type) -> Any:
 @contextlib.contextmanager
 def module_proxy_set(cls: type, target: Any) -> Iterator[None]:
     """Alembic's own way: ``target`` is the module-global ``op`` (or ``context``) in the block.
-    What :func:`asyncmigrate.proxies.activate` does when the proxies are not routed."""
+    What :func:`asyncmigrate.apply.task_local.activate` does when the proxies are not routed."""
     from alembic.util.langhelpers import ModuleClsProxy
 
     attr_names, modules = ModuleClsProxy._setups[cls]

@@ -31,7 +31,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.dialects.mysql.base import MySQLDialect
 
-from .. import proxies
+from ..apply import task_local as proxies
 
 #: ``op`` attributes that return helpers rather than emitting a schema change.
 #: The project's Alembic Config and ScriptDirectory, for the EnvironmentContext revisions see.

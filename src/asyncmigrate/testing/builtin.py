@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ..api import Migrator
+from ..api.migrator import Migrator
 from .checks import (
     CheckReport,
     downgrade_leaves_no_trace,

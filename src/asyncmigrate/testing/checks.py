@@ -8,7 +8,7 @@ from pathlib import Path
 
 from alembic.util.pyfiles import load_module_py
 
-from ..api import CheckResult, Migrator
+from ..api.migrator import CheckResult, Migrator
 from ..errors import AsyncMigrateError
 from .snapshot import diff_snapshots, take_snapshot
 from .stairway import StairwayReport, run_foreign_stairway, run_stairway

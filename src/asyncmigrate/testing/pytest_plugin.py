@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from ..api import Migrator
+from ..api.migrator import Migrator
 from ..config import Settings, load_settings
 from .scratch import create_database, drop_database
 

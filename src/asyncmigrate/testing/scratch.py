@@ -17,10 +17,10 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 
+from ..apply.connect import create_engine_for, dispose, run_on_connection
+from ..apply.server_wait import DEFAULT_CONNECT_TIMEOUT
 from ..dialects import for_url
-from ..engines import create_engine_for, dispose, run_on_connection
 from ..errors import AsyncMigrateError, driver_errors
-from ..waiting import DEFAULT_CONNECT_TIMEOUT
 
 
 async def _admin(url: str, *statements: str, connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT) -> None:

@@ -37,11 +37,11 @@ from alembic.script import Script, ScriptDirectory
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
-from .. import foreign
+from ..apply import project_env as foreign
+from ..apply.environment import MetadataTarget
+from ..apply.runner import Runner, preserve_logging
 from ..discovery import discover_metadata, import_path, load_metadata_reference
-from ..environment import MetadataTarget
 from ..errors import AsyncMigrateError
-from ..runner import Runner, preserve_logging
 from .snapshot import Snapshot, SnapshotCache, diff_snapshots, take_snapshot
 
 OK = "ok"

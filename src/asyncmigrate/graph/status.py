@@ -1,7 +1,7 @@
 """The revision graph as plain data: revision summaries and the applied/pending plan.
 
 Everything here works on any :class:`RevisionSource`: Alembic's ``ScriptDirectory`` or the
-cached :class:`~asyncmigrate.revgraph.RevisionGraph`, which needs neither Alembic nor SQLAlchemy.
+cached :class:`~asyncmigrate.graph.revisions.RevisionGraph`, which needs neither Alembic nor SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def parse_rev_range(rev_range: str | None) -> tuple[str, str]:
     if not rev_range:
         return "base", "heads"
     if ":" not in rev_range:
-        from .errors import ConfigError
+        from ..errors import ConfigError
 
         raise ConfigError(f"history range must look like 'start:end', got {rev_range!r}")
     start, end = rev_range.split(":", 1)
@@ -61,7 +61,7 @@ class RevisionInfo:
 
     @classmethod
     def from_script(cls, script: Any) -> RevisionInfo:
-        """From an Alembic ``Script`` or a cached :class:`~asyncmigrate.revgraph.Node`."""
+        """From an Alembic ``Script`` or a cached :class:`~asyncmigrate.graph.revisions.Node`."""
         return cls(
             revision=script.revision,
             down_revisions=to_tuple(script.down_revision, default=()),

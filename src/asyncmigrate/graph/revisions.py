@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .history import to_tuple
+from .status import to_tuple
 
 _RELATIVE = re.compile(r"(?:(.+?)@)?(\w+)?((?:\+|-)\d+)")
 _ILLEGAL_CHARS = frozenset("@-+:")
@@ -507,7 +507,7 @@ class RevisionGraph:
 
 
 def node_for(path: Path, parsed: Any, checksum: str | None) -> Node:
-    """A :class:`Node` from a :class:`~asyncmigrate.revfile.RevisionFile`."""
+    """A :class:`Node` from a :class:`~asyncmigrate.graph.files.RevisionFile`."""
     return Node(
         parsed.revision,
         parsed.down_revision,

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from .errors import AsyncMigrateError
+from ..errors import AsyncMigrateError
 
 T = TypeVar("T")
 log = logging.getLogger("asyncmigrate")

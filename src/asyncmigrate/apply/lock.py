@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from .errors import AsyncMigrateError
+from ..errors import AsyncMigrateError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -158,7 +158,7 @@ class _ConnectionLock(ApplyLock):
         self._connection: AsyncConnection | _ThreadedConnection | None = None
 
     async def _open(self) -> None:
-        from .engines import is_async_engine, open_connection
+        from .connect import is_async_engine, open_connection
 
         if not is_async_engine(self._engine):
             engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -375,7 +375,7 @@ def apply_lock_for(
     engine: AsyncEngine | Engine | None, url: URL | str, version_table: str, version_table_schema: str | None
 ) -> ApplyLock:
     """The right lock for the database behind ``engine`` (None for SQLite, which needs none)."""
-    from .dialects import for_url
+    from ..dialects import for_url
 
     parsed = make_url(url)
     return for_url(parsed).apply_lock(engine, parsed, version_table, version_table_schema)

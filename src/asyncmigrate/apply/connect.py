@@ -23,8 +23,8 @@ from sqlalchemy import create_engine, event, pool
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from .errors import ConfigError, missing_driver, unparsable_url
-from .waiting import DEFAULT_CONNECT_TIMEOUT, bounded
+from ..errors import ConfigError, missing_driver, unparsable_url
+from .server_wait import DEFAULT_CONNECT_TIMEOUT, bounded
 
 if TYPE_CHECKING:
     # Imported when an async engine is made, not before: sqlalchemy.ext.asyncio imports
@@ -54,7 +54,7 @@ def server_address(url: str | URL) -> str:
         parsed = make_url(url)
     except Exception:  # noqa: BLE001  (only used in messages)
         return "the server"
-    from .dialects import for_backend
+    from ..dialects import for_backend
 
     default = for_backend(parsed.get_backend_name()).default_port
     port = parsed.port or default
@@ -126,7 +126,7 @@ def create_engine_for(
     if parsed.get_backend_name() == "sqlite":
         _make_sqlite_transactional(sync_engine)
     else:
-        from . import pgwire
+        from . import direct_statements as pgwire
 
         pgwire.install(sync_engine)
     return engine

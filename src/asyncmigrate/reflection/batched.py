@@ -35,9 +35,9 @@ from sqlalchemy import exc, inspect
 from sqlalchemy.engine import Connection, Inspector
 from sqlalchemy.schema import MetaData, Table
 
-from .internals import alembic as alembic_internals
-from .internals import sqlalchemy as sqlalchemy_internals
-from .process import collector_paused
+from ..cli.process import collector_paused
+from ..internals import alembic as alembic_internals
+from ..internals import sqlalchemy as sqlalchemy_internals
 
 __all__ = ["AUTOGENERATE_PLUGINS", "collector_paused", "register", "sorted_tables"]
 

@@ -5,7 +5,7 @@ Alembic's commands are plain functions that load env.py and call ``op.*`` on a s
 ``Connection``. SQLAlchemy's ``AsyncConnection.run_sync`` hands exactly that to a function, in a
 greenlet of the awaiting task: database I/O then goes through the event loop, with no thread and
 no second loop. The runner builds the Alembic ``Config`` in memory (no ini file needed), puts a
-:class:`~asyncmigrate.environment.MigrationJob` into its attributes, and runs the command there.
+:class:`~asyncmigrate.apply.environment.MigrationJob` into its attributes, and runs the command there.
 
 A project that keeps its own Alembic ``env.py`` (the stock templates, the tutorial's) creates its
 own engine and calls ``asyncio.run`` (or ``anyio.from_thread.run``), which cannot work inside a
@@ -27,14 +27,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from alembic.config import Config
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
-from . import foreign, proxies
-from .config import URL_EMBEDDED, URL_FROM_ENV, URL_FROM_OPTION, Settings, missing_url
-from .dialects import for_backend, for_url
-from .discovery import import_path
-from .engines import create_engine_for, dispose, is_async_engine, run_on_connection
+from ..config import URL_EMBEDDED, URL_FROM_ENV, URL_FROM_OPTION, Settings, missing_url
+from ..dialects import for_backend, for_url
+from ..discovery import import_path
+from ..errors import ConfigError
+from . import project_env as foreign
+from . import task_local as proxies
+from .connect import create_engine_for, dispose, is_async_engine, run_on_connection
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
-from .errors import ConfigError
-from .locking import WaitCallback, apply_lock_for
+from .lock import WaitCallback, apply_lock_for
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine

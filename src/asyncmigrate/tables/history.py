@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .history import RevisionSource, applied_revisions, to_tuple
+from ..graph.status import RevisionSource, applied_revisions, to_tuple
 
 if TYPE_CHECKING:  # SQLAlchemy is imported where a table is touched: verify_history needs none
     from sqlalchemy import Table
@@ -90,7 +90,7 @@ def history_row(
     detail: str | None = None,
 ) -> dict[str, Any]:
     """One history row: the event, and when, where (host, pid) and by which version it ran."""
-    from . import __version__
+    from .. import __version__
 
     return {
         "revision": revision,
@@ -114,7 +114,7 @@ def record(
     duration_ms: int | None = None,
     detail: str | None = None,
 ) -> None:
-    from .pgwire import execute_cached
+    from ..apply.direct_statements import execute_cached
 
     row = history_row(revision, event, checksum, duration_ms, detail)
     on_asyncpg = connection.dialect.driver == "asyncpg"

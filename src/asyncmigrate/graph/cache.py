@@ -5,7 +5,7 @@
 then takes each file's revision attributes from ``<script_location>/__pycache__/
 asyncmigrate-graph.json``. An entry is trusted while the file's size, mtime, ctime and inode are
 unchanged; otherwise the file is read and its content hash compared, and only a file whose
-content changed is parsed again (:mod:`asyncmigrate.revfile`). Like git's index, an entry written
+content changed is parsed again (:mod:`asyncmigrate.graph.files`). Like git's index, an entry written
 less than :data:`RACY_NS` after its file changed is re-hashed on the next run, since a second
 write within the filesystem's timestamp granularity leaves the stat data unchanged.
 
@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import Settings, _read_toml
-from .revfile import NotStatic, RevisionFile, checksum, parse_revision
-from .revgraph import GraphUnavailable, RevisionGraph, node_for
+from .. import __version__
+from ..config import Settings, _read_toml
+from .files import NotStatic, RevisionFile, checksum, parse_revision
+from .revisions import GraphUnavailable, RevisionGraph, node_for
 
 CACHE_NAME = "asyncmigrate-graph.json"
 CACHE_FORMAT = 1

@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from .internals.asyncpg import adapter_of, cursor_adapter, execute
+from ..internals.asyncpg import adapter_of, cursor_adapter, execute
 
 _TAG_COUNT = re.compile(r"(\d+)\s*$")
 #: ``Connection.info`` keys: the history row waiting for the version UPDATE, and the revision

@@ -2,8 +2,8 @@
 
 Each function returns the texts Alembic's command passes to ``Config.print_stdout`` (one newline
 is added to each when written). They work on Alembic's ``ScriptDirectory`` and on the cached
-:class:`~asyncmigrate.revgraph.RevisionGraph` alike, through the public ``Script.cmd_format`` and
-``Script.log_entry`` (which :class:`~asyncmigrate.revgraph.Node` ports line for line). Sets
+:class:`~asyncmigrate.graph.revisions.RevisionGraph` alike, through the public ``Script.cmd_format`` and
+``Script.log_entry`` (which :class:`~asyncmigrate.graph.revisions.Node` ports line for line). Sets
 (branch labels, a branch point's next revisions) print in their iteration order, as Alembic
 prints them: that order depends on the interpreter's string hashing, so it is reproducible from
 run to run only under a fixed ``PYTHONHASHSEED``. Standard library only.
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from .internals.alembic import IndicatorUnavailable, indicate_current
+from ..internals.alembic import IndicatorUnavailable, indicate_current
 
 __all__ = ["IndicatorUnavailable", "branches", "current", "heads", "history", "show", "write"]
 

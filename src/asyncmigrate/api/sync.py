@@ -1,4 +1,4 @@
-"""The synchronous face of :class:`~asyncmigrate.api.Migrator`, for scripts without an event loop.
+"""The synchronous face of :class:`~asyncmigrate.api.migrator.Migrator`, for scripts without an event loop.
 
 Written out method by method (as httpx writes ``Client`` beside ``AsyncClient``) so that
 signatures, types, ``help()`` and ``dir()`` are those of the async API. Each call runs the
@@ -15,19 +15,19 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .api import ApplyResult, BaselineResult, CheckResult, Migrator
+from .migrator import ApplyResult, BaselineResult, CheckResult, Migrator
 
 if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
     from sqlalchemy.engine import Connection, Engine
 
-    from .config import Settings
-    from .environment import MetadataTarget
-    from .history import RevisionInfo, Status
-    from .integrity import Problem
-    from .lint.model import LintReport
-    from .lint.project import LintRequest
-    from .runner import Runner
+    from ..apply.environment import MetadataTarget
+    from ..apply.runner import Runner
+    from ..config import Settings
+    from ..graph.status import RevisionInfo, Status
+    from ..lint.model import LintReport
+    from ..lint.project import LintRequest
+    from ..tables.history import Problem
 
 T = TypeVar("T")
 

@@ -1,7 +1,7 @@
 """What only the ``asyncmigrate`` command may do to its process: pause the garbage collector.
 
 A library call leaves its host as it found it. The command line is not a guest: its process
-exists for one command, so :func:`~asyncmigrate.cli.main` (run as the console script) calls
+exists for one command, so :func:`~asyncmigrate.cli.main.main` (run as the console script) calls
 :func:`own` and :func:`collector_paused` then pauses the collector while the models are imported
 and compared. Awaited from an application (``Migrator.check()`` in a FastAPI app, a test), the
 same code leaves the host's collector alone: its state, thresholds and frozen objects.

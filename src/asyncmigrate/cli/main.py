@@ -6,8 +6,8 @@ traceback instead.
 
 The read-only commands (``heads``, ``history``, ``branches``, ``current``, ``status``) first try
 a fast path that imports neither SQLAlchemy nor Alembic: the revision graph comes from the graph
-cache (:mod:`asyncmigrate.graphcache`) and an SQLite database is read with ``sqlite3``
-(:mod:`asyncmigrate.quickdb`). When it cannot answer exactly as Alembic would, the command runs
+cache (:mod:`asyncmigrate.graph.cache`) and an SQLite database is read with ``sqlite3``
+(:mod:`asyncmigrate.tables.read`). When it cannot answer exactly as Alembic would, the command runs
 through the Migrator as before. Heavy modules (the API, rich, asyncio) are imported on first use.
 """
 
@@ -26,15 +26,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from . import __version__
-from .config import URL_EMBEDDED, Settings, load_settings
-from .errors import AsyncMigrateError, describe
-from .history import Status, parse_rev_range
-from .textout import ESCAPED, RAW, STYLE, Line, emit
+from .. import __version__
+from ..config import URL_EMBEDDED, Settings, load_settings
+from ..errors import AsyncMigrateError, describe
+from ..graph.status import Status, parse_rev_range
+from ..output.console import ESCAPED, RAW, STYLE, Line, emit
 
 if TYPE_CHECKING:
-    from .api import ApplyResult, CheckResult, Migrator
-    from .revgraph import RevisionGraph
+    from ..api.migrator import ApplyResult, CheckResult, Migrator
+    from ..graph.revisions import RevisionGraph
 
 
 class _LazyConsole:
@@ -94,7 +94,7 @@ class State:
 
     def migrator(self, *, database: bool = True) -> Migrator:
         if self._migrator is None:
-            from .api import Migrator
+            from ..api.migrator import Migrator
 
             self._migrator = Migrator(self.settings())
         if database:
@@ -107,7 +107,7 @@ class State:
         DATABASE_URL would migrate a fresh file and report success)."""
         if settings.url_source != URL_EMBEDDED:
             return
-        from .config import embedded_file_shown, missing_url
+        from ..config import embedded_file_shown, missing_url
 
         shown = embedded_file_shown(settings)
         reason = None if settings.embedded_sqlite else _unattended()
@@ -178,7 +178,7 @@ async def _interrupt_on_signals(migrator: Migrator) -> AsyncIterator[None]:
     import asyncio
     import signal
 
-    from .api import MigrationInterrupted
+    from ..api.migrator import MigrationInterrupted
 
     loop = asyncio.get_running_loop()
     received: list[signal.Signals] = []
@@ -231,7 +231,7 @@ def run_async(fn: Callable[..., Coroutine[Any, Any, Any]]) -> Callable[..., Any]
         except Exception as exc:
             if state.debug:
                 raise
-            from .api import missing_parent
+            from ..api.migrator import missing_parent
 
             known = None
             if isinstance(exc, KeyError):  # a parent's file is gone (the settings loaded before)
@@ -359,7 +359,7 @@ def cli(
 @run_async
 async def init(state: State, directory: str, models: str | None) -> None:
     """Create the migrations DIRECTORY and the [tool.asyncmigrate] table in pyproject.toml."""
-    from .scaffold import init_project
+    from ..scaffold import init_project
 
     project_dir = Path(state.config_file).parent if state.config_file else None
     result = init_project(directory, project_dir=project_dir, models=models)
@@ -397,7 +397,7 @@ async def revision(state: State, message: str | None, autogenerate: bool, **opti
 
 async def _lint_new_revisions(state: State, paths: list[Any]) -> None:
     """Lint what autogenerate just wrote and show it; never blocks writing the file."""
-    from .lint.project import LintRequest
+    from ..lint.project import LintRequest
 
     try:
         report = await _lint(state, LintRequest(only_paths=[Path(p) for p in paths]))
@@ -408,7 +408,7 @@ async def _lint_new_revisions(state: State, paths: list[Any]) -> None:
         return
     if report.findings:
         stdout.print("[bold]Lint of the new revision[/bold] (review before applying):")
-        from .lint.output import render_human
+        from ..lint.output import render_human
 
         render_human(report, stdout)
     else:
@@ -515,7 +515,7 @@ async def downgrade(state: State, target: str, sql: bool, tag: str | None, **opt
 async def _apply(
     state: State, direction: str, target: str, sql: bool, tag: str | None, safety: dict[str, Any]
 ) -> None:
-    from .api import OfflineMigrationFailed
+    from ..api.migrator import OfflineMigrationFailed
 
     # --sql too: SQL rendered for the embedded SQLite file is not what a deploy that lost its
     # DATABASE_URL wanted, so the same notice (or refusal) applies
@@ -638,7 +638,7 @@ def _fast(state: State, answer: Callable[[Settings], T]) -> T | None:
     """``answer(settings)`` on the fast path, or None when it cannot answer exactly as Alembic
     would (or fails in any way: the Alembic path then reports the error in its own words).
     A database error (:class:`DatabaseFailed`) is reported as the Migrator would report it."""
-    from .revgraph import GraphUnavailable
+    from ..graph.revisions import GraphUnavailable
 
     try:
         return answer(state.settings())
@@ -666,8 +666,8 @@ class DatabaseFailed(Exception):
 
 
 def _read_database(settings: Settings, *, events: bool) -> Any:
-    from .quickdb import read_state
-    from .revgraph import GraphUnavailable
+    from ..graph.revisions import GraphUnavailable
+    from ..tables.read import read_state
 
     if settings.url_source == URL_EMBEDDED and settings.alembic_ini is not None:
         raise GraphUnavailable("alembic.ini names no database: the project's env.py decides")
@@ -690,7 +690,7 @@ def _print(state: State, lines: list[Line]) -> None:
 
 
 def _graph(settings: Settings) -> RevisionGraph:
-    from .graphcache import load_graph
+    from ..graph.cache import load_graph
 
     return load_graph(settings)
 
@@ -699,7 +699,7 @@ def _through_alembic(state: State, answer: Callable[[Any], list[str]]) -> list[s
     """``answer(script_directory)`` on Alembic's ``ScriptDirectory`` (the revision files run)."""
 
     async def call(state: State) -> list[str]:
-        from .api import alembic_lookup
+        from ..api.migrator import alembic_lookup
 
         script = state.migrator(database=False).script_directory()
         return alembic_lookup(lambda: answer(script))
@@ -710,7 +710,7 @@ def _through_alembic(state: State, answer: Callable[[Any], list[str]]) -> list[s
 
 def _write(state: State, texts: list[str]) -> None:
     """Print what Alembic's command would print, as its ``Config.print_stdout`` writes it."""
-    from .graphtext import write
+    from ..graph.text import write
 
     try:
         write(texts)
@@ -734,8 +734,8 @@ def current(state: State, verbose: bool) -> None:
 
 
 def _fast_current(state: State, settings: Settings, verbose: bool) -> list[str]:
-    from . import graphtext
-    from .quickdb import display_url
+    from ..graph import text as graphtext
+    from ..tables.read import display_url
 
     state.announce_database(settings)
     revisions = _read_database(settings, events=False).current
@@ -744,9 +744,9 @@ def _fast_current(state: State, settings: Settings, verbose: bool) -> list[str]:
 
 @run_async
 async def _current_through_alembic(state: State, verbose: bool) -> list[str]:
-    from . import graphtext
-    from .api import alembic_lookup
-    from .quickdb import display_url
+    from ..api.migrator import alembic_lookup
+    from ..graph import text as graphtext
+    from ..tables.read import display_url
 
     migrator = state.migrator()
     revisions = await migrator.current()
@@ -763,7 +763,7 @@ async def _current_through_alembic(state: State, verbose: bool) -> list[str]:
 @click.pass_obj
 def history(state: State, rev_range: str | None, verbose: bool, indicate_current: bool) -> None:
     """List the revisions, newest first, as 'alembic history' does."""
-    from . import graphtext
+    from ..graph import text as graphtext
 
     try:
         base, head = parse_rev_range(rev_range)
@@ -800,8 +800,8 @@ def _fast_history_current(
 async def _history_current_through_alembic(
     state: State, base: str, head: str, verbose: bool, indicate: bool
 ) -> list[str]:
-    from .api import alembic_lookup
-    from .graphtext import IndicatorUnavailable
+    from ..api.migrator import alembic_lookup
+    from ..graph.text import IndicatorUnavailable
 
     migrator = state.migrator()
     revisions = await migrator.current()
@@ -817,7 +817,7 @@ def _history_current(
 ) -> list[str]:
     """``alembic history -r current:``/``-r :current`` (the walk starts or ends at the
     database's revisions) and ``-i`` (they are marked " (current)")."""
-    from . import graphtext
+    from ..graph import text as graphtext
 
     marked = revisions if indicate else ()
     if head == "current":
@@ -833,7 +833,7 @@ def _history_current(
 @click.pass_obj
 def heads(state: State, verbose: bool, resolve_dependencies: bool) -> None:
     """List the head revisions, as 'alembic heads' does."""
-    from . import graphtext
+    from ..graph import text as graphtext
 
     def answer(source: Any) -> list[str]:
         return graphtext.heads(source, verbose=verbose, resolve_dependencies=resolve_dependencies)
@@ -847,7 +847,7 @@ def heads(state: State, verbose: bool, resolve_dependencies: bool) -> None:
 @click.pass_obj
 def branches(state: State, verbose: bool) -> None:
     """List the branch points and where they lead, as 'alembic branches' does."""
-    from . import graphtext
+    from ..graph import text as graphtext
 
     def answer(source: Any) -> list[str]:
         return graphtext.branches(source, verbose=verbose)
@@ -861,7 +861,7 @@ def branches(state: State, verbose: bool) -> None:
 @click.pass_obj
 def show(state: State, revision: str) -> None:
     """Show a revision, as 'alembic show' does."""
-    from . import graphtext
+    from ..graph import text as graphtext
 
     if revision == "current":
         texts = _fast(state, lambda settings: _fast_show_current(state, settings))
@@ -875,7 +875,7 @@ def show(state: State, revision: str) -> None:
 
 
 def _fast_show_current(state: State, settings: Settings) -> list[str]:
-    from . import graphtext
+    from ..graph import text as graphtext
 
     state.announce_database(settings)
     revisions = _read_database(settings, events=False).current
@@ -884,8 +884,8 @@ def _fast_show_current(state: State, settings: Settings) -> list[str]:
 
 @run_async
 async def _show_current_through_alembic(state: State) -> list[str]:
-    from . import graphtext
-    from .api import alembic_lookup
+    from ..api.migrator import alembic_lookup
+    from ..graph import text as graphtext
 
     migrator = state.migrator()
     revisions = await migrator.current()
@@ -923,8 +923,8 @@ def status(state: State) -> None:
 
 
 def _fast_status(state: State, settings: Settings) -> Status:
-    from .history import build_status
-    from .integrity import live_revisions, unchecked, verify_history
+    from ..graph.status import build_status
+    from ..tables.history import live_revisions, unchecked, verify_history
 
     graph = _graph(settings)
     state.announce_database(settings)
@@ -944,7 +944,7 @@ async def _status_through_alembic(state: State) -> None:
 
 
 def _status_lines(result: Status, settings: Settings) -> list[Line]:
-    from .quickdb import display_url
+    from ..tables.read import display_url
 
     lines = [
         Line(("Database: ", RAW), (display_url(settings.url), ESCAPED)),
@@ -1029,7 +1029,7 @@ async def verify(state: State, accept: tuple[str, ...]) -> None:
     """Check the applied history: edited or deleted revision files, revisions applied out of
     order, unmerged heads. Exit 1 if anything is found, 2 if nothing was found but some checks
     could not be made (no history table, applied revisions without a checksum)."""
-    from .integrity import NOT_CHECKED
+    from ..tables.history import NOT_CHECKED
 
     if accept:
         for problem in await state.migrator().accept(accept):
@@ -1074,8 +1074,8 @@ TEST_FORMAT = click.option("--format", "output_format", type=click.Choice(["text
 
 
 async def _on_scratch(state: State, check: Callable[[Migrator], Any]) -> Any:
-    from .api import Migrator
-    from .testing.scratch import scratch_database
+    from ..api.migrator import Migrator
+    from ..testing.scratch import scratch_database
 
     settings = state.settings()
     server = state.migrator().runner  # says (or refuses) the embedded default like any command
@@ -1146,7 +1146,7 @@ async def test_stairway(
     """
     from functools import partial
 
-    from .testing import stairway
+    from ..testing import stairway
 
     if from_models and base_models:
         raise click.UsageError(
@@ -1167,8 +1167,8 @@ async def test_stairway(
 
 
 async def _run_checks(state: State, names: list[str], output_format: str) -> None:
-    from .api import Migrator
-    from .testing import checks
+    from ..api.migrator import Migrator
+    from ..testing import checks
 
     async def run(name: str) -> checks.CheckReport:
         try:
@@ -1227,7 +1227,7 @@ async def test_all(state: State, output_format: str) -> None:
         await _run_checks(state, ["imports", "heads", "models", "no-trace"], output_format)
     except click.exceptions.Exit:
         failed = True
-    from .testing import stairway
+    from ..testing import stairway
 
     report = await _on_scratch(state, stairway)
     if output_format == "json":
@@ -1284,9 +1284,9 @@ async def lint(
     """Check revisions for dangerous DDL (RANGE like abc123:head; default: all).
 
     Exit 1 when an error-level finding remains."""
-    from .lint import output
-    from .lint.model import Severity
-    from .lint.project import LintRequest
+    from ..lint import output
+    from ..lint.model import Severity
+    from ..lint.project import LintRequest
 
     if list_rules or explain_rule is not None:
         _lint_rule_docs(explain_rule, output_format)
@@ -1309,7 +1309,7 @@ async def lint(
 
 def _lint_rule_docs(rule_id: str | None, output_format: str) -> None:
     """``lint --explain RULE`` (Markdown, rendered on a terminal) or ``lint --list-rules``."""
-    from .lint import docs
+    from ..lint import docs
 
     if rule_id is None:
         stdout.out(docs.rules_json() if output_format == "json" else "\n".join(docs.rules_table()))
@@ -1349,7 +1349,7 @@ def _exit_past_leftover_threads(code: int | str | None) -> None:
 async def demo(state: State, directory: str | None, url: str | None) -> None:
     """Build the tutorial's project in DIRECTORY (default: a new temporary one) and run its
     steps on the embedded SQLite database (or on --url)."""
-    from .demo import run_demo
+    from ..demo import run_demo
 
     await run_demo(directory, url=url or state.url, console=stdout)
 

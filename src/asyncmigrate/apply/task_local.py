@@ -27,7 +27,7 @@ from typing import Any
 from alembic.operations import Operations
 from alembic.runtime.environment import EnvironmentContext
 
-from .internals import alembic as alembic_internals
+from ..internals import alembic as alembic_internals
 
 _CLASSES = (EnvironmentContext, Operations)
 _VARS: dict[type, ContextVar[Any]] = {

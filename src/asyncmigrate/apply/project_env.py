@@ -16,7 +16,7 @@ Two things are added around it:
   a connection to that database instead of the env.py's own.
 
 The watch is attached to each ``EnvironmentContext`` as Alembic enters it (see
-:data:`asyncmigrate.proxies.environment_hook`), as an attribute of that one object: no class is
+:data:`asyncmigrate.apply.task_local.environment_hook`), as an attribute of that one object: no class is
 changed.
 """
 
@@ -34,9 +34,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy.engine import URL, Connection, make_url
 
-from . import proxies
-from .dialects import for_backend
-from .errors import ConfigError
+from ..dialects import for_backend
+from ..errors import ConfigError
+from . import task_local as proxies
 
 log = logging.getLogger("asyncmigrate")
 T = TypeVar("T")
@@ -199,7 +199,7 @@ async def in_worker(function: Callable[..., T], *args: Any) -> T:
         to_thread = None  # type: ignore[assignment, unused-ignore]  # outside the except: no chaining
     if to_thread is None:
         return await in_own_thread(function, *args)
-    from .internals.anyio import worker_claim
+    from ..internals.anyio import worker_claim
 
     claim = worker_claim()
     if claim is None:

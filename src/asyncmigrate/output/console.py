@@ -59,7 +59,7 @@ def _has_emoji_code(text: str) -> bool:
     matches = list(_EMOJI_CODE.finditer(text))
     if not matches:
         return False
-    from .internals.rich import known_emoji
+    from ..internals.rich import known_emoji
 
     return known_emoji(match.group(2).lower() for match in matches)
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote
 
-from .config import Settings
-from .integrity import Event
-from .revgraph import GraphUnavailable
+from ..config import Settings
+from ..graph.revisions import GraphUnavailable
+from .history import Event
 
 if TYPE_CHECKING:
     from asyncpg import Connection as PgConnection
@@ -172,7 +172,7 @@ def _read_postgresql(target: PostgresTarget, settings: Settings, events: bool) -
     """Any failure falls back to the Migrator, whose message for it users already know."""
     import asyncio  # here, not at the top: the SQLite path needs no event loop
 
-    from .waiting import ConnectTimeout, bounded
+    from ..apply.server_wait import ConnectTimeout, bounded
 
     work = _read_asyncpg(target, settings, events)
     where = f"{target.host}:{target.port or 5432}"
@@ -231,7 +231,7 @@ def _pg_table(name: str, schema: str | None) -> str:
 
 def _read_with_sqlalchemy(settings: Settings, events: bool) -> DatabaseState:
     """What ``Migrator.current``/``status`` read, on the same kind of engine (``Runner``)."""
-    from .engines import create_engine_for, dispose, run_on_connection
+    from ..apply.connect import create_engine_for, dispose, run_on_connection
 
     if settings.url.split(":", 1)[0].split("+")[0] not in ("postgresql", "mysql", "mariadb", "sqlite"):
         raise GraphUnavailable("a database Alembic may not support: let it say so")
@@ -240,7 +240,7 @@ def _read_with_sqlalchemy(settings: Settings, events: bool) -> DatabaseState:
     def read(connection: Connection) -> DatabaseState:
         from sqlalchemy import Column, MetaData, String, Table, select
 
-        from .integrity import history_table, read_events
+        from .history import history_table, read_events
 
         version = Table(
             settings.version_table,

@@ -21,7 +21,7 @@ from typing import Any
 from alembic import util
 from sqlalchemy import literal_column
 
-from .internals import alembic as alembic_internals
+from ..internals import alembic as alembic_internals
 
 #: Attribute on a MigrationContext whose version UPDATEs go through :func:`_update_version`.
 _TEMPLATE_ATTR = "_asyncmigrate_version_update"
@@ -66,7 +66,7 @@ def enable(migration_context: Any) -> contextlib.AbstractContextManager[Any]:
 
 def _update_version(self: Any, from_: str, to_: str) -> None:
     """``HeadMaintainer._update_version`` with the statement from the template, when enabled."""
-    from .pgwire import update_version_row
+    from ..apply.direct_statements import update_version_row
 
     context = self.context
     template: VersionUpdate | None = getattr(context, _TEMPLATE_ATTR, None)

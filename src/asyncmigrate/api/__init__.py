@@ -1,0 +1,1 @@
+"""The public API: :class:`Migrator` (async) and :class:`SyncMigrator`, its synchronous twin."""

@@ -1,0 +1,1 @@
+"""Catalog reads for autogenerate (``check``, ``revision --autogenerate``)."""
