@@ -206,7 +206,7 @@ def test_sync_url_without_its_driver_suggests_the_async_one(project: Path) -> No
 
 def test_broken_revision_template_is_one_line_with_its_traceback_file(project: Path, sqlite_url: str) -> None:
     """mako's error output stays what Alembic writes, with mako's pygments plugin kept out of
-    the command's process (cli._plain_mako_errors)."""
+    the command's process (cli.process.plain_mako_errors)."""
     template = project / "migrations" / "script.py.mako"
     template.write_text(template.read_text() + "${undefined_name.attribute}\n")
     message = one_error_line(run_cli("--url", sqlite_url, "revision", "-m", "x", cwd=project))
@@ -219,8 +219,8 @@ def test_broken_revision_template_is_one_line_with_its_traceback_file(project: P
 def test_command_process_does_not_import_pygments_for_mako() -> None:
     code = (
         "import sys\n"
-        "from asyncmigrate.cli.main import _plain_mako_errors\n"
-        "_plain_mako_errors()\n"
+        "from asyncmigrate.cli.process import plain_mako_errors\n"
+        "plain_mako_errors()\n"
         "import alembic.command, mako.exceptions\n"
         "assert mako.exceptions.pygments_html_formatter is None\n"
         "print(sorted(name for name in sys.modules if name.startswith('pygments')))\n"

@@ -1,5 +1,14 @@
-"""The ``asyncmigrate`` command line: one module per command group over :class:`Migrator`."""
+"""The ``asyncmigrate`` command line: one module per command group over :class:`Migrator`.
 
-from .main import main
+``main`` is imported on call, so library code may use :mod:`asyncmigrate.cli.process` without
+loading the commands.
+"""
 
-__all__ = ["main"]
+from __future__ import annotations
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point (see :func:`asyncmigrate.cli.main.main`)."""
+    from .main import main as run
+
+    run(argv)

@@ -1,0 +1,120 @@
+"""Writing revisions: ``revision`` (with ``--autogenerate``, linted as written), ``merge``,
+``baseline``, and ``check`` (would autogenerate write anything?)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..errors import describe
+from ..output.console import Line, emit
+from .base import (
+    State,
+    cli,
+    escape,
+    run_async,
+    stderr,
+    stdout,
+)
+from .lint import lint_report
+
+if TYPE_CHECKING:
+    from ..api.migrator import CheckResult
+
+
+@cli.command()
+@click.option("-m", "--message", help="What the revision does.")
+@click.option("--autogenerate", is_flag=True, help="Write the operations from models vs database.")
+@click.option("--allow-empty-models", is_flag=True, help="Let autogenerate drop every table.")
+@click.option("--head", default="head", show_default=True, help="Base the revision on this head.")
+@click.option("--splice", is_flag=True, help="Allow a non-head revision as the base.")
+@click.option("--branch-label", help="Label for a new branch.")
+@click.option("--depends-on", help="Revisions this one depends on.")
+@click.option("--rev-id", help="Use this revision id instead of a generated one.")
+@click.option("--version-path", help="Directory to write the file in.")
+@run_async
+async def revision(state: State, message: str | None, autogenerate: bool, **options: Any) -> None:
+    """Write a new revision file."""
+    migrator = state.migrator(database=autogenerate)
+    paths = await migrator.revision(message, autogenerate=autogenerate, **options)
+    for path in paths:
+        stdout.print(f"Generated {escape(str(path))}")
+    if autogenerate and paths:
+        await _lint_new_revisions(state, paths)
+
+
+async def _lint_new_revisions(state: State, paths: list[Any]) -> None:
+    """Lint what autogenerate just wrote and show it; never blocks writing the file."""
+    from ..lint.project import LintRequest
+
+    try:
+        report = await lint_report(state, LintRequest(only_paths=[Path(p) for p in paths]))
+    except Exception as exc:  # noqa: BLE001  (a lint failure must not hide the written revision)
+        stderr.print(
+            f"[yellow]warning:[/yellow] the new revision was not linted: {escape(describe(exc, None))}"
+        )
+        return
+    if report.findings:
+        stdout.print("[bold]Lint of the new revision[/bold] (review before applying):")
+        from ..lint.output import render_human
+
+        render_human(report, stdout)
+    else:
+        stdout.print("Lint: no findings in the new revision.")
+
+
+@cli.command()
+@click.option("-m", "--message", default="baseline", show_default=True)
+@run_async
+async def baseline(state: State, message: str) -> None:
+    """Adopt a database made by create_all: write a first revision with the whole schema and
+    stamp the database at it (its data is not touched)."""
+    result = await state.migrator().baseline(message)
+    stdout.print(f"Generated {escape(str(result.path))}")
+    stdout.print(f"Stamped the database at {result.revision}")
+    if not result.drift.clean:
+        stderr.print(
+            "[yellow]The database differs from the models; the next autogenerate will contain:[/yellow]"
+        )
+        stderr.print(escape(result.drift.upgrade_code))
+
+
+@cli.command()
+@click.argument("revisions", nargs=-1)
+@click.option("-m", "--message")
+@click.option("--branch-label")
+@click.option("--rev-id")
+@run_async
+async def merge(
+    state: State,
+    revisions: tuple[str, ...],
+    message: str | None,
+    branch_label: str | None,
+    rev_id: str | None,
+) -> None:
+    """Merge REVISIONS (default: all heads) into one."""
+    path = await state.migrator(database=False).merge(
+        revisions or ("heads",), message, branch_label=branch_label, rev_id=rev_id
+    )
+    stdout.print(f"Generated {escape(str(path))}")
+
+
+@cli.command()
+@run_async
+async def check(state: State) -> None:
+    """Compare the models with the database; exit 1 when autogenerate would write something."""
+    # Alembic logs each SERIAL column it recognises ("Detected sequence named ... assuming
+    # SERIAL"): news about its reading, not a difference, and the same on every run.
+    logging.getLogger("alembic.ddl.postgresql").setLevel(logging.WARNING)
+    result: CheckResult = await state.migrator().check()
+    if result.clean:
+        emit([Line.text("No changes: the database matches the models.")], stdout)
+        return
+    count = len(result.diffs)
+    plural = "" if count == 1 else "s"
+    header = f"The models differ from the database ({count} change{plural}); autogenerate would write:"
+    emit([Line.text(header), Line.escaped(result.upgrade_code)], stdout)
+    raise click.exceptions.Exit(1)
