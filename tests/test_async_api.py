@@ -182,3 +182,58 @@ def test_sync_facade_applies_and_reports_in_one_call_each(project: Path, sqlite_
     assert migrator.downgrade("base").applied  # the two revisions, downgraded
     assert migrator.current() == ()
     assert migrator.verify() == []
+
+
+async def test_read_methods_answer_alike_on_the_fast_path_and_through_alembic(
+    project: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """heads/branches/history/show/current/status: the graph read from the files and the tables
+    read without Alembic (api/reading.py) give what Alembic's path gives, on each server."""
+    revisions = write_linear_history(project, "f", 4)
+    migrator = Migrator.from_pyproject(project, url=db_url)
+    await migrator.upgrade(revisions[1])
+
+    async def answers() -> tuple[object, ...]:
+        status = await migrator.status()
+        return (
+            await migrator.heads(),
+            await migrator.branches(),
+            await migrator.history(),
+            await migrator.history(f"{revisions[1]}:"),
+            await migrator.show(revisions[2]),
+            await migrator.current(),
+            (status.current, status.heads, status.applied, status.pending, status.problems),
+        )
+
+    fast = await answers()
+    assert fast[5] == (revisions[1],) == await migrator._current_from_alembic()
+    monkeypatch.setenv("ASYNCMIGRATE_NO_GRAPH_CACHE", "1")  # the graph from Alembic's ScriptDirectory
+    assert await answers() == fast
+
+
+async def test_read_methods_do_not_run_revision_files(project: Path, sqlite_url: str) -> None:
+    """The fast path reads revision files without importing them (as the command line does):
+    a revision whose module cannot be imported here still shows in heads and history."""
+    revisions = write_linear_history(project, "g", 2)
+    path = next((project / "migrations" / "versions").glob(f"*{revisions[-1]}*.py"))
+    path.write_text("import module_that_is_not_installed_here\n" + path.read_text())
+    migrator = Migrator.from_pyproject(project, url=sqlite_url)
+    assert [info.revision for info in await migrator.heads()] == [revisions[-1]]
+    assert [info.revision for info in await migrator.history()] == revisions[::-1]
+    assert await migrator.current() == ()
+
+
+async def test_read_through_the_callers_connection_sees_its_transaction(project: Path, pg_url: str) -> None:
+    """Given the caller's connection, current() reads through it (its open transaction), never
+    on a second connection of its own."""
+    revisions = write_linear_history(project, "h", 1)
+    await Migrator.from_pyproject(project, url=pg_url).upgrade("head")
+    engine = create_async_engine(pg_url)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("DELETE FROM alembic_version"))  # not committed
+            assert await Migrator.from_pyproject(project, connection=connection).current() == ()
+            assert await Migrator.from_pyproject(project, url=pg_url).current() == (revisions[0],)
+            await connection.rollback()
+    finally:
+        await engine.dispose()

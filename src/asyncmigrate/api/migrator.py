@@ -57,6 +57,7 @@ from ..tables.history import (
     unchecked,
     verify_history,
 )
+from . import reading
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -356,22 +357,57 @@ class Migrator:
         return script
 
     async def heads(self) -> list[RevisionInfo]:
-        script = self.script_directory()
-        return [RevisionInfo.from_script(s) for s in _scripts(script, "heads")]
+        return await self._from_graph(lambda source: _scripts(source, "heads"))
 
     async def branches(self) -> list[RevisionInfo]:
-        script = self.script_directory()
-        return [RevisionInfo.from_script(s) for s in script.walk_revisions() if s.is_branch_point]
+        return await self._from_graph(lambda graph: [s for s in graph.walk_revisions() if s.is_branch_point])
 
     async def history(self, rev_range: str | None = None) -> list[RevisionInfo]:
         """Revisions newest first; ``rev_range`` is Alembic's ``start:end``."""
-        script = self.script_directory()
         base, head = parse_rev_range(rev_range)
-        return [RevisionInfo.from_script(s) for s in script.walk_revisions(base, head)]
+        return await self._from_graph(lambda source: list(source.walk_revisions(base, head)))
 
     async def show(self, revision: str) -> list[RevisionInfo]:
-        script = self.script_directory()
-        return [RevisionInfo.from_script(s) for s in _scripts(script, revision)]
+        return await self._from_graph(lambda source: _scripts(source, revision))
+
+    async def _from_graph(self, pick: Callable[[Any], list[Any]]) -> list[RevisionInfo]:
+        """``pick(graph)`` on the revision graph read from the files (api/reading.py), or on
+        Alembic's ``ScriptDirectory`` when that cannot answer exactly as Alembic would; an error
+        (an unknown revision) is always Alembic's."""
+
+        def fast() -> list[RevisionInfo] | None:
+            source = reading.graph(self.settings)
+            return None if source is None else [RevisionInfo.from_script(s) for s in pick(source)]
+
+        answer = await self._fast(fast)
+        if answer is not None:
+            return answer
+        return [RevisionInfo.from_script(s) for s in pick(self.script_directory())]
+
+    async def _fast(self, answer: Callable[[], T | None]) -> T | None:
+        """``answer()`` from api/reading.py in a worker thread (it reads files and, for the
+        tables, connects on its own), or None: ask Alembic. Any failure there is None too, so
+        the error a user sees is the one Alembic's path words; a silent server is not asked
+        twice."""
+        from ..apply.server_wait import ConnectTimeout
+
+        if self._runner.given_connection:
+            return None  # the caller's engine or transaction is what must be read
+        try:
+            return await asyncio.to_thread(answer)
+        except ConnectTimeout:
+            raise
+        except Exception:  # noqa: BLE001  (Alembic's path says what is wrong)
+            return None
+
+    def _fast_settings(self) -> Settings | None:
+        """The settings the fast table read may use, or None: the database is known only to
+        the project's env.py (Alembic's path learns it)."""
+        self._runner.refuse_unchosen_default()
+        if self._runner.needs_learning:
+            return None
+        url = self.url
+        return self.settings if url == self.settings.url else self.settings.with_url(url)
 
     async def merge(
         self,
@@ -400,6 +436,16 @@ class Migrator:
 
     async def current(self) -> tuple[str, ...]:
         """The revisions the database is at (empty before the first upgrade)."""
+        settings = self._fast_settings()
+        if settings is not None:
+            fast = await self._fast(lambda: reading.current(settings, through_sqlalchemy=False))
+            if fast is not None:
+                return fast
+        return await self._current_from_alembic()
+
+    async def _current_from_alembic(self) -> tuple[str, ...]:
+        """What Alembic's ``MigrationContext`` reads, on this migrator's own connection (inside
+        a run: the fast path's second connection could wait on this one's locks)."""
         settings = self.settings
 
         def read(connection: Connection) -> tuple[str, ...]:
@@ -417,6 +463,11 @@ class Migrator:
     async def status(self) -> Status:
         """Applied and pending revisions, what ``upgrade head`` would run, in order, and what
         ``verify`` finds."""
+        settings = self._fast_settings()
+        if settings is not None:
+            fast = await self._fast(lambda: reading.status(settings, through_sqlalchemy=False))
+            if fast is not None:
+                return fast
         script = self.script_directory()
         current, events = await self._read_history()
         return build_status(script, current, self._verify(script, current, events), live_revisions(events))
@@ -641,9 +692,9 @@ class Migrator:
         try:
             async with self._runner.one_engine(), self._runner.apply_lock(lock_wait, self._report_waiting):
                 # Read under the lock: a process that waited finds the work already done.
-                before = await self.current()
+                before = await self._current_from_alembic()
                 applied, heads = await self._run_with_retries(run, target, upgrade, options)
-                after = await self.current()
+                after = await self._current_from_alembic()
         except asyncio.CancelledError:
             if self._stop.reason is None or self._stop.caller_cancelled:
                 raise
@@ -772,7 +823,7 @@ class Migrator:
 
     async def _current_or_none(self) -> tuple[str, ...] | None:
         try:
-            return await self.current()
+            return await self._current_from_alembic()
         except Exception:  # the database is gone too: say that we do not know
             return None
 
@@ -837,7 +888,7 @@ class Migrator:
         if failed is not None and script.get_revision(failed) is not None:
             info = RevisionInfo.from_script(script.get_revision(failed))
         try:
-            current: tuple[str, ...] | None = await self.current()
+            current: tuple[str, ...] | None = await self._current_from_alembic()
         except Exception:  # the database is gone too: report what we know
             current = None
         # MySQL and MariaDB commit each DDL statement: a failed revision is not undone there.
@@ -980,7 +1031,7 @@ class Migrator:
             )
         if not self._runner.own_env:
             raise AsyncMigrateError("baseline needs the env.py written by 'asyncmigrate init'")
-        current = await self.current()
+        current = await self._current_from_alembic()
         if current:
             raise AsyncMigrateError(
                 f"the database is already under migration control (at {', '.join(current)})"

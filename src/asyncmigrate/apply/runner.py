@@ -143,10 +143,15 @@ class Runner:
         return self._learned_url or self.settings.url
 
     @property
+    def given_connection(self) -> bool:
+        """The caller handed over its engine or connection: every read goes through it."""
+        return self._engine is not None or self._connection is not None
+
+    @property
     def needs_learning(self) -> bool:
         """A foreign env.py decides the database and the settings hold no real URL (a placeholder
         such as ``driver://unused``, or none at all): learn it from the env.py."""
-        if self.own_env or self._engine is not None or self._connection is not None:
+        if self.own_env or self.given_connection:
             return False
         if self._learned_url is not None or self.settings.url_source == URL_FROM_OPTION:
             return False
@@ -157,7 +162,7 @@ class Runner:
         """No URL anywhere and our env.py: the embedded SQLite file is used only when the project
         chose it (``embedded_sqlite = true``) or a person at a terminal was told. A library call
         has nobody to tell, and an app that lost DATABASE_URL must not migrate a fresh file."""
-        given = self._engine is not None or self._connection is not None
+        given = self.given_connection
         if given or not self.own_env or self.settings.url_source != URL_EMBEDDED:
             return
         if self.settings.embedded_sqlite or self.embedded_confirmed:
@@ -200,7 +205,7 @@ class Runner:
     def watch(self, *, writes: bool) -> foreign.Watch:
         """What to check when the project's own env.py configures Alembic (see foreign.py)."""
         env_py = str(self.settings.env_py)
-        given = self._engine is not None or self._connection is not None
+        given = self.given_connection
         if given or self.settings.url_source == URL_FROM_OPTION:
             return foreign.Watch(self.url, redirect=True, env_py=env_py)
         if self._learned_url is not None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..config import URL_EMBEDDED, Settings
+from ..config import Settings
 from ..errors import AsyncMigrateError, describe
 from ..graph.status import Status, parse_rev_range
 from ..output.console import ESCAPED, RAW, STYLE, Line, emit
@@ -23,17 +23,18 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from ..graph.revisions import RevisionGraph
+    pass
 
 
 def mark_heads(revisions: tuple[str, ...], heads: tuple[str, ...]) -> list[str]:
     return [f"{rev} (head)" if rev in heads else rev for rev in revisions]
 
 
-def _fast(state: State, answer: Callable[[Settings], T]) -> T | None:
-    """``answer(settings)`` on the fast path, or None when it cannot answer exactly as Alembic
-    would (or fails in any way: the Alembic path then reports the error in its own words).
+def _fast(state: State, answer: Callable[[Settings], T | None]) -> T | None:
+    """``answer(settings)`` from api/reading.py, or None when it cannot answer exactly as
+    Alembic would (or fails in any way: the Migrator then reports the error in its own words).
     A database error (:class:`DatabaseFailed`) is reported as the Migrator would report it."""
+    from ..api.reading import DatabaseFailed
     from ..graph.revisions import GraphUnavailable
 
     try:
@@ -52,29 +53,6 @@ def _fast(state: State, answer: Callable[[Settings], T]) -> T | None:
         return None
 
 
-class DatabaseFailed(Exception):
-    """Reading the database failed on the fast path: the same error the Migrator would meet."""
-
-    def __init__(self, error: Exception, url: str) -> None:
-        super().__init__(str(error))
-        self.error = error
-        self.url = url
-
-
-def _read_database(settings: Settings, *, events: bool) -> Any:
-    from ..graph.revisions import GraphUnavailable
-    from ..tables.read import read_state
-
-    if settings.url_source == URL_EMBEDDED and settings.alembic_ini is not None:
-        raise GraphUnavailable("alembic.ini names no database: the project's env.py decides")
-    try:
-        return read_state(settings, events=events)
-    except GraphUnavailable:
-        raise
-    except Exception as exc:
-        raise DatabaseFailed(exc, settings.url) from exc
-
-
 def _print(state: State, lines: list[Line]) -> None:
     """Print a fast-path answer; a failure (a closed pipe) reads as it does under run_async."""
     try:
@@ -85,23 +63,53 @@ def _print(state: State, lines: list[Line]) -> None:
         raise CommandFailed(describe(exc, state.url_for_errors())) from exc
 
 
-def _graph(settings: Settings) -> RevisionGraph:
-    from ..graph.cache import load_graph
+def _on_graph(state: State, answer: Callable[[Any], list[str]]) -> list[str]:
+    """``answer(graph)`` on the revision graph read from the files (api/reading.py), else on
+    Alembic's ``ScriptDirectory`` (the revision files run), whose errors are the ones shown."""
+    from ..api import reading
 
-    return load_graph(settings)
+    def fast(settings: Settings) -> list[str] | None:
+        graph = reading.graph(settings)
+        return None if graph is None else answer(graph)
 
+    texts = _fast(state, fast)
+    if texts is not None:
+        return texts
 
-def _through_alembic(state: State, answer: Callable[[Any], list[str]]) -> list[str]:
-    """``answer(script_directory)`` on Alembic's ``ScriptDirectory`` (the revision files run)."""
-
-    async def call(state: State) -> list[str]:
+    async def through_alembic(state: State) -> list[str]:
         from ..api.migrator import alembic_lookup
+        from ..graph.text import IndicatorUnavailable
 
         script = state.migrator(database=False).script_directory()
-        return alembic_lookup(lambda: answer(script))
+        try:
+            return alembic_lookup(lambda: answer(script))
+        except IndicatorUnavailable as exc:
+            raise CommandFailed(
+                f"history --indicate-current is not available with this Alembic: {exc}"
+            ) from exc
 
-    lines: list[str] = run_async(call)()
+    lines: list[str] = run_async(through_alembic)()
     return lines
+
+
+def _database_at(state: State) -> tuple[tuple[str, ...], str]:
+    """The revisions the database is at, and its URL as shown: api/reading.py's answer, else
+    the Migrator's (which knows the URL a project's own env.py chose)."""
+    from ..api import reading
+    from ..tables.read import display_url
+
+    settings = state.settings()
+    state.announce_database(settings)
+    revisions = _fast(state, reading.current)
+    if revisions is not None:
+        return revisions, display_url(settings.url)
+
+    async def through_migrator(state: State) -> tuple[tuple[str, ...], str]:
+        migrator = state.migrator()
+        return await migrator.current(), display_url(migrator.url)
+
+    found: tuple[tuple[str, ...], str] = run_async(through_migrator)()
+    return found
 
 
 def _write(state: State, texts: list[str]) -> None:
@@ -121,35 +129,13 @@ def _write(state: State, texts: list[str]) -> None:
 @click.pass_obj
 def current(state: State, verbose: bool) -> None:
     """Show the revision(s) the database is at, as 'alembic current' does."""
-    texts = _fast(state, lambda settings: _fast_current(state, settings, verbose))
-    if texts is None:
-        texts = _current_through_alembic(verbose=verbose)
+    from ..graph import text
+
+    revisions, url = _database_at(state)
+    texts = _on_graph(state, lambda graph: text.current(graph, revisions, verbose=verbose, url=url))
     _write(state, texts)
     if not texts and not state.quiet:  # Alembic prints nothing at all: say it on stderr
         sys.stderr.write("base (no revision applied)\n")  # plain text: rich is not imported
-
-
-def _fast_current(state: State, settings: Settings, verbose: bool) -> list[str]:
-    from ..graph import text as graphtext
-    from ..tables.read import display_url
-
-    state.announce_database(settings)
-    revisions = _read_database(settings, events=False).current
-    return graphtext.current(_graph(settings), revisions, verbose=verbose, url=display_url(settings.url))
-
-
-@run_async
-async def _current_through_alembic(state: State, verbose: bool) -> list[str]:
-    from ..api.migrator import alembic_lookup
-    from ..graph import text as graphtext
-    from ..tables.read import display_url
-
-    migrator = state.migrator()
-    revisions = await migrator.current()
-    script = migrator.script_directory()
-    return alembic_lookup(
-        lambda: graphtext.current(script, revisions, verbose=verbose, url=display_url(migrator.url))
-    )
 
 
 @cli.command()
@@ -159,68 +145,25 @@ async def _current_through_alembic(state: State, verbose: bool) -> list[str]:
 @click.pass_obj
 def history(state: State, rev_range: str | None, verbose: bool, indicate_current: bool) -> None:
     """List the revisions, newest first, as 'alembic history' does."""
-    from ..graph import text as graphtext
+    from ..graph import text
 
     try:
         base, head = parse_rev_range(rev_range)
     except AsyncMigrateError as exc:
         raise CommandFailed(str(exc)) from exc
     if indicate_current or "current" in (base, head):
-        texts = _fast(
-            state,
-            lambda settings: _fast_history_current(state, settings, base, head, verbose, indicate_current),
+        # ``-r current:``/``-r :current`` start or end the walk at the database's revisions;
+        # ``-i`` marks them " (current)"
+        revisions, _ = _database_at(state)
+        marked = revisions if indicate_current else ()
+        lower = revisions if base == "current" else base
+        upper = revisions if head == "current" else head
+        texts = _on_graph(
+            state, lambda graph: text.history(graph, lower, upper, verbose=verbose, current=marked)
         )
-        if texts is None:
-            texts = _history_current_through_alembic(base, head, verbose, indicate_current)
     else:
-        texts = _fast(
-            state, lambda settings: graphtext.history(_graph(settings), base, head, verbose=verbose)
-        )
-        if texts is None:
-            texts = _through_alembic(
-                state, lambda script: graphtext.history(script, base, head, verbose=verbose)
-            )
+        texts = _on_graph(state, lambda graph: text.history(graph, base, head, verbose=verbose))
     _write(state, texts)
-
-
-def _fast_history_current(
-    state: State, settings: Settings, base: str, head: str, verbose: bool, indicate: bool
-) -> list[str]:
-    graph = _graph(settings)
-    state.announce_database(settings)
-    revisions = _read_database(settings, events=False).current
-    return _history_current(graph, revisions, base, head, verbose, indicate)
-
-
-@run_async
-async def _history_current_through_alembic(
-    state: State, base: str, head: str, verbose: bool, indicate: bool
-) -> list[str]:
-    from ..api.migrator import alembic_lookup
-    from ..graph.text import IndicatorUnavailable
-
-    migrator = state.migrator()
-    revisions = await migrator.current()
-    script = migrator.script_directory()
-    try:
-        return alembic_lookup(lambda: _history_current(script, revisions, base, head, verbose, indicate))
-    except IndicatorUnavailable as exc:
-        raise CommandFailed(f"history --indicate-current is not available with this Alembic: {exc}") from exc
-
-
-def _history_current(
-    source: Any, revisions: tuple[str, ...], base: str, head: str, verbose: bool, indicate: bool
-) -> list[str]:
-    """``alembic history -r current:``/``-r :current`` (the walk starts or ends at the
-    database's revisions) and ``-i`` (they are marked " (current)")."""
-    from ..graph import text as graphtext
-
-    marked = revisions if indicate else ()
-    if head == "current":
-        return graphtext.history(source, base, revisions, verbose=verbose, current=marked)
-    if base == "current":
-        return graphtext.history(source, revisions, head, verbose=verbose, current=marked)
-    return graphtext.history(source, base, head, verbose=verbose, current=marked)
 
 
 @cli.command()
@@ -229,13 +172,15 @@ def _history_current(
 @click.pass_obj
 def heads(state: State, verbose: bool, resolve_dependencies: bool) -> None:
     """List the head revisions, as 'alembic heads' does."""
-    from ..graph import text as graphtext
+    from ..graph import text
 
-    def answer(source: Any) -> list[str]:
-        return graphtext.heads(source, verbose=verbose, resolve_dependencies=resolve_dependencies)
-
-    texts = _fast(state, lambda settings: answer(_graph(settings)))
-    _write(state, texts if texts is not None else _through_alembic(state, answer))
+    _write(
+        state,
+        _on_graph(
+            state,
+            lambda graph: text.heads(graph, verbose=verbose, resolve_dependencies=resolve_dependencies),
+        ),
+    )
 
 
 @cli.command()
@@ -243,13 +188,9 @@ def heads(state: State, verbose: bool, resolve_dependencies: bool) -> None:
 @click.pass_obj
 def branches(state: State, verbose: bool) -> None:
     """List the branch points and where they lead, as 'alembic branches' does."""
-    from ..graph import text as graphtext
+    from ..graph import text
 
-    def answer(source: Any) -> list[str]:
-        return graphtext.branches(source, verbose=verbose)
-
-    texts = _fast(state, lambda settings: answer(_graph(settings)))
-    _write(state, texts if texts is not None else _through_alembic(state, answer))
+    _write(state, _on_graph(state, lambda graph: text.branches(graph, verbose=verbose)))
 
 
 @cli.command()
@@ -257,64 +198,31 @@ def branches(state: State, verbose: bool) -> None:
 @click.pass_obj
 def show(state: State, revision: str) -> None:
     """Show a revision, as 'alembic show' does."""
-    from ..graph import text as graphtext
+    from ..graph import text
 
-    if revision == "current":
-        texts = _fast(state, lambda settings: _fast_show_current(state, settings))
-        if texts is None:
-            texts = _show_current_through_alembic()
-    else:
-        texts = _fast(state, lambda settings: graphtext.show(_graph(settings), revision))
-        if texts is None:
-            texts = _through_alembic(state, lambda script: graphtext.show(script, revision))
-    _write(state, texts)
-
-
-def _fast_show_current(state: State, settings: Settings) -> list[str]:
-    from ..graph import text as graphtext
-
-    state.announce_database(settings)
-    revisions = _read_database(settings, events=False).current
-    return graphtext.show(_graph(settings), revisions)
-
-
-@run_async
-async def _show_current_through_alembic(state: State) -> list[str]:
-    from ..api.migrator import alembic_lookup
-    from ..graph import text as graphtext
-
-    migrator = state.migrator()
-    revisions = await migrator.current()
-    script = migrator.script_directory()
-    return alembic_lookup(lambda: graphtext.show(script, revisions))
+    shown: str | tuple[str, ...] = _database_at(state)[0] if revision == "current" else revision
+    _write(state, _on_graph(state, lambda graph: text.show(graph, shown)))
 
 
 @cli.command()
 @click.pass_obj
 def status(state: State) -> None:
     """Show applied and pending revisions, and what 'upgrade head' would run."""
-    result = _fast(state, lambda settings: _fast_status(state, settings))
+    from ..api import reading
+
+    def fast(settings: Settings) -> Status | None:
+        state.announce_database(settings)
+        return reading.status(settings)
+
+    result = _fast(state, fast)
     if result is not None:
         _print(state, _status_lines(result, state.settings()))
     else:
-        _status_through_alembic()
-
-
-def _fast_status(state: State, settings: Settings) -> Status:
-    from ..graph.status import build_status
-    from ..tables.history import live_revisions, unchecked, verify_history
-
-    graph = _graph(settings)
-    state.announce_database(settings)
-    database = _read_database(settings, events=True)
-    current, events = database.current, database.events
-    problems = verify_history(graph, current, events)
-    problems += unchecked(graph, current, events, settings.history_table)
-    return build_status(graph, current, problems, live_revisions(events))
+        _status_through_migrator()
 
 
 @run_async
-async def _status_through_alembic(state: State) -> None:
+async def _status_through_migrator(state: State) -> None:
     migrator = state.migrator()
     result = await migrator.status()
     # the URL in use: a project's own env.py may have named it (alembic.ini holding a placeholder)
