@@ -416,3 +416,42 @@ def test_placeholders_and_database_identity() -> None:
     assert not same_database("postgresql://h/db", "postgresql://h/other")
     assert not same_database("postgresql://h/db", "mysql://h/db")
     assert same_database("sqlite:///app.db", f"sqlite+aiosqlite:///{Path('app.db').resolve()}")
+
+
+@pytest.mark.parametrize("kind", ["ours", "generic", "async"])
+async def test_step_events_reach_the_callback_on_every_env_py(tmp_path: Path, kind: str) -> None:
+    """``Migrator(on_step=...)`` hears each revision start and be applied, in order, whether
+    env.py is ours or the project's own (sync or async): the progress a display needs, with no
+    log line read."""
+    from asyncmigrate import Migrator, StepEvent
+    from asyncmigrate.scaffold import init_project
+
+    database = await fresh_database("sqlite", tmp_path)
+    (tmp_path / "project").mkdir()
+    if kind == "ours":
+        project = tmp_path / "project"
+        init_project(project_dir=project)
+        versions = project / "migrations" / "versions"
+        (versions / "a1_users.py").write_text(USERS)
+        (versions / "b1_index.py").write_text(FORGETS_INDEX)
+        migrator = Migrator.from_pyproject(project, url=database)
+    else:
+        driver = "sqlite" if kind == "generic" else "sqlite+aiosqlite"
+        url = make_url(database).set(drivername=driver).render_as_string(hide_password=False)
+        project, _ = make_project(tmp_path / "project", kind, url)
+        migrator = Migrator.from_config(project / "alembic.ini")
+    events: list[StepEvent] = []
+    migrator.on_step = events.append
+    await migrator.upgrade("head")
+    await migrator.downgrade("base")
+    assert [(e.phase, e.revision, e.direction) for e in events] == [
+        ("start", "a1", "upgrade"),
+        ("done", "a1", "upgrade"),
+        ("start", "b1", "upgrade"),
+        ("done", "b1", "upgrade"),
+        ("start", "b1", "downgrade"),
+        ("done", "b1", "downgrade"),
+        ("start", "a1", "downgrade"),
+        ("done", "a1", "downgrade"),
+    ]
+    assert all(e.seconds >= 0 for e in events) and any(e.seconds > 0 for e in events if e.phase == "done")

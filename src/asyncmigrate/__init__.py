@@ -21,6 +21,7 @@ _EXPORTS = {
     "RevisionInfo": "graph.status",
     "Settings": "config",
     "Status": "graph.status",
+    "StepEvent": "apply.environment",
     "SyncMigrator": "api.sync",
     "load_settings": "config",
 }
@@ -35,6 +36,7 @@ __all__ = [
     "RevisionInfo",
     "Settings",
     "Status",
+    "StepEvent",
     "SyncMigrator",
     "load_settings",
 ]
@@ -42,6 +44,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .api.migrator import ApplyResult, BaselineResult, CheckResult, MigrationFailed, Migrator
     from .api.sync import SyncMigrator
+    from .apply.environment import StepEvent
     from .config import Settings, load_settings
     from .errors import AsyncMigrateError
     from .graph.status import RevisionInfo, Status

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from alembic.script import ScriptDirectory
     from sqlalchemy.engine import Connection, Engine
 
-    from ..apply.environment import MetadataTarget
+    from ..apply.environment import MetadataTarget, StepEvent
     from ..apply.runner import Runner
     from ..config import Settings
     from ..graph.status import RevisionInfo, Status
@@ -45,9 +45,10 @@ class SyncMigrator:
         url: str | None = None,
         project_dir: str | os.PathLike[str] | None = None,
         metadata: MetadataTarget | None = None,
+        on_step: Callable[[StepEvent], None] | None = None,
     ) -> None:
         self._migrator = Migrator(
-            settings, engine=engine, url=url, project_dir=project_dir, metadata=metadata
+            settings, engine=engine, url=url, project_dir=project_dir, metadata=metadata, on_step=on_step
         )
 
     @classmethod

@@ -66,6 +66,20 @@ def revision_options(module: Any, defaults: ApplyOptions) -> ApplyOptions:
     return replace(defaults, **values)
 
 
+@dataclass(frozen=True)
+class StepEvent:
+    """A revision starting (``phase="start"``) or applied (``"done"``) in an upgrade or
+    downgrade: what a progress display needs, handed to the ``on_step`` callback of
+    :class:`~asyncmigrate.Migrator` (as Django's executor hands ``progress_callback`` its
+    actions). The callback runs in the thread that runs the revision: keep it short."""
+
+    phase: str
+    revision: str
+    direction: str
+    #: Seconds the revision took (``done``); 0 at ``start``.
+    seconds: float = 0.0
+
+
 @dataclass
 class Progress:
     """How far a run got: lets an error name the revision that failed, and times each one."""
@@ -82,10 +96,25 @@ class Progress:
     #: sha256 of each revision file the run reached, read just before it ran
     #: (see :func:`_prepare_revisions`).
     checksums: dict[str, str | None] = field(default_factory=dict)
+    #: Told of each revision as it starts and once it is applied (see :class:`StepEvent`).
+    listener: Callable[[StepEvent], None] | None = None
 
     def current_duration_ms(self) -> int:
         """How long the current revision has been running."""
         return int((time.monotonic() - self.current_started) * 1000)
+
+    def step_started(self, revision: str, direction: str) -> None:
+        self.current = revision
+        self.current_started = time.monotonic()
+        self.partly_committed = False
+        if self.listener is not None:
+            self.listener(StepEvent("start", revision, direction))
+
+    def step_done(self, revision: str, direction: str) -> None:
+        self.applied.append(revision)
+        if self.listener is not None:
+            seconds = time.monotonic() - self.current_started if revision == self.current else 0.0
+            self.listener(StepEvent("done", revision, direction, seconds))
 
 
 class Interrupted(Exception):
@@ -396,10 +425,7 @@ class _TrackedRevision:
 
     def __call__(self, *args: Any, **kw: Any) -> Any:
         tracker = self.tracker
-        progress = tracker.job.progress
-        progress.current = self.revision
-        progress.current_started = time.monotonic()
-        progress.partly_committed = False
+        tracker.job.progress.step_started(self.revision, self.direction)
         if tracker.job.stop is not None:
             tracker.job.stop.check()
         for statement in tracker.session.needed(self.statements, changes_them=self.sets_its_own):
@@ -437,8 +463,9 @@ def _history_recorder(job: MigrationJob, table: Any) -> Callable[..., None]:
             event = UPGRADE if step.is_upgrade else DOWNGRADE
             duration = job.progress.current_duration_ms()
         recorded = take_recorded(ctx.connection) if ctx.connection is not None else None
+        direction = "upgrade" if step.is_upgrade else "downgrade"
         for revision in step.up_revision_ids:
-            job.progress.applied.append(revision)
+            job.progress.step_done(revision, direction)
             if revision == recorded and not step.is_stamp:
                 continue  # written with the version UPDATE
             if table is not None and ctx.connection is not None:

@@ -37,6 +37,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from ..dialects import for_backend
 from ..errors import ConfigError
 from . import task_local as proxies
+from .environment import Progress
 
 log = logging.getLogger("asyncmigrate")
 T = TypeVar("T")
@@ -95,6 +96,8 @@ class Watch:
     env_py: str = "env.py"
     #: The URL (with password) of each database the env.py configured, in order.
     seen: list[str] = field(default_factory=list)
+    #: Told of each revision as it starts and once it is applied, as our own env.py tells it.
+    progress: Progress | None = None
     _opened: list[tuple[Connection, Any]] = field(default_factory=list)
 
     def attach(self, environment: Any) -> None:
@@ -107,6 +110,8 @@ class Watch:
                 connection = self._check(connection)
             elif url is not None:
                 self.seen.append(url if isinstance(url, str) else url.render_as_string(hide_password=False))
+            if self.progress is not None:
+                kw.update(_reporting_steps(environment, self.progress, kw))
             return configure(connection, url, *args, **kw)
 
         @contextlib.contextmanager
@@ -164,6 +169,31 @@ class Watch:
                 getattr(engine, "sync_engine", engine).dispose()
             except Exception as exc:  # outside the env.py's loop: the server drops it anyway
                 log.debug("could not close the connection opened for env.py: %s", exc)
+
+
+def _reporting_steps(environment: Any, progress: Progress, options: dict[str, Any]) -> dict[str, Any]:
+    """``fn`` and ``on_version_apply`` for the env.py's ``context.configure``: the command's steps
+    and the env.py's own callbacks (if it passes any), each step reported to ``progress`` as it
+    starts and once it is applied. Both are Alembic's public configure options."""
+    steps_for = options.get("fn", environment.context_opts.get("fn"))
+    if steps_for is None:
+        return {}
+
+    def steps(heads: Any, context: Any) -> Iterator[Any]:
+        for step in steps_for(heads, context):
+            revision = getattr(step, "revision", None)
+            if revision is not None and not getattr(step, "is_stamp", False):
+                progress.step_started(revision.revision, "upgrade" if step.is_upgrade else "downgrade")
+            yield step
+
+    def applied(*, ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
+        direction = "upgrade" if step.is_upgrade else "downgrade"
+        for revision in step.up_revision_ids:
+            progress.step_done(revision, direction)
+
+    theirs = options.get("on_version_apply") or ()
+    callbacks = [theirs] if callable(theirs) else list(theirs)
+    return {"fn": steps, "on_version_apply": [*callbacks, applied]}
 
 
 @contextlib.contextmanager

@@ -259,6 +259,7 @@ class Runner:
         if not self.own_env:
             config = self.alembic_config(job)
             watch = self.watch(writes=job.apply is not None)
+            watch.progress = job.progress  # its steps reach the job as ours do
             with preserve_logging(), self.project_imports():
                 return await foreign.in_worker(foreign.run_watched, watch, command, config)
         with self.project_imports(), proxies.routed():

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..api.migrator import Migrator
+    from ..apply.environment import StepEvent
 
 
 #: Alembic's set-up chatter. "setup plugin" is logged when Alembic is first imported, which now
@@ -92,32 +93,41 @@ LIVE_AFTER, LIVE_EVERY = 2.0, 1.0
 @contextlib.contextmanager
 def live_progress(migrator: Migrator, quiet: bool) -> Iterator[None]:
     """On a terminal, show which revision is running and for how long once it takes more than
-    a moment: a long revision otherwise shows nothing until it ends. A thread of its own, so
-    it ticks while a revision keeps the event loop busy."""
+    a moment: a long revision otherwise shows nothing until it ends. The migrator tells which
+    revision starts and when it is applied (its ``on_step`` events); a thread of its own ticks
+    the clock, so the line moves while a revision keeps the event loop busy."""
     if quiet or not sys.stderr.isatty():
         yield
         return
     import threading
+    import time
 
     done = threading.Event()
+    running: list[tuple[str, float]] = []  # the revision that started last, and when
+
+    def on_step(event: StepEvent) -> None:
+        running[:] = [(event.revision, time.monotonic())] if event.phase == "start" else []
 
     def tick() -> None:
         while not done.wait(LIVE_EVERY / 4):
-            running = migrator.running()
-            if running is None or running[1] < LIVE_AFTER:
+            step = running[0] if running else None
+            seconds = time.monotonic() - step[1] if step else 0.0
+            if step is None or seconds < LIVE_AFTER:
                 LIVE_LINE.clear()
                 continue
-            revision, seconds = running
             minutes, rest = divmod(int(seconds), 60)
             elapsed = f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
-            LIVE_LINE.show(f"{revision} running for {elapsed}")
+            LIVE_LINE.show(f"{step[0]} running for {elapsed}")
             done.wait(LIVE_EVERY * 3 / 4)
 
+    theirs = migrator.on_step
+    migrator.on_step = on_step
     ticker = threading.Thread(target=tick, name="asyncmigrate-progress", daemon=True)
     ticker.start()
     try:
         yield
     finally:
+        migrator.on_step = theirs
         done.set()
         ticker.join()
         LIVE_LINE.clear()
