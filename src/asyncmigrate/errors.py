@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 #: Which extra of ours brings which driver module.
@@ -43,6 +43,26 @@ class MissingRevisionError(AsyncMigrateError):
 
 class MissingDriverError(AsyncMigrateError):
     """The database driver named in the URL is not installed."""
+
+
+def current_file_gone(lost: Sequence[str], *, nothing_run: bool = False) -> str:
+    """The database is at revisions whose files are gone: what ``upgrade`` says when it refuses,
+    and what ``status`` warns of, in the same words."""
+    ran = " (nothing was run)" if nothing_run else ""
+    return (
+        f"the database is at {', '.join(lost)}, whose revision file is gone{ran}: restore the file;"
+        " or, if it is lost for good, stamp the database at a revision that exists"
+        " ('asyncmigrate stamp --purge REV') and acknowledge the loss"
+        f" ('asyncmigrate verify --accept {' '.join(lost)}')"
+    )
+
+
+def multiple_heads(heads: Sequence[str]) -> str:
+    """More than one head where a command needs one: how to go on."""
+    return (
+        f"multiple heads ({', '.join(heads)}) where one is needed: merge them with"
+        " 'asyncmigrate merge heads -m \"merge\"', or name one, or use 'heads'"
+    )
 
 
 def _make_url(url: str) -> Any:

@@ -37,9 +37,11 @@ from ..errors import (
     AsyncMigrateError,
     ConfigError,
     MissingRevisionError,
+    current_file_gone,
     describe,
     driver_errors,
     failed_import,
+    multiple_heads,
 )
 from ..graph.status import RevisionInfo, Status, build_status, parse_rev_range
 from ..reflection.batched import collector_paused
@@ -589,11 +591,7 @@ class Migrator:
                 raise lost from exc
             if "Multiple head revisions" not in str(exc):
                 raise
-            heads = ", ".join(sorted(script.get_heads()))
-            raise AsyncMigrateError(
-                f"multiple heads ({heads}) where one is needed: merge them with"
-                " 'asyncmigrate merge heads -m \"merge\"', or name one, or use 'heads'"
-            ) from exc
+            raise AsyncMigrateError(multiple_heads(sorted(script.get_heads()))) from exc
 
     async def _current_file_gone(
         self, exc: CommandError, script: ScriptDirectory
@@ -608,12 +606,7 @@ class Migrator:
         lost = [revision for revision in current or () if revision not in known]
         if found.group(1) not in lost:
             return None
-        return AsyncMigrateError(
-            f"the database is at {', '.join(lost)}, whose revision file is gone (nothing was run):"
-            " restore the file; or, if it is lost for good, stamp the database at a revision that"
-            " exists ('asyncmigrate stamp --purge REV') and acknowledge the loss"
-            f" ('asyncmigrate verify --accept {' '.join(lost)}')"
-        )
+        return AsyncMigrateError(current_file_gone(lost, nothing_run=True))
 
     def _apply_options(self, safety: dict[str, Any]) -> tuple[ApplyOptions, float | None]:
         unknown = set(safety) - {

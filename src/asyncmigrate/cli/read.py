@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..config import Settings
-from ..errors import AsyncMigrateError, describe
+from ..errors import AsyncMigrateError, current_file_gone, describe
 from ..graph.status import Status, parse_rev_range
 from ..output.console import ESCAPED, RAW, STYLE, Line, emit
 from .base import (
@@ -288,12 +288,7 @@ def _status_lines(result: Status, settings: Settings) -> list[Line]:
 def _upgrade_head_refuses(result: Status) -> str | None:
     """Why ``upgrade head`` would refuse to run, as status says it (None: it would run)."""
     if result.unknown:
-        gone = ", ".join(result.unknown)
-        return (
-            f"'upgrade head' would refuse: the database is at {gone}, whose revision file is gone;"
-            " restore the file, or stamp the database at a revision that exists"
-            " ('asyncmigrate stamp --purge REV')"
-        )
+        return f"'upgrade head' would refuse: {current_file_gone(result.unknown)}"
     if len(result.heads) > 1 and result.pending:
         return (
             f"'upgrade head' would refuse: {len(result.heads)} heads ({', '.join(result.heads)});"
