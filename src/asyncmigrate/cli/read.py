@@ -98,11 +98,13 @@ def _database_at(state: State) -> tuple[tuple[str, ...], str]:
     from ..api import reading
     from ..tables.read import display_url
 
-    settings = state.settings()
-    state.announce_database(settings)
-    revisions = _fast(state, reading.current)
+    def fast(settings: Settings) -> tuple[str, ...] | None:
+        state.announce_database(settings)
+        return reading.current(settings)
+
+    revisions = _fast(state, fast)  # bad settings: the Migrator's path says what is wrong
     if revisions is not None:
-        return revisions, display_url(settings.url)
+        return revisions, display_url(state.settings().url)
 
     async def through_migrator(state: State) -> tuple[tuple[str, ...], str]:
         migrator = state.migrator()
