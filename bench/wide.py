@@ -5,7 +5,7 @@ defaults, a comment), generates the models as an importable package, creates the
 them once (create_all), then times whole processes interleaved over several rounds after a
 warm-up, on SQLite and, with --pg-url, PostgreSQL:
 
-* `asyncmigrate check` (batched reflection, see src/asyncmigrate/reflection.py);
+* `asyncmigrate check` (batched reflection, see src/asyncmigrate/reflection/batched.py);
 * `alembic check` on the same project (asyncmigrate's env.py also runs under plain alembic);
 * the floor: a script that imports the models and reads the catalog once with ``get_multi_*``.
 

@@ -1,6 +1,6 @@
 """The revision-graph cache and the fast read-only commands give Alembic's answers, exactly.
 
-In process, the cached graph (revgraph.RevisionGraph) is compared with Alembic's ScriptDirectory
+In process, the cached graph (graph.revisions.RevisionGraph) is compared with Alembic's ScriptDirectory
 on hand-written and on random graphs: walk order for every range, heads, labels, status. Through
 the command line, each fast command's stdout, stderr and exit code are compared with the same
 command run through Alembic (ASYNCMIGRATE_NO_GRAPH_CACHE=1), and the fast run is checked to have

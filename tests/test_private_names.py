@@ -37,7 +37,7 @@ OTHER_LIBRARIES = (
 #: Underscored names that are public API, with the reason.
 ALLOWED = {
     "_getframe": "sys._getframe: documented CPython API (lint/capture.py finds a revision's line)",
-    "_exit": "os._exit: documented (cli.py ends a process past a revision's leftover threads)",
+    "_exit": "os._exit: documented (cli/main.py ends a process past a revision's leftover threads)",
     "_replace": "namedtuple's documented API",
     "_asdict": "namedtuple's documented API",
     "_fields": "namedtuple's documented API",

@@ -1,7 +1,7 @@
 """``Migrator``: the public async API. The command line is a thin layer over it.
 
 Every method is a coroutine that runs inside the caller's event loop (a FastAPI lifespan, a
-pytest-asyncio test, a worker). ``SyncMigrator`` (sync.py) is the same API for scripts without a loop.
+pytest-asyncio test, a worker). ``SyncMigrator`` (api/sync.py) is the same API for scripts without a loop.
 """
 
 from __future__ import annotations

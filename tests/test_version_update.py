@@ -1,4 +1,4 @@
-"""The version-row UPDATE from a template (versionrow.py): the same statement Alembic sends, the
+"""The version-row UPDATE from a template (tables/version_update.py): the same statement Alembic sends, the
 same heads, the same check that exactly one row moved, on every database."""
 
 from __future__ import annotations
