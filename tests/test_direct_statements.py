@@ -1,6 +1,6 @@
-"""The asyncpg fast paths (apply/direct_statements.py): DDL and the version UPDATE in one simple-query round trip,
-the history row riding on that UPDATE (or through asyncpg's statement cache), with the same
-transactions, row counts and errors as SQLAlchemy's own path."""
+"""The asyncpg fast paths (apply/direct_statements.py): DDL and the version UPDATE in one
+simple-query round trip, the history row riding on that UPDATE (or through asyncpg's statement
+cache), with the same transactions, row counts and errors as SQLAlchemy's own path."""
 
 from __future__ import annotations
 
