@@ -138,3 +138,71 @@ def test_a_new_module_registers_by_subclassing() -> None:
         from asyncmigrate import dialects
 
         dialects._REGISTRY.pop("exotic-test")
+
+
+#: Modules that may name a database outside dialects/: lint judges SQL per dialect (its rules and
+#: ``lint/model.DIALECTS``), the CLI repeats those choices for ``--dialect`` without importing the
+#: linter (checked below), and batched reflection is a speed path for the catalogs it knows (a
+#: database without one reflects through Alembic as before).
+NAMING_A_DATABASE_IS_THEIR_JOB = ("dialects/", "lint/", "cli/lint.py", "reflection/batched.py")
+
+
+def test_no_module_outside_dialects_names_a_database() -> None:
+    """What differs between databases lives in its module: anywhere else, a database's name in a
+    comparison or a table is a branch a new database would have to find and edit."""
+    import ast
+
+    import asyncmigrate
+
+    names = {backend for cls in known() for backend in cls.backends}
+    root = Path(asyncmigrate.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root).as_posix()
+        if relative.startswith(NAMING_A_DATABASE_IS_THEIR_JOB):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in names:
+                found.append(f"{relative}:{node.lineno}: {node.value!r}")
+    assert not found, "a database named outside its module:\n" + "\n".join(found)
+
+
+def test_the_command_line_offers_the_dialects_lint_knows() -> None:
+    from asyncmigrate.cli.main import cli
+    from asyncmigrate.lint.model import DIALECTS
+
+    lint = cli.commands["lint"]
+    option = next(p for p in lint.params if p.name == "dialect")
+    assert tuple(option.type.choices) == DIALECTS  # type: ignore[attr-defined]
+    assert set(DIALECTS) == {backend for cls in known() for backend in cls.backends}
+
+
+def test_a_made_up_database_is_served_by_its_module_alone(tmp_path: Path) -> None:
+    """One module is the whole of a new database: every lookup the rest of the code does (by URL,
+    by scheme, by driver, for the read commands and the tests) reaches it, and what it does not
+    fill in falls back to 'no such feature', not to another database's behaviour."""
+    from asyncmigrate import dialects
+    from asyncmigrate.dialects import extra_for_driver, for_scheme, is_known
+    from asyncmigrate.tables.read import display_url
+
+    class MadeUp(Database):
+        backends = ("madeupdb",)
+        async_driver = "madeup_async"
+        extra = "madeup"
+        default_port = 4242
+
+    try:
+        url = "madeupdb+madeup_async://u@h/db"
+        assert isinstance(for_scheme(url), MadeUp) and is_known(url)
+        assert extra_for_driver("madeup_async") == "madeup"
+        database = for_scheme(url)
+        assert database.direct_tables(url) is None  # read through SQLAlchemy
+        assert database.identity(make_url("madeupdb://H/db")) == ("h", 4242, "db")
+        assert not database.embedded and not database.render_as_batch and database.fingerprint_sql is None
+        assert database.timeout_statements(None, ApplyOptions()) == []
+        with pytest.raises(AsyncMigrateError, match="cannot wipe a 'madeupdb' database"):
+            database.wipe(None)  # type: ignore[arg-type]
+        assert display_url("madeupdb://u:secret@h/db") == "madeupdb://u:***@h/db"
+    finally:
+        dialects._REGISTRY.pop("madeupdb")
+    assert not is_known("madeupdb://h/db")

@@ -235,7 +235,7 @@ async def test_sigterm_while_waiting_for_the_apply_lock(project: Path, pg_url: s
     """Stopped while another migrator holds the lock: nothing ran, and it says so at once."""
     from sqlalchemy.engine import make_url
 
-    from asyncmigrate.apply.lock import lock_key
+    from asyncmigrate.dialects.postgresql import lock_key
 
     from .conftest import asyncpg_connect
 

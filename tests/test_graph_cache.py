@@ -25,6 +25,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 
 from asyncmigrate.config import load_settings
+from asyncmigrate.dialects.sqlite import sqlite_file
 from asyncmigrate.graph import cache as graphcache
 from asyncmigrate.graph import text as graphtext
 from asyncmigrate.graph.cache import GraphLocations, build_graph, load_graph
@@ -33,7 +34,7 @@ from asyncmigrate.graph.revisions import GraphUnavailable, RevisionGraph
 from asyncmigrate.graph.status import RevisionInfo, applied_revisions, build_status
 from asyncmigrate.scaffold import init_project
 from asyncmigrate.tables.history import verify_history
-from asyncmigrate.tables.read import display_url, sqlite_file
+from asyncmigrate.tables.read import display_url
 
 from .conftest import asyncpg_connect
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncmigrate import Migrator
 from asyncmigrate.api.migrator import MigrationFailed
-from asyncmigrate.apply.lock import lock_key
+from asyncmigrate.dialects.postgresql import lock_key
 from asyncmigrate.scaffold import init_project
 
 from .conftest import (

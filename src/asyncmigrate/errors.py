@@ -13,9 +13,6 @@ import socket
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-#: Which extra of ours brings which driver module.
-DRIVER_EXTRAS = {"asyncpg": "postgresql", "aiosqlite": "sqlite", "asyncmy": "mysql"}
-
 
 class AsyncMigrateError(Exception):
     """An error with a message meant for the user, printed as it is."""
@@ -111,15 +108,15 @@ def mysql_code(exc: BaseException) -> int | None:
 
 def missing_driver(module: str, url: str) -> MissingDriverError:
     """The error for a URL whose driver module cannot be imported."""
-    extra = DRIVER_EXTRAS.get(module)
+    from .dialects import extra_for_driver, for_backend
+
+    extra = extra_for_driver(module)
     drivername = _safe_drivername(url)
     if extra:
         hint = f"pip install 'asyncmigrate[{extra}]'"
     else:
         hint = f"pip install {module}"
         backend = drivername.split("+")[0]
-        from .dialects import for_backend
-
         async_driver = for_backend(backend).async_driver
         if async_driver and "+" not in drivername:
             hint += f", or use the async driver: {backend}+{async_driver}://"

@@ -983,7 +983,7 @@ class Migrator:
     def _render_as_batch(self) -> bool:
         if self.settings.render_as_batch is not None:
             return self.settings.render_as_batch
-        return self.url.startswith("sqlite")
+        return for_url(self.url).render_as_batch
 
     async def baseline(self, message: str = "baseline") -> BaselineResult:
         """Adopt a database made by ``create_all``: write a first revision that creates the

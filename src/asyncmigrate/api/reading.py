@@ -51,11 +51,12 @@ def tables(settings: Settings, *, events: bool, through_sqlalchemy: bool = True)
 
     ``through_sqlalchemy=False`` answers only where no engine is needed (a SQLite file, an
     asyncpg URL): a Migrator has its own engine for the rest."""
-    from ..tables.read import postgres_target, read_state, sqlite_file
+    from ..dialects import for_scheme
+    from ..tables.read import read_state
 
     if settings.url_source == URL_EMBEDDED and settings.alembic_ini is not None:
         return None  # alembic.ini names no database: the project's env.py decides
-    if not through_sqlalchemy and sqlite_file(settings.url) is None and postgres_target(settings.url) is None:
+    if not through_sqlalchemy and for_scheme(settings.url).direct_tables(settings.url) is None:
         return None
     try:
         return read_state(settings, events=events)

@@ -1,9 +1,5 @@
-"""Engines for migrations: async or sync from the URL, with SQLite made transactional.
-
-Python's sqlite3 module (and aiosqlite on top of it) does not begin a transaction before DDL, so
-a revision that fails half-way would leave its first statements committed. The documented
-SQLAlchemy recipe turns the driver's own transaction handling off and emits BEGIN itself, so a
-failing revision rolls back whole on SQLite too.
+"""Engines for migrations: async or sync from the URL, each prepared by its database's module
+(``Database.prepare_engine``: SQLite made transactional, asyncpg's simple-query DDL).
 
 aiosqlite is sqlite3 behind a worker thread: each statement is a hop to that thread and back.
 For a unit of work of our own (a whole ``upgrade``), the engine can use sqlite3 directly and run
@@ -19,7 +15,7 @@ import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import create_engine, event, pool
+from sqlalchemy import create_engine, pool
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -69,16 +65,6 @@ async def open_connection(engine: AsyncEngine) -> AsyncConnection:
     return connection
 
 
-def _make_sqlite_transactional(sync_engine: Engine) -> None:
-    @event.listens_for(sync_engine, "connect")
-    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(sync_engine, "begin")
-    def _begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
-
-
 #: Compiled statements kept per engine we create (SQLAlchemy's default: 500).
 COMPILED_CACHE_SIZE = 50
 
@@ -123,12 +109,9 @@ def create_engine_for(
         raise missing_driver((exc.name or "?").split(".")[0], str(url)) from exc
     if connect_timeout and is_async_engine(engine):
         _connect_timeouts[sync_engine] = connect_timeout
-    if parsed.get_backend_name() == "sqlite":
-        _make_sqlite_transactional(sync_engine)
-    else:
-        from . import direct_statements as pgwire
+    from ..dialects import for_backend
 
-        pgwire.install(sync_engine)
+    for_backend(parsed.get_backend_name()).prepare_engine(sync_engine)
     return engine
 
 

@@ -225,7 +225,9 @@ def configure_options(job: MigrationJob, dialect_name: str) -> dict[str, Any]:
     settings = job.settings
     render_as_batch = settings.render_as_batch
     if render_as_batch is None:
-        render_as_batch = dialect_name == "sqlite"
+        from ..dialects import for_backend
+
+        render_as_batch = for_backend(dialect_name).render_as_batch
     options: dict[str, Any] = {
         "target_metadata": job.target_metadata(),
         "render_as_batch": render_as_batch,

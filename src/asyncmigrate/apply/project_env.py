@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import contextvars
 import logging
-import os
 import threading
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
@@ -58,13 +57,7 @@ def is_usable_url(url: str | None) -> bool:
 def _identity(url: str | URL) -> tuple[str, str | None, int | None, str | None]:
     parsed = make_url(url)
     backend = parsed.get_backend_name()
-    database = parsed.database
-    if backend == "sqlite":
-        if database and database != ":memory:" and not database.startswith("file:"):
-            database = os.path.abspath(database)
-        return backend, None, None, database
-    port = parsed.port or for_backend(backend).default_port
-    return backend, (parsed.host or "").lower() or None, port, database
+    return (backend, *for_backend(backend).identity(parsed))
 
 
 def same_database(one: str | URL, other: str | URL) -> bool:

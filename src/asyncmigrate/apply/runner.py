@@ -297,13 +297,13 @@ class Runner:
             yield
             return
         await self.ensure_url()
-        # PostgreSQL, MySQL: two connections, the apply lock holds one while the work uses the
-        # other. An SQLite file costs nothing to open (and its lock is a file of its own).
-        sqlite = make_url(self.url).get_backend_name() == "sqlite"
+        # A server: two connections, the apply lock holds one while the work uses the other.
+        # An embedded file costs nothing to open (and its lock is a file of its own).
+        embedded = for_url(self.url).embedded
         self._scoped_engine = create_engine_for(
             self.url,
             direct_sqlite=True,
-            pool_size=0 if sqlite else 2,
+            pool_size=0 if embedded else 2,
             connect_timeout=self.settings.connect_timeout,
         )
         try:
@@ -324,7 +324,7 @@ class Runner:
         url = make_url(self.url)
         engine: AsyncEngine | Engine | None = None
         owned = False
-        if url.get_backend_name() != "sqlite":
+        if not for_url(url).embedded:  # an embedded file's lock is a file: no connection
             if self._connection is not None:
                 engine = self._connection.engine
             elif is_async_engine(given := self._engine or self._scoped_engine):
@@ -334,7 +334,7 @@ class Runner:
                 owned = True
             else:
                 # a sync env.py of the project's own: its driver holds the lock, and SQLAlchemy's
-                # asyncio extension stays unimported, as under plain Alembic (see engines.py)
+                # asyncio extension stays unimported, as under plain Alembic (see apply/connect.py)
                 engine = create_engine_for(url, connect_timeout=settings.connect_timeout)
                 owned = True
         lock = apply_lock_for(engine, url, settings.version_table, settings.version_table_schema)

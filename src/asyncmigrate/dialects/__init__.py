@@ -3,31 +3,50 @@
 Alembic keeps each database's DDL in a ``DefaultImpl`` subclass that registers itself for its
 dialect name (``alembic/ddl/postgresql.py`` ...). We do the same for what asyncmigrate adds on top:
 the apply lock, the per-revision timeouts, how a lock timeout is recognised, whether DDL rolls
-back, how a running revision is stopped, throwaway databases for the tests, and what a failed
-``CREATE INDEX CONCURRENTLY`` leaves behind. Lint rules keep their own dialect lists (a rule names
-the databases it judges).
+back, how a running revision is stopped, how engines are prepared, the version tables read
+without SQLAlchemy, throwaway and wiped databases for the tests, and what a failed ``CREATE INDEX
+CONCURRENTLY`` leaves behind. Lint rules keep their own dialect lists (a rule names the databases
+it judges; ``lint/model.py``'s ``DIALECTS`` lists those lint knows).
 
 Adding a database: one module here with a :class:`Database` subclass, imported at the bottom of
-this file, plus its tests (``tests/test_dialects.py`` checks that every member is filled in).
+this file, plus its tests (ARCHITECTURE.md lists the files; ``tests/test_dialects.py`` checks
+that no other module names a database).
+
+Importing this package imports neither SQLAlchemy nor a driver: the read commands' fast path
+looks up a URL's module before deciding whether it needs them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from sqlalchemy.engine import URL, make_url
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..errors import AsyncMigrateError
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from ..apply.environment import ApplyOptions
     from ..apply.lock import ApplyLock
+    from ..config import Settings
+    from ..tables.read import DatabaseState
 
 _REGISTRY: dict[str, type[Database]] = {}
+
+
+class DirectTables(Protocol):
+    """A database whose version and history tables can be read with its driver alone, answering
+    what SQLAlchemy's ``has_table`` and Alembic's ``SELECT`` would (``tables/read.py``)."""
+
+    def reads(self, settings: Settings) -> bool:
+        """These settings' tables are within reach (else SQLAlchemy reads them)."""
+
+    def read(self, settings: Settings, events: bool) -> DatabaseState:
+        """The tables, or ``GraphUnavailable`` to let SQLAlchemy read them and word any error."""
+
+    def display(self) -> str:
+        """The URL as SQLAlchemy renders it, password hidden."""
 
 
 class Database:
@@ -39,6 +58,15 @@ class Database:
     backends: ClassVar[tuple[str, ...]] = ()
     #: the driver ``upgrade`` uses for a sync URL of this backend
     async_driver: ClassVar[str] = ""
+    #: our pip extra that installs that driver (``pip install 'asyncmigrate[extra]'``)
+    extra: ClassVar[str] = ""
+    #: a file on this machine, not a server: nothing to pool, tests get a file of their own
+    embedded: ClassVar[bool] = False
+    #: autogenerate writes batch (copy-and-move) ALTERs unless ``render_as_batch`` says otherwise
+    render_as_batch: ClassVar[bool] = False
+    #: one query giving (table, text) whose text changes when the table's definition does: lets
+    #: the stairway's snapshots reuse the reflection of unchanged tables (None: reflect all)
+    fingerprint_sql: ClassVar[str | None] = None
     #: the port a URL without one connects to (for messages)
     default_port: ClassVar[int | None] = None
     #: DDL runs in the revision's transaction and rolls back with it (not MySQL's implicit commits)
@@ -54,6 +82,20 @@ class Database:
         super().__init_subclass__(**kwargs)
         for backend in cls.backends:
             _REGISTRY[backend] = cls
+
+    # -- connecting ----------------------------------------------------------------------------
+
+    def prepare_engine(self, engine: Engine) -> None:
+        """Set up each engine asyncmigrate creates (driver events) before its first use."""
+
+    def identity(self, url: URL) -> tuple[str | None, int | None, str | None]:
+        """(host, port, database) that name the same database whatever the URL's spelling."""
+        return (url.host or "").lower() or None, url.port or self.default_port, url.database
+
+    def direct_tables(self, url: str) -> DirectTables | None:
+        """The version tables of ``url`` read without SQLAlchemy, where the URL is plain enough
+        to mean the same to the driver alone (None: read through SQLAlchemy)."""
+        return None
 
     # -- applying a revision ------------------------------------------------------------------
 
@@ -103,6 +145,11 @@ class Database:
         """The statement that lets ``role`` create the throwaway databases."""
         return ""
 
+    def wipe(self, connection: Connection) -> None:
+        """Drop every table and view (and, where there are, sequences and types) in the default
+        schema, inside the caller's transaction."""
+        raise AsyncMigrateError(f"cannot wipe a '{self.name}' database")
+
 
 class UnknownDatabase(Database):
     """A backend no module serves: Alembic may still run it; our extras are off."""
@@ -122,7 +169,28 @@ def for_backend(backend: str) -> Database:
 
 
 def for_url(url: str | URL) -> Database:
+    from sqlalchemy.engine import make_url
+
     return for_backend(make_url(url).get_backend_name())
+
+
+def for_scheme(url: str) -> Database:
+    """The module of a URL string by its scheme alone, without parsing it (nor importing
+    SQLAlchemy): ``postgresql+asyncpg://...`` is ``postgresql``'s."""
+    return for_backend(url.partition(":")[0].partition("+")[0])
+
+
+def is_known(url: str) -> bool:
+    """A module serves this URL's database."""
+    return url.partition(":")[0].partition("+")[0] in _REGISTRY
+
+
+def extra_for_driver(module: str) -> str | None:
+    """Our pip extra that installs the driver module ``module`` (``asyncpg`` -> postgresql)."""
+    for database in known():
+        if database.async_driver == module:
+            return database.extra
+    return None
 
 
 def known() -> Iterator[type[Database]]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..apply.lock import ConnectionLock, LockHolder
 from ..errors import mysql_code
 from . import Database
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import URL, Engine
+    from sqlalchemy.engine import URL, Connection, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from ..apply.environment import ApplyOptions
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 class MySQL(Database):
     backends: ClassVar[tuple[str, ...]] = ("mysql", "mariadb")
     async_driver: ClassVar[str] = "asyncmy"
+    extra: ClassVar[str] = "mysql"
     default_port: ClassVar[int | None] = 3306
     # every DDL statement commits: a failed or stopped revision leaves what ran before it
     transactional_ddl: ClassVar[bool] = False
@@ -55,11 +57,8 @@ class MySQL(Database):
         version_table: str,
         version_table_schema: str | None,
     ) -> ApplyLock:
-        from ..apply.lock import MySQLApplyLock
-
         assert engine is not None
-        digest = hashlib.sha256(f"{url.database or ''}.{version_table}".encode()).hexdigest()[:40]
-        return MySQLApplyLock(engine, f"asyncmigrate:{digest}")
+        return MySQLApplyLock(engine, lock_name(url.database or "", version_table))
 
     def create_database_sql(self, name: str, template: str | None = None) -> str:
         return f"CREATE DATABASE `{name}`"
@@ -73,3 +72,49 @@ class MySQL(Database):
 
     def grant_to_create(self, role: str) -> str:
         return f"GRANT CREATE, DROP ON *.* TO '{role}'"
+
+    def wipe(self, connection: Connection) -> None:
+        connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+        rows = connection.exec_driver_sql(
+            "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = DATABASE()"
+        ).all()
+        for object_name, kind in rows:
+            keyword = "VIEW" if kind == "VIEW" else "TABLE"
+            connection.exec_driver_sql(f"DROP {keyword} IF EXISTS `{object_name}`")
+        connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+
+
+def lock_name(database: str, version_table: str) -> str:
+    """The ``GET_LOCK`` name of a database's version table (64 characters at most)."""
+    digest = hashlib.sha256(f"{database}.{version_table}".encode()).hexdigest()[:40]
+    return f"asyncmigrate:{digest}"
+
+
+class MySQLApplyLock(ConnectionLock):
+    """``GET_LOCK(name, 0)`` on a connection of its own, polled like PostgreSQL's."""
+
+    def __init__(self, engine: AsyncEngine | Engine, name: str) -> None:
+        super().__init__(engine)
+        self.name = name
+        self._held = False
+
+    async def _try(self) -> bool:
+        self._held = (await self._scalar("SELECT GET_LOCK(:name, 0)", name=self.name)) == 1
+        return self._held
+
+    async def _unlock(self) -> None:
+        if self._held:
+            await self._scalar("SELECT RELEASE_LOCK(:name)", name=self.name)
+            self._held = False
+
+    async def holder(self) -> LockHolder | None:
+        owner = await self._scalar("SELECT IS_USED_LOCK(:name)", name=self.name)
+        if owner is None:
+            return None
+        result = await self._execute(
+            "SELECT USER, HOST, TIME FROM information_schema.PROCESSLIST WHERE ID = :id", id=owner
+        )
+        row = result.first()
+        if row is None:
+            return LockHolder(f"connection {owner}")
+        return LockHolder(f"connection {owner} ({row[0]}@{row[1]}, for {row[2]}s)")

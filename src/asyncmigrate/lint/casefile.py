@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .model import DIALECTS
+
 if TYPE_CHECKING:
     from .model import LintReport
 
@@ -22,8 +24,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
-
-DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite")
 
 
 def expectable_rules(dialect: str) -> dict[str, str]:

@@ -14,13 +14,11 @@ import sqlalchemy as sa
 from ..errors import AsyncMigrateError
 from .capture import Capture, Environment, capture
 from .context import RevisionContext
-from .model import SOURCE_LINE, Finding, LintReport, Severity
+from .model import DIALECTS, SOURCE_LINE, Finding, LintReport, Severity
 from .rules import Rule, all_rules, rule_by_id
 from .state import SchemaState
 from .statements import split_statements
 from .suppress import Suppressions, parse_suppressions
-
-DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite")
 
 #: The version assumed when neither a live server, the command line nor the config says.
 NEWEST = {"postgresql": (17,), "mysql": (8, 4), "mariadb": (11, 4), "sqlite": (3, 45)}

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+#: The databases lint judges (a rule names those it applies to); ``cli/lint.py``'s ``--dialect``
+#: choices repeat them so the command line starts without importing the linter.
+DIALECTS = ("postgresql", "mysql", "mariadb", "sqlite")
+
 #: Written in a recipe where the offending line itself belongs (moved into a block, say).
 SOURCE_LINE = "<<source line>>"
 

@@ -20,8 +20,8 @@ from alembic.util.exc import CommandError
 
 from ..config import URL_EMBEDDED, Settings
 from ..errors import AsyncMigrateError
-from .engine import DIALECTS, LintConfig, LintConfigError, Linter, RevisionSource, parse_version
-from .model import Finding, LintReport, Severity
+from .engine import LintConfig, LintConfigError, Linter, RevisionSource, parse_version
+from .model import DIALECTS, Finding, LintReport, Severity
 from .rules.non_linear_history import RULE as NON_LINEAR_HISTORY
 
 T = TypeVar("T")

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from ..api.migrator import Migrator
 from ..config import Settings, load_settings
+from ..dialects import for_scheme
 from .scratch import create_database, drop_database
 
 BUILTIN_MODULE = "asyncmigrate.testing.builtin"
@@ -100,13 +101,13 @@ class TemplateDatabases:
 
     @property
     def on_sqlite(self) -> bool:
-        return self.server_url is None or self.server_url.startswith("sqlite")
+        return self.server_url is None or for_scheme(self.server_url).embedded
 
     def _sqlite_url(self, path: Path, settings: Settings) -> str:
         """An SQLite URL with the driver the project uses (a sync env.py of its own needs a sync
         one), else aiosqlite."""
         url = self.server_url or settings.url
-        drivername = make_url(url).drivername if url.startswith("sqlite") else "sqlite+aiosqlite"
+        drivername = make_url(url).drivername if for_scheme(url).embedded else "sqlite+aiosqlite"
         return f"{drivername}:///{path}"
 
     async def template(self, kind: str, settings: Settings) -> str:

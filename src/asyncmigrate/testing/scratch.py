@@ -76,7 +76,7 @@ async def scratch_database(
     server_url: str | None, *, connect_timeout: float | None = DEFAULT_CONNECT_TIMEOUT
 ) -> AsyncIterator[str]:
     """An empty database for the duration of the block, like the server at ``server_url``."""
-    if server_url is None or make_url(server_url).get_backend_name() == "sqlite":
+    if server_url is None or for_url(server_url).embedded:
         # the server's driver, sync or async: a project's own env.py may only run with its own
         drivername = make_url(server_url).drivername if server_url else "sqlite+aiosqlite"
         directory = Path(tempfile.mkdtemp(prefix="asyncmigrate-test-"))

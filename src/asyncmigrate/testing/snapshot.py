@@ -46,32 +46,6 @@ def _sorted(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(items, key=lambda item: repr(sorted(item.items())))
 
 
-#: One query per dialect that returns (table, text): a fingerprint of each table's definition.
-#: Equal text means an equal table, so a cached reflection of it can be reused.
-_FINGERPRINTS = {
-    "sqlite": (
-        "SELECT tbl_name, group_concat(coalesce(sql, name), ';') FROM"
-        " (SELECT tbl_name, sql, name FROM sqlite_master WHERE type IN ('table', 'index')"
-        " ORDER BY tbl_name, type DESC, name) GROUP BY tbl_name"
-    ),
-    "postgresql": (
-        "SELECT c.relname, concat_ws(';',"
-        " (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) || ' '"
-        "   || a.attnotnull::text || ' ' || coalesce(pg_get_expr(d.adbin, d.adrelid), '')"
-        "   || a.attidentity::text || a.attgenerated::text || coalesce(col_description(c.oid, a.attnum), ''),"
-        "   ',' ORDER BY a.attnum)"
-        "  FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
-        "  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),"
-        " (SELECT string_agg(con.conname || ' ' || pg_get_constraintdef(con.oid), ',' ORDER BY con.conname)"
-        "  FROM pg_constraint con WHERE con.conrelid = c.oid),"
-        " (SELECT string_agg(pg_get_indexdef(i.indexrelid), ',' ORDER BY i.indexrelid::regclass::text)"
-        "  FROM pg_index i WHERE i.indrelid = c.oid))"
-        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-        " WHERE c.relkind IN ('r', 'p') AND n.nspname = current_schema()"
-    ),
-}
-
-
 class SnapshotCache:
     """Reflected tables kept between snapshots of one database, keyed by their fingerprint.
 
@@ -84,7 +58,10 @@ class SnapshotCache:
 
 
 def _fingerprints(connection: Connection) -> dict[str, str] | None:
-    sql = _FINGERPRINTS.get(connection.dialect.name)
+    from ..dialects import for_backend
+
+    # (table, text) per table: equal text means an equal table, so its cached reflection holds
+    sql = for_backend(connection.dialect.name).fingerprint_sql
     if sql is None:
         return None
     return {name: text or "" for name, text in connection.exec_driver_sql(sql)}

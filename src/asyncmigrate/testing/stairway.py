@@ -166,32 +166,12 @@ def _is_empty(function: Callable[..., Any] | None) -> bool:
 
 def wipe_database(connection: Connection) -> None:
     """Drop every table, view, sequence and type in the default schema."""
-    name = connection.dialect.name
+    from ..dialects import for_backend
+
     if connection.in_transaction():
         connection.rollback()
     with connection.begin():
-        if name == "postgresql":
-            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
-            connection.exec_driver_sql("CREATE SCHEMA public")
-        elif name == "sqlite":
-            connection.exec_driver_sql("PRAGMA foreign_keys = OFF")
-            rows = connection.exec_driver_sql(
-                "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'table')"
-                " AND name NOT LIKE 'sqlite_%' ORDER BY type DESC"
-            ).all()
-            for kind, object_name in rows:
-                connection.exec_driver_sql(f'DROP {kind.upper()} IF EXISTS "{object_name}"')
-        elif name in ("mysql", "mariadb"):
-            connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
-            rows = connection.exec_driver_sql(
-                "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = DATABASE()"
-            ).all()
-            for object_name, kind in rows:
-                keyword = "VIEW" if kind == "VIEW" else "TABLE"
-                connection.exec_driver_sql(f"DROP {keyword} IF EXISTS `{object_name}`")
-            connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
-        else:
-            raise AsyncMigrateError(f"cannot wipe a '{name}' database")
+        for_backend(connection.dialect.name).wipe(connection)
 
 
 class StepRunner:

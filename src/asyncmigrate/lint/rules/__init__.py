@@ -17,10 +17,10 @@ from functools import cache
 
 from ..capture import OpCall
 from ..context import RevisionContext
-from ..model import Severity
+from ..model import DIALECTS, Severity
 from ..statements import Statement
 
-ALL_DIALECTS = frozenset({"postgresql", "mysql", "mariadb", "sqlite"})
+ALL_DIALECTS = frozenset(DIALECTS)
 POSTGRESQL = frozenset({"postgresql"})
 MYSQL = frozenset({"mysql", "mariadb"})
 SQLITE = frozenset({"sqlite"})

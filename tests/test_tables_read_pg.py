@@ -18,14 +18,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from asyncmigrate.config import URL_FROM_ENV, Settings
+from asyncmigrate.dialects.postgresql import postgres_target
 from asyncmigrate.graph.revisions import GraphUnavailable
-from asyncmigrate.tables.read import (
-    DatabaseState,
-    _read_postgresql,
-    _read_with_sqlalchemy,
-    display_url,
-    postgres_target,
-)
+from asyncmigrate.tables.read import DatabaseState, _read_with_sqlalchemy, display_url
 
 from .conftest import asyncpg_connect
 
@@ -109,7 +104,7 @@ def read_both_ways(settings: Settings) -> DatabaseState:
     target = postgres_target(settings.url)
     assert target is not None
     for events in (False, True):
-        direct = _read_postgresql(target, settings, events)
+        direct = target.read(settings, events)
         through_sqlalchemy = _read_with_sqlalchemy(settings, events)
         assert direct == through_sqlalchemy
         for ours, theirs in zip(direct.events or [], through_sqlalchemy.events or [], strict=True):
@@ -220,10 +215,10 @@ def test_errors_leave_the_words_to_sqlalchemy(pg_url: str) -> None:
         target = postgres_target(url.render_as_string(hide_password=False))
         assert target is not None
         with pytest.raises(GraphUnavailable):
-            _read_postgresql(target, settings_for(url.render_as_string(hide_password=False)), True)
+            target.read(settings_for(url.render_as_string(hide_password=False)), True)
     # a version table that is not one
     execute(pg_url, "CREATE TABLE alembic_version (revision TEXT)")
     target = postgres_target(pg_url)
     assert target is not None
     with pytest.raises(GraphUnavailable):
-        _read_postgresql(target, settings_for(pg_url), False)
+        target.read(settings_for(pg_url), False)
