@@ -57,7 +57,8 @@ def test_every_command_with_machine_output_offers_a_new_renderer(made_up: str) -
     options = format_options()
     assert set(options) == LOCATED | UNLOCATED
     for command, option in options.items():
-        choices = list(option.type.choices)  # type: ignore[attr-defined]
+        assert isinstance(option.type, click.Choice), command
+        choices = list(option.type.choices)
         assert choices[:2] == ["text", "json"] and made_up in choices, command
         assert ("sarif" in choices and "github" in choices) == (command in LOCATED), command
         usage = CliRunner().invoke(cli, [*command.split(), "--help"])

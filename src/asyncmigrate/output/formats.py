@@ -48,6 +48,7 @@ def register(name: str, *, needs_locations: bool = False) -> Callable[[Renderer]
 
 
 def render(name: str, report: Report, out: Any) -> None:
+    """Write ``report`` in the format ``--format`` named (an alias counts as its format)."""
     FORMATS[ALIASES.get(name, name)].render(report, out)
 
 
