@@ -208,10 +208,11 @@ def test_verify_in_every_format(plain: Path, db_url: str) -> None:
     assert (finding["rule"], finding["severity"], finding["revision"]) == ("edited", "error", "b2")
     assert finding["path"].endswith("b2_t2.py")
 
-    github = run_cli("--url", db_url, "verify", "--format", "github", cwd=plain)
-    assert github.returncode == 1
-    [line] = github.stdout.splitlines()
-    assert line.startswith("::error file=migrations/versions/b2_t2.py,title=edited::")
+    for env in ({}, {"ASYNCMIGRATE_NO_GRAPH_CACHE": "1"}):  # the file found by Alembic too
+        github = run_cli("--url", db_url, "verify", "--format", "github", cwd=plain, env=env)
+        assert github.returncode == 1
+        [line] = github.stdout.splitlines()
+        assert line.startswith("::error file=migrations/versions/b2_t2.py,title=edited::"), env
 
     sarif = run_cli("--url", db_url, "verify", "--format", "sarif", cwd=plain)
     assert sarif.returncode == 1

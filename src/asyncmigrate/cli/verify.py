@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +20,6 @@ from .base import (
 )
 
 if TYPE_CHECKING:
-    from ..config import Settings
     from ..tables.history import Problem
 
 #: What each kind of ``verify`` finding means, for SARIF's rule list.
@@ -32,24 +32,25 @@ VERIFY_RULES = [
 ]
 
 
-def _paths(settings: Settings, found: list[Problem]) -> dict[str, str]:
-    """The file of each revision a problem names, so that annotations point at it; none for a
-    revision whose file is gone, or when the graph does not build without Alembic."""
+def _paths(state: State, found: list[Problem]) -> dict[str, str]:
+    """The file of each revision a problem names, so that annotations point at it: from the
+    cached graph, else from Alembic. A revision whose file is gone keeps no path."""
     from ..api import reading
-    from ..graph.revisions import GraphUnavailable
 
     revisions = {problem.revision for problem in found if problem.revision}
-    graph = reading.graph(settings) if revisions else None
-    if graph is None:
+    if not revisions:
         return {}
     paths = {}
-    for revision in revisions:
-        try:
-            node = graph.get_revision(revision)
-        except GraphUnavailable:
-            continue
-        if node is not None:
-            paths[revision] = node.path
+    try:
+        graph = reading.graph(state.settings())
+        source: Any = graph if graph is not None else state.migrator(database=False).script_directory()
+        for revision in revisions:
+            with contextlib.suppress(Exception):  # gone, or no longer a single revision
+                node = source.get_revision(revision)
+                if node is not None:
+                    paths[revision] = str(node.path)
+    except Exception:  # noqa: BLE001  (the findings stand without their files)
+        return paths
     return paths
 
 
@@ -91,7 +92,7 @@ async def verify(state: State, accept: tuple[str, ...], output_format: str) -> N
 
     accepted = list(await state.migrator().accept(accept)) if accept else []
     found = await state.migrator().verify()
-    report = problems_report("verify", found, _paths(state.settings(), found))
+    report = problems_report("verify", found, _paths(state, found))
     report.fields["accepted"] = [
         {"kind": item.kind, "revision": item.revision, "message": item.message} for item in accepted
     ]
@@ -124,7 +125,7 @@ def _print_verify(accepted: list[Problem], found: list[Problem], out: Any) -> No
 async def check_heads(state: State, output_format: str) -> None:
     """Exit 1 when the scripts have more than one head without a merge (for CI)."""
     problems = await state.migrator(database=False).check_heads()
-    report = problems_report("check-heads", problems, _paths(state.settings(), problems))
+    report = problems_report("check-heads", problems, _paths(state, problems))
     report.text = partial(_print_heads, problems)
     render(output_format, report, stdout)
     if problems:
