@@ -225,3 +225,17 @@ def test_verify_in_every_format(plain: Path, db_url: str) -> None:
     assert accepted.returncode == 0, accepted.output
     document = json.loads(accepted.stdout)
     assert [item["revision"] for item in document["accepted"]] == ["b2"] and document["findings"] == []
+
+
+def test_check_heads_in_machine_formats(tmp_path: Path) -> None:
+    init_project(project_dir=tmp_path, models="unused")
+    write_revision(tmp_path, "a1", None, "t1")
+    write_revision(tmp_path, "b2", "a1", "t2")
+    assert json.loads(run_cli("check-heads", "--format", "json", cwd=tmp_path).stdout) == {"findings": []}
+    write_revision(tmp_path, "x2", "a1", "tx")
+    result = run_cli("check-heads", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, result.output
+    [finding] = json.loads(result.stdout)["findings"]
+    assert finding["rule"] == "multiple-heads" and "b2, x2" in finding["message"]
+    github = run_cli("check-heads", "--format", "github", cwd=tmp_path)
+    assert github.returncode == 1 and github.stdout.startswith("::error title=multiple-heads::2 heads")
