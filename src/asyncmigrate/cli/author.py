@@ -59,9 +59,9 @@ async def _lint_new_revisions(state: State, paths: list[Any]) -> None:
         return
     if report.findings:
         stdout.print("[bold]Lint of the new revision[/bold] (review before applying):")
-        from ..lint.output import render_human
+        from ..lint.output import print_text
 
-        render_human(report, stdout)
+        print_text(report, stdout)
     else:
         stdout.print("Lint: no findings in the new revision.")
 

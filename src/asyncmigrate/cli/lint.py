@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .. import __version__
+from ..output.formats import format_option, render
 from . import process
 from .base import (
     CommandFailed,
@@ -40,17 +40,11 @@ async def lint_report(state: State, request: Any) -> Any:
 @click.argument("rev_range", required=False)
 @click.option("--since-ref", help="Lint only the revision files added or changed since this git ref.")
 @click.option("--downgrade", is_flag=True, help="Lint downgrade() too.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["human", "json", "github", "sarif"]),
-    default="human",
-    show_default=True,
-)
+@format_option(located=True)
 @click.option("--dialect", type=click.Choice(["postgresql", "mysql", "mariadb", "sqlite"]))
 @click.option("--pg-version", help="PostgreSQL version to judge for (default: live server, config, newest).")
 @click.option("--mysql-version", help="MySQL/MariaDB version to judge for.")
-@click.option("--no-advisory", is_flag=True, help="Hide advisory notes in human output.")
+@click.option("--no-advisory", is_flag=True, help="Hide advisory notes in text output.")
 @click.option("--list-rules", is_flag=True, help="List the rules (with --format json: as JSON) and exit.")
 @click.option("--explain", "explain_rule", metavar="RULE", help="Print a rule's documentation and exit.")
 @run_async
@@ -80,14 +74,7 @@ async def lint(
     process.app_code_ran = True
     request = LintRequest(rev_range, since_ref, downgrade, dialect, pg_version, mysql_version)
     report = await lint_report(state, request)
-    if output_format == "json":
-        stdout.out(output.render_json(report))
-    elif output_format == "github":
-        stdout.out(output.render_github(report))
-    elif output_format == "sarif":
-        stdout.out(output.render_sarif(report, __version__))
-    else:
-        output.render_human(report, stdout, show_advisory=not no_advisory)
+    render(output_format, output.to_report(report, show_advisory=not no_advisory), stdout)
     if any(f.severity is Severity.ERROR for f in report.findings):
         raise click.exceptions.Exit(1)
 

@@ -3,14 +3,16 @@ imports, all)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..errors import AsyncMigrateError
+from ..output.formats import format_option, render
+from ..output.report import Finding, Report, Severity
 from .base import (
     State,
     cli,
@@ -21,6 +23,8 @@ from .base import (
 
 if TYPE_CHECKING:
     from ..api.migrator import Migrator
+    from ..testing.checks import CheckReport
+    from ..testing.stairway import StairwayReport
 
 
 @cli.group("test")
@@ -30,7 +34,8 @@ def test_group() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)  # hundreds of steps: report, not log
 
 
-TEST_FORMAT = click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+#: The checks find revisions and schemas, not lines in files: no github or sarif.
+TEST_FORMAT = format_option(located=False)
 
 
 async def _on_scratch(state: State, check: Callable[[Migrator], Any]) -> Any:
@@ -44,7 +49,34 @@ async def _on_scratch(state: State, check: Callable[[Migrator], Any]) -> Any:
         return await check(Migrator(settings.with_url(url)))
 
 
-def _print_stairway(report: Any) -> None:
+def stairway_report(report: StairwayReport) -> Report:
+    """Each revision the stairway flagged, warned about or skipped, and why a walk stopped;
+    ``--format json`` prints the stairway's own document, as it always has."""
+    from ..testing.stairway import DOES_NOT_BUILD, FAILED, SKIPPED, WARNING
+
+    severity = {
+        FAILED: Severity.ERROR,
+        DOES_NOT_BUILD: Severity.WARNING,
+        WARNING: Severity.WARNING,
+        SKIPPED: Severity.ADVISORY,
+    }
+    findings = [
+        Finding(
+            "stairway",
+            severity[result.status],
+            "; ".join(result.problems),
+            revision=result.revision,
+            extra={"status": result.status, "diff": result.diff},
+        )
+        for result in report.results
+        if result.status in severity and result.problems
+    ]
+    if report.stopped and not any(result.status == DOES_NOT_BUILD for result in report.results):
+        findings.append(Finding("stairway", Severity.WARNING, report.stopped))
+    return Report("test stairway", findings, document=report.as_dict(), text=partial(_print_stairway, report))
+
+
+def _print_stairway(report: StairwayReport, out: Any) -> None:
     from rich.table import Table
 
     table = Table("revision", "message", "result", "what failed", box=None, pad_edge=False)
@@ -56,15 +88,15 @@ def _print_stairway(report: Any) -> None:
             f"[{colour}]{result.status}[/{colour}]",
             escape("; ".join(result.problems)),
         )
-    stdout.print(table)
+    out.print(table)
     for result in report.failed:
         if result.diff:
-            stdout.print(f"\n[bold]{result.revision}[/bold] ({escape(result.message)}):")
+            out.print(f"\n[bold]{result.revision}[/bold] ({escape(result.message)}):")
             for line in result.diff:
-                stdout.print(f"  {escape(line)}")
+                out.print(f"  {escape(line)}")
     if report.stopped:
-        stdout.print(f"\n[yellow]{escape(report.stopped)}[/yellow]")
-    stdout.print(f"{report.walked} of {report.total} revisions walked, {len(report.failed)} flagged")
+        out.print(f"\n[yellow]{escape(report.stopped)}[/yellow]")
+    out.print(f"{report.walked} of {report.total} revisions walked, {len(report.failed)} flagged")
 
 
 @test_group.command("stairway")
@@ -104,8 +136,6 @@ async def test_stairway(
             empty database (try --from-models or --base-models), or the models do not make
             a database.
     """
-    from functools import partial
-
     from ..testing import stairway
 
     if from_models and base_models:
@@ -119,14 +149,11 @@ async def test_stairway(
         base_models=base_models,
     )
     report = await _on_scratch(state, check)
-    if output_format == "json":
-        stdout.out(json.dumps(report.as_dict(), indent=2))
-    else:
-        _print_stairway(report)
+    render(output_format, stairway_report(report), stdout)
     raise click.exceptions.Exit(report.exit_code)
 
 
-async def _run_checks(state: State, names: list[str], output_format: str) -> None:
+async def _run_checks(state: State, names: list[str]) -> list[CheckReport]:
     from ..api.migrator import Migrator
     from ..testing import checks
 
@@ -144,21 +171,28 @@ async def _run_checks(state: State, names: list[str], output_format: str) -> Non
         function = {"models": checks.models_match_migrations, "no-trace": checks.downgrade_leaves_no_trace}
         return await _on_scratch(state, function[name])
 
-    reports = [await run(name) for name in names]
-    if output_format == "json":
-        stdout.out(
-            json.dumps([{"check": r.name, "ok": r.ok, "problems": r.problems} for r in reports], indent=2)
-        )
-    else:
-        for report in reports:
-            mark = "[green]ok[/green]" if report.ok else "[red]failed[/red]"
-            stdout.print(f"{report.name}: {mark}")
-            for problem in report.problems:
-                stdout.print(f"  {escape(problem)}")
-            if report.detail and not report.ok:
-                stdout.print(escape(report.detail))
-    if not all(r.ok for r in reports):
-        raise click.exceptions.Exit(1)
+    return [await run(name) for name in names]
+
+
+def checks_report(command: str, reports: list[CheckReport]) -> Report:
+    """One finding per problem a check found; ``--format json`` prints the list of checks
+    (name, ok, problems), as it always has."""
+    return Report(
+        command,
+        [Finding(report.name, Severity.ERROR, problem) for report in reports for problem in report.problems],
+        document=[{"check": r.name, "ok": r.ok, "problems": r.problems} for r in reports],
+        text=partial(_print_checks, reports),
+    )
+
+
+def _print_checks(reports: list[CheckReport], out: Any) -> None:
+    for report in reports:
+        mark = "[green]ok[/green]" if report.ok else "[red]failed[/red]"
+        out.print(f"{report.name}: {mark}")
+        for problem in report.problems:
+            out.print(f"  {escape(problem)}")
+        if report.detail and not report.ok:
+            out.print(escape(report.detail))
 
 
 for _name, _help in (
@@ -170,7 +204,10 @@ for _name, _help in (
 
     def _make(name: str) -> Callable[..., Any]:
         async def command(state: State, output_format: str) -> None:
-            await _run_checks(state, [name], output_format)
+            reports = await _run_checks(state, [name])
+            render(output_format, checks_report(f"test {name}", reports), stdout)
+            if not all(report.ok for report in reports):
+                raise click.exceptions.Exit(1)
 
         return command
 
@@ -181,18 +218,29 @@ for _name, _help in (
 @TEST_FORMAT
 @run_async
 async def test_all(state: State, output_format: str) -> None:
-    """imports, heads, models, no-trace, then the stairway."""
-    failed = False
-    try:
-        await _run_checks(state, ["imports", "heads", "models", "no-trace"], output_format)
-    except click.exceptions.Exit:
-        failed = True
+    """imports, heads, models, no-trace, then the stairway.
+
+    With --format json, one document: {"checks": [...], "stairway": {...}}, each what its own
+    command prints."""
     from ..testing import stairway
 
-    report = await _on_scratch(state, stairway)
-    if output_format == "json":
-        stdout.out(json.dumps(report.as_dict(), indent=2))
-    else:
-        _print_stairway(report)
-    if failed or not report.ok:
+    reports = await _run_checks(state, ["imports", "heads", "models", "no-trace"])
+    walk = await _on_scratch(state, stairway)
+    checks, stairs = checks_report("test all", reports), stairway_report(walk)
+
+    def text(out: Any) -> None:
+        _print_checks(reports, out)
+        _print_stairway(walk, out)
+
+    render(
+        output_format,
+        Report(
+            "test all",
+            checks.findings + stairs.findings,
+            document={"checks": checks.document, "stairway": stairs.document},
+            text=text,
+        ),
+        stdout,
+    )
+    if not all(report.ok for report in reports) or not walk.ok:
         raise click.exceptions.Exit(1)
