@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from pathlib import Path
 
 import pytest
@@ -310,6 +311,16 @@ def test_plugin_in_a_sample_project(seed_project: Path, server: str, pg_admin_ur
     assert code == 1
     assert "(full name): downgrade is empty (pass)" in output
     assert "1 failed, 6 passed" in output  # no-trace still passes: the first revision drops users
+
+    # The stairway's options reach the built-in test from the ini, as they reach the command
+    rev = re.search(r"^revision[^=]*= ['\"](\w+)", text, re.M)
+    assert rev is not None
+    code, output = _run_pytest(seed_project, *args, "-o", f"asyncmigrate_minimum_downgrade_revision={rev[1]}")
+    assert code == 0, output
+    assert "7 passed" in output
+    completed = run_cli("test", "all", "--minimum-downgrade-revision", rev[1], cwd=seed_project, env=env)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert run_cli("test", "all", cwd=seed_project, env=env).returncode == 1
 
 
 async def test_data_only_revision_with_empty_downgrade_is_a_warning(project: Path, sqlite_url: str) -> None:

@@ -84,10 +84,37 @@ def downgrade():
 '''
 
 
+#: Fails unless another session holds the apply lock, MySQL's named lock (``GET_LOCK``).
+NAMED_LOCK_HELD = '''\
+"""the apply lock is held meanwhile"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = "b1"
+down_revision = "a1"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    holder = op.get_bind().exec_driver_sql("SELECT IS_USED_LOCK('{name}'), CONNECTION_ID()").one()
+    if holder[0] is None or holder[0] == holder[1]:
+        raise RuntimeError(f"the apply lock is held by {{holder[0]}}, this session is {{holder[1]}}")
+    op.create_table("notes", sa.Column("id", sa.Integer, primary_key=True))
+
+
+def downgrade():
+    op.drop_table("notes")
+'''
+
+#: The sync driver a stock env.py uses, per backend.
+SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql"}
+
+
 def _sync(url: str) -> str:
     """The URL with the sync driver a stock env.py uses."""
     parsed = make_url(url)
-    driver = "sqlite" if parsed.get_backend_name() == "sqlite" else "postgresql+psycopg2"
+    driver = SYNC_DRIVERS[parsed.get_backend_name()]
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
@@ -142,6 +169,23 @@ async def test_sync_env_py_holds_the_apply_lock_with_its_own_driver(tmp_path: Pa
         assert {"users", "notes"} <= set(await table_columns(url))
     finally:
         await drop_database("postgresql", url)
+
+
+async def test_sync_env_py_on_mariadb_holds_the_named_lock_with_its_own_driver(tmp_path: Path) -> None:
+    """A sync URL on MariaDB (pymysql, Alembic's stock env.py): the apply lock is taken with that
+    driver on a connection of its own, and held while the revisions run."""
+    pytest.importorskip("pymysql")
+    from asyncmigrate.dialects.mysql import lock_name
+
+    url = await fresh_database("mariadb", tmp_path)
+    try:
+        name = lock_name(make_url(url).database or "", "alembic_version")
+        project = _project(tmp_path / "project", url, NAMED_LOCK_HELD.format(name=name))
+        result = run_cli("upgrade", "head", cwd=project)
+        assert result.returncode == 0, result.output
+        assert {"users", "notes"} <= set(await table_columns(url))
+    finally:
+        await drop_database("mariadb", url)
 
 
 def test_env_py_error_without_anyio_is_reported_as_itself(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ prepare buys nothing. On engines we create for migrations:
 * a statement without parameters that returns no rows (DDL; an INSERT/UPDATE/DELETE without
   RETURNING) goes out in PostgreSQL's simple-query protocol: one round trip, with the row count
   taken from the command tag, as psql and the floor script do;
-* the history row of a revision rides on Alembic's version UPDATE, which versionrow.py hands to
+* the history row of a revision rides on Alembic's version UPDATE, which tables/version_update.py hands to
   :func:`update_version_row` (the row waits there after :func:`attach_history`):
   ``WITH version_row AS (UPDATE ... RETURNING 1) INSERT INTO history ... SELECT ... FROM
   version_row``, one round trip for both, whose row count is still the UPDATE's (the row is

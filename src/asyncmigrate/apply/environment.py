@@ -350,7 +350,7 @@ def _prepare_revisions(
     context: Any, job: MigrationJob, options: ApplyOptions, history: Any | None = None
 ) -> None:
     """Track each revision the run reaches: its timeouts set first, its start noted, and once it
-    has run, its ``history`` row handed to the version UPDATE that follows (pgwire.py).
+    has run, its ``history`` row handed to the version UPDATE that follows (apply/direct_statements.py).
 
     Only the revisions the run reaches are touched, when it reaches them: an upgrade that
     applies one revision of two thousand reads one file, not all of them."""
@@ -441,7 +441,7 @@ class _TrackedRevision:
 
 
 def _attach_history(migration_context: Any, job: MigrationJob, table: Any, revision: str, name: str) -> None:
-    """A revision ran: its history row goes out with the version UPDATE (pgwire.py)."""
+    """A revision ran: its history row goes out with the version UPDATE (apply/direct_statements.py)."""
     from ..tables.history import DOWNGRADE, UPGRADE, history_insert_select
     from .direct_statements import PendingHistory, attach_history
 
@@ -502,15 +502,15 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
         comparing = collector_paused()
     options.update(_steps_option(context, job))
     context.configure(connection=connection, on_version_apply=_history_recorder(job, table), **options)
-    version_update: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+    updating_version: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if job.apply is not None:
-        from ..tables import version_update as versionrow
+        from ..tables import version_update
 
-        version_update = versionrow.enable(context.get_context())
+        updating_version = version_update.enable(context.get_context())
         _prepare_revisions(context, job, job.apply, table)
     job.progress.started = True
     try:
-        with comparing, version_update, _stoppable(job, connection, context), context.begin_transaction():
+        with comparing, updating_version, _stoppable(job, connection, context), context.begin_transaction():
             context.run_migrations()
     finally:
         if table is not None:

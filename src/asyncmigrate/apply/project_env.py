@@ -35,7 +35,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 
 from ..dialects import for_backend
 from ..errors import ConfigError
-from . import task_local as proxies
+from . import task_local
 from .environment import Progress
 
 log = logging.getLogger("asyncmigrate")
@@ -192,17 +192,17 @@ def _reporting_steps(environment: Any, progress: Progress, options: dict[str, An
 @contextlib.contextmanager
 def watching(watch: Watch) -> Iterator[Watch]:
     """Attach ``watch`` to every EnvironmentContext entered in this block (this context only)."""
-    with proxies.routed() as usable:
+    with task_local.routed() as usable:
         if not usable:
             raise ConfigError(
                 "this Alembic's op/context proxies have changed, so asyncmigrate cannot watch which"
                 " database the project's own env.py migrates: run it with the alembic command"
             )
-        token = proxies.environment_hook.set(watch.attach)
+        token = task_local.environment_hook.set(watch.attach)
         try:
             yield watch
         finally:
-            proxies.environment_hook.reset(token)
+            task_local.environment_hook.reset(token)
             watch.close()
 
 

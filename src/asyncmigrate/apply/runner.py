@@ -9,7 +9,7 @@ no second loop. The runner builds the Alembic ``Config`` in memory (no ini file 
 
 A project that keeps its own Alembic ``env.py`` (the stock templates, the tutorial's) creates its
 own engine and calls ``asyncio.run`` (or ``anyio.from_thread.run``), which cannot work inside a
-running loop; that one command runs in a worker thread instead (see foreign.py), and the
+running loop; that one command runs in a worker thread instead (see apply/project_env.py), and the
 caller's logging configuration, which such env.py files reset with ``fileConfig``, is put back
 afterwards. When such a project's alembic.ini holds only a placeholder URL, the env.py decides
 the database: it is learned from an env.py run before anything reads or locks it.
@@ -32,7 +32,7 @@ from ..dialects import for_backend, for_url
 from ..discovery import import_path
 from ..errors import ConfigError
 from . import project_env as foreign
-from . import task_local as proxies
+from . import task_local
 from .connect import create_engine_for, dispose, is_async_engine, run_on_connection
 from .environment import JOB_KEY, MetadataTarget, MigrationJob
 from .lock import WaitCallback, apply_lock_for
@@ -203,7 +203,7 @@ class Runner:
         self._learned_url = learned
 
     def watch(self, *, writes: bool) -> foreign.Watch:
-        """What to check when the project's own env.py configures Alembic (see foreign.py)."""
+        """What to check when the project's own env.py configures Alembic (see apply/project_env.py)."""
         env_py = str(self.settings.env_py)
         given = self.given_connection
         if given or self.settings.url_source == URL_FROM_OPTION:
@@ -249,7 +249,7 @@ class Runner:
         if self.own_env:
             if renders_sql:
                 self.refuse_unchosen_default()  # SQL for SQLite is not what a deploy wanted
-            with self.project_imports(), proxies.routed():
+            with self.project_imports(), task_local.routed():
                 return command(config)
         with preserve_logging(), self.project_imports():
             return await foreign.in_worker(foreign.run_watched, foreign.Watch(), command, config)
@@ -262,7 +262,7 @@ class Runner:
             watch.progress = job.progress  # its steps reach the job as ours do
             with preserve_logging(), self.project_imports():
                 return await foreign.in_worker(foreign.run_watched, watch, command, config)
-        with self.project_imports(), proxies.routed():
+        with self.project_imports(), task_local.routed():
             return await self.on_connection(
                 lambda connection: command(self.alembic_config(replace(job, connection=connection)))
             )

@@ -46,7 +46,7 @@ _defaults: dict[type, Any] = {}
 #: Objects made active while routed and not removed yet.
 _live: weakref.WeakSet[Any] = weakref.WeakSet()
 
-#: Called with each EnvironmentContext as it becomes active in this context: how foreign.py
+#: Called with each EnvironmentContext as it becomes active in this context: how apply/project_env.py
 #: watches what a project's own env.py configures.
 environment_hook: ContextVar[Callable[[Any], None] | None] = ContextVar(
     "asyncmigrate_environment_hook", default=None

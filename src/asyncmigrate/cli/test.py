@@ -99,26 +99,55 @@ def _print_stairway(report: StairwayReport, out: Any) -> None:
     out.print(f"{report.walked} of {report.total} revisions walked, {len(report.failed)} flagged")
 
 
+def _one_start(from_models: bool, base_models: str | None) -> None:
+    if from_models and base_models:
+        raise click.UsageError(
+            "--from-models starts at head, --base-models before the first revision: not both"
+        )
+
+
+async def _walk(
+    state: State, from_models: bool, base_models: str | None, minimum_downgrade_revision: str | None
+) -> StairwayReport:
+    from ..testing import stairway
+
+    _one_start(from_models, base_models)
+    check = partial(
+        stairway,
+        from_models=from_models,
+        minimum_downgrade_revision=minimum_downgrade_revision,
+        base_models=base_models,
+    )
+    report: StairwayReport = await _on_scratch(state, check)
+    return report
+
+
+def stairway_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the stairway starts and how far down it goes: ``test stairway`` and ``test all``."""
+    command = click.option(
+        "--minimum-downgrade-revision",
+        metavar="REV",
+        help="Do not test the downgrade of REV nor of the revisions below it.",
+    )(command)
+    command = click.option(
+        "--base-models",
+        metavar="MODULE:ATTR",
+        help="Make these tables with create_all before the first revision, then walk up: for a project"
+        " that makes its initial tables that way and runs the whole history on them.",
+    )(command)
+    command = click.option(
+        "--from-models",
+        is_flag=True,
+        help="Start at head from the models (create_all, stamp head) and walk down: for a project"
+        " that makes a new database that way. The models: [tool.asyncmigrate] models, else the"
+        " target_metadata its env.py passes to context.configure.",
+    )(command)
+    return command
+
+
 @test_group.command("stairway")
 @TEST_FORMAT
-@click.option(
-    "--from-models",
-    is_flag=True,
-    help="Start at head from the models (create_all, stamp head) and walk down: for a project"
-    " that makes a new database that way. The models: [tool.asyncmigrate] models, else the"
-    " target_metadata its env.py passes to context.configure.",
-)
-@click.option(
-    "--base-models",
-    metavar="MODULE:ATTR",
-    help="Make these tables with create_all before the first revision, then walk up: for a project"
-    " that makes its initial tables that way and runs the whole history on them.",
-)
-@click.option(
-    "--minimum-downgrade-revision",
-    metavar="REV",
-    help="Do not test the downgrade of REV nor of the revisions below it.",
-)
+@stairway_options
 @run_async
 async def test_stairway(
     state: State,
@@ -136,19 +165,7 @@ async def test_stairway(
             empty database (try --from-models or --base-models), or the models do not make
             a database.
     """
-    from ..testing import stairway
-
-    if from_models and base_models:
-        raise click.UsageError(
-            "--from-models starts at head, --base-models before the first revision: not both"
-        )
-    check = partial(
-        stairway,
-        from_models=from_models,
-        minimum_downgrade_revision=minimum_downgrade_revision,
-        base_models=base_models,
-    )
-    report = await _on_scratch(state, check)
+    report = await _walk(state, from_models, base_models, minimum_downgrade_revision)
     render(output_format, stairway_report(report), stdout)
     raise click.exceptions.Exit(report.exit_code)
 
@@ -216,16 +233,22 @@ for _name, _help in (
 
 @test_group.command("all")
 @TEST_FORMAT
+@stairway_options
 @run_async
-async def test_all(state: State, output_format: str) -> None:
-    """imports, heads, models, no-trace, then the stairway.
+async def test_all(
+    state: State,
+    output_format: str,
+    from_models: bool,
+    base_models: str | None,
+    minimum_downgrade_revision: str | None,
+) -> None:
+    """imports, heads, models, no-trace, then the stairway (with the stairway's options).
 
     With --format json, one document: {"checks": [...], "stairway": {...}}, each what its own
     command prints."""
-    from ..testing import stairway
-
+    _one_start(from_models, base_models)  # before the checks: refuse at once
     reports = await _run_checks(state, ["imports", "heads", "models", "no-trace"])
-    walk = await _on_scratch(state, stairway)
+    walk = await _walk(state, from_models, base_models, minimum_downgrade_revision)
     checks, stairs = checks_report("test all", reports), stairway_report(walk)
 
     def text(out: Any) -> None:

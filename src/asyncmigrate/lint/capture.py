@@ -31,7 +31,7 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.dialects.mysql.base import MySQLDialect
 
-from ..apply import task_local as proxies
+from ..apply import task_local
 
 #: ``op`` attributes that return helpers rather than emitting a schema change.
 #: The project's Alembic Config and ScriptDirectory, for the EnvironmentContext revisions see.
@@ -265,8 +265,8 @@ def capture(
     if impl.transactional_ddl:
         impl.emit_begin()
     with (
-        proxies.activate(EnvironmentContext, env),
-        proxies.activate(Operations, operations),
+        task_local.activate(EnvironmentContext, env),
+        task_local.activate(Operations, operations),
     ):
         try:
             function()

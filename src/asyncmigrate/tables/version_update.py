@@ -5,7 +5,7 @@ revision ids inlined as literal SQL, so SQLAlchemy's compiled-statement cache mi
 about a tenth of the client's time on an upgrade of 500 small revisions. For runs we drive, the
 construct is compiled once with placeholders, and each revision's UPDATE is that exact text with
 its ids put in. It goes out as driver SQL; on our asyncpg engines as one simple-query round trip
-that also carries the revision's history row (pgwire.py).
+that also carries the revision's history row (apply/direct_statements.py).
 
 Everything Alembic does around it stays as it is: the heads it tracks, the check that exactly
 one row changed and its error. Offline (``--sql``) runs, and any migration context we did not

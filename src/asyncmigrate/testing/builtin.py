@@ -53,8 +53,8 @@ def _explain(report: CheckReport) -> str:
 
 
 @_builtin
-async def test_migrations_stairway(migrator: Migrator) -> None:
-    report = await stairway(migrator)
+async def test_migrations_stairway(migrator: Migrator, asyncmigrate_stairway_options: dict[str, Any]) -> None:
+    report = await stairway(migrator, **asyncmigrate_stairway_options)
     lines = []
     for result in report.results:
         if result.status != "ok":

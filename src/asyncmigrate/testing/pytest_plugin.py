@@ -54,6 +54,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     parser.addini("asyncmigrate_url", "server URL for throwaway migration test databases", default="")
     parser.addini("asyncmigrate_project", "directory of the project's pyproject.toml", default="")
+    # the stairway's options, as `asyncmigrate test stairway` takes them
+    parser.addini(
+        "asyncmigrate_stairway_from_models",
+        "stairway: start at head from the models (create_all, stamp) and walk down",
+        type="bool",
+        default=False,
+    )
+    parser.addini(
+        "asyncmigrate_stairway_base_models",
+        "stairway: MODULE:ATTR tables made with create_all before the first revision",
+        default="",
+    )
+    parser.addini(
+        "asyncmigrate_minimum_downgrade_revision",
+        "stairway: do not test the downgrade of this revision nor of those below it",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -78,6 +95,16 @@ def asyncmigrate_settings(pytestconfig: pytest.Config) -> Settings:
     """The project's settings (pyproject.toml in rootdir, or the ``asyncmigrate_project`` ini)."""
     project = pytestconfig.getini("asyncmigrate_project") or str(pytestconfig.rootpath)
     return load_settings(start=Path(project))
+
+
+@pytest.fixture(scope="session")
+def asyncmigrate_stairway_options(pytestconfig: pytest.Config) -> dict[str, Any]:
+    """The keywords of :func:`asyncmigrate.testing.stairway` from the ini options."""
+    return {
+        "from_models": bool(pytestconfig.getini("asyncmigrate_stairway_from_models")),
+        "base_models": pytestconfig.getini("asyncmigrate_stairway_base_models") or None,
+        "minimum_downgrade_revision": pytestconfig.getini("asyncmigrate_minimum_downgrade_revision") or None,
+    }
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ on, so one run names every bad revision.
 
 With the env.py written by ``asyncmigrate init``, everything runs on one connection with one
 loaded script directory. A project's own env.py runs each step itself, as ``alembic upgrade``
-would, in a worker thread (see foreign.py) on the throwaway database, and the snapshots are taken
+would, in a worker thread (see apply/project_env.py) on the throwaway database, and the snapshots are taken
 back in the caller's loop.
 """
 
