@@ -91,7 +91,11 @@ async def verify(state: State, accept: tuple[str, ...], output_format: str) -> N
     from ..tables.history import NOT_CHECKED
 
     accepted = list(await state.migrator().accept(accept)) if accept else []
-    found = await state.migrator().verify()
+    try:
+        found = await state.migrator().verify()
+    except BaseException:
+        _print_accepted(accepted, stderr)  # recorded already: say so before the failure
+        raise
     report = problems_report("verify", found, _paths(state, found))
     report.fields["accepted"] = [
         {"kind": item.kind, "revision": item.revision, "message": item.message} for item in accepted
@@ -103,11 +107,15 @@ async def verify(state: State, accept: tuple[str, ...], output_format: str) -> N
         raise click.exceptions.Exit(1 if any(problem.kind != NOT_CHECKED for problem in found) else 2)
 
 
+def _print_accepted(accepted: list[Problem], out: Any) -> None:
+    for problem in accepted:
+        out.print(f"Accepted {problem.kind} {escape(str(problem.revision))}: {escape(problem.message)}")
+
+
 def _print_verify(accepted: list[Problem], found: list[Problem], out: Any) -> None:
     from ..tables.history import NOT_CHECKED
 
-    for problem in accepted:
-        out.print(f"Accepted {problem.kind} {escape(str(problem.revision))}: {escape(problem.message)}")
+    _print_accepted(accepted, out)
     if not found:
         out.print("History verified: every applied revision matches its file.")
         return
