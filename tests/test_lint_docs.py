@@ -188,6 +188,9 @@ def test_list_rules_text_and_json(tmp_path: Path) -> None:
         "group": "PostgreSQL: locks and rewrites",
         "summary": find_rule("set-not-null").summary,
     }
+    annotated = run_cli("lint", "--list-rules", "--format", "sarif", cwd=tmp_path)
+    assert annotated.returncode == 2
+    assert "--list-rules prints text or json, not sarif" in annotated.stderr
 
 
 def test_page_check_names_the_command_when_stale(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -84,6 +84,8 @@ def _lint_rule_docs(rule_id: str | None, output_format: str) -> None:
     from ..lint import docs
 
     if rule_id is None:
+        if output_format in ("github", "sarif"):  # annotations of findings, not a catalogue
+            raise click.UsageError(f"--list-rules prints text or json, not {output_format}")
         stdout.out(docs.rules_json() if output_format == "json" else "\n".join(docs.rules_table()))
         return
     try:
