@@ -122,9 +122,10 @@ def create_pg_database(admin_url: str) -> str:
 
 
 def run_ours(root: Path, server_url: str | None) -> float:
-    args = [sys.executable, "-m", "asyncmigrate"]
-    if server_url:
-        args += ["--url", server_url]
+    # the server the throwaway databases go on; on SQLite a file URL says which driver to use
+    # (without one, a command with no terminal refuses the unchosen embedded default)
+    url = server_url or f"sqlite+aiosqlite:///{root / 'bench.db'}"
+    args = [sys.executable, "-m", "asyncmigrate", "--url", url]
     started = time.perf_counter()
     result = subprocess.run(
         [*args, "test", "stairway", "--format", "json"], cwd=root, capture_output=True, text=True
