@@ -10,8 +10,10 @@ default itself shows from round to round.
 
 * ``upgrade head`` of a generated history (bench/stairway.py) from an empty database: the version
   UPDATE template, the asyncpg simple-query path, the task-local ``op``/``context`` proxies;
-* ``check`` on a wide schema (bench/wide.py): the batched-reflection tricks;
-* ``status`` printed on a small project: rich's emoji table.
+* ``check`` on a wide schema (bench/wide.py): the batched-reflection tricks.
+
+The tricks this showed worth less than 10 % (rich's emoji table on ``status``, five SQLAlchemy
+names on ``check``) were dropped on 2026-12-03; bench/RESULTS.md has their figures.
 
 run: bench/run tricks [--revisions 500] [--tables 500] [--rounds 5] [--pg-url URL]
 """
@@ -31,16 +33,7 @@ from upgrade import run  # noqa: E402
 from wide import create_schema, generate_models, load_metadata  # noqa: E402
 
 UPGRADE_TRICKS = ["alembic.update_version", "asyncpg.adapter", "alembic.module_proxies"]
-CHECK_TRICKS = [
-    "alembic.insp_keys",
-    "sqlalchemy.sqlite_reads",
-    "sqlalchemy.sqlite_unique",
-    "sqlalchemy.operation_context",
-    "sqlalchemy.table_dependencies",
-    "sqlalchemy.overrides_default",
-    "sqlalchemy.reflect_column",
-]
-STATUS_TRICKS = ["rich.emoji_codes"]
+CHECK_TRICKS = ["alembic.insp_keys", "sqlalchemy.sqlite_reads"]
 
 
 def measure(
@@ -82,9 +75,9 @@ def main() -> None:
     parser.add_argument("--tables", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pg-url", default=os.environ.get("ASYNCMIGRATE_TEST_PG_URL"))
-    parser.add_argument("--only", choices=["upgrade", "check", "status"], nargs="+")
+    parser.add_argument("--only", choices=["upgrade", "check"], nargs="+")
     options = parser.parse_args()
-    only = set(options.only or ["upgrade", "check", "status"])
+    only = set(options.only or ["upgrade", "check"])
     from asyncmigrate.scaffold import init_project
 
     python = sys.executable
@@ -138,22 +131,6 @@ def main() -> None:
                 dict(base_env, DATABASE_URL=url, PYTHONPATH=str(project)),
                 options.rounds,
             )
-
-    if "status" in only:
-        project = root / "small"
-        project.mkdir()
-        generate_project(project, 20)
-        url = f"sqlite+aiosqlite:///{project / 'small.db'}"
-        env = dict(base_env, DATABASE_URL=url, FORCE_COLOR="1")
-        run([python, "-m", "asyncmigrate", "upgrade", "+10"], project, env)
-        measure(
-            "status (printed with colour), 20 revisions, sqlite",
-            ["", *STATUS_TRICKS],
-            [python, "-m", "asyncmigrate", "status"],
-            project,
-            env,
-            options.rounds,
-        )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import random
 import re
-import warnings
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -31,10 +30,8 @@ from asyncmigrate.apply.environment import MigrationJob
 from asyncmigrate.reflection.batched import (
     AUTOGENERATE_PLUGINS,
     SqliteCatalog,
-    batched_inspector,
     collector_paused,
     register,
-    sorted_tables,
 )
 from asyncmigrate.scaffold import init_project
 
@@ -284,7 +281,6 @@ async def test_sqlite_catalog_equals_the_pragmas(tmp_path: Path) -> None:
         assert catalog is not None
         dialect = connection.dialect
         served = catalog.serving(dialect)
-        assert served.get_unique_constraints is not dialect.get_unique_constraints
         found = []
         for table in sa.inspect(connection).get_table_names():
             ours = served.get_unique_constraints(connection, table)
@@ -466,41 +462,6 @@ def extra_dependency_metadata() -> sa.MetaData:
     return metadata
 
 
-@pytest.mark.parametrize(
-    "make",
-    [
-        lambda: build_metadata(12, postgresql=True),
-        lambda: build_metadata(12, postgresql=False, changed=True),
-        lambda: dag_metadata(300, 1),
-        lambda: dag_metadata(300, 2),
-        lambda: cyclic_metadata(use_alter=True),
-        lambda: cyclic_metadata(use_alter=False),
-        extra_dependency_metadata,
-        sa.MetaData,
-    ],
-)
-def test_sorted_tables_equal_sqlalchemys(make: Callable[[], sa.MetaData]) -> None:
-    """The linear sort gives MetaData.sorted_tables' list (and its warning, on a cycle)."""
-    metadata = make()
-    with warnings.catch_warnings(record=True) as theirs_warned:
-        warnings.simplefilter("always")
-        theirs = metadata.sorted_tables
-    with warnings.catch_warnings(record=True) as ours_warned:
-        warnings.simplefilter("always")
-        ours = sorted_tables(metadata)
-    assert [t.key for t in ours] == [t.key for t in theirs]
-    assert [str(w.message) for w in ours_warned] == [str(w.message) for w in theirs_warned]
-
-
-def test_sorted_tables_unresolvable_fk_raises_as_sqlalchemy() -> None:
-    metadata = sa.MetaData()
-    sa.Table("lonely", metadata, sa.Column("x", sa.ForeignKey("nowhere.id")))
-    with pytest.raises(sa.exc.NoReferencedTableError):
-        assert metadata.sorted_tables
-    with pytest.raises(sa.exc.NoReferencedTableError):
-        sorted_tables(metadata)
-
-
 @pytest.fixture
 def command_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """This process as the command's own (what ``asyncmigrate``'s console script declares)."""
@@ -572,31 +533,3 @@ def test_cli_leaves_the_heap_to_the_os_only_when_the_process_exits() -> None:
     result = subprocess.run([sys.executable, "-c", script, "--version"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "frozen True"
-
-
-async def test_reflected_schema_types_add_no_create_listeners(db_url: str) -> None:
-    """Tables reflected for the comparison are the plain Inspector's, without the CREATE/DROP
-    listeners of their ENUM and BOOLEAN types."""
-    postgresql = db_url.startswith("postgresql")
-    await create(db_url, build_metadata(3, postgresql=postgresql))
-
-    def reflect(connection: Connection) -> None:
-        plain, ours = sa.MetaData(), sa.MetaData()
-        for name in ("t000", "t001", "t002"):
-            sa.inspect(connection).reflect_table(sa.Table(name, plain), None)
-            batched_inspector(connection).reflect_table(sa.Table(name, ours), None)
-        schema_types = 0
-        for name in ("t000", "t001", "t002"):
-            theirs, mine = plain.tables[name], ours.tables[name]
-            assert described(mine) == described(theirs)
-            assert [repr(c.type) for c in mine.c] == [repr(c.type) for c in theirs.c]
-            assert not mine.dispatch.before_create and not mine.dispatch.after_drop
-            assert bool(theirs.dispatch.before_create) is postgresql  # SQLite's BOOLEAN listens to none
-            for column in mine.c:
-                if isinstance(column.type, sa.types.SchemaType):
-                    schema_types += 1
-                    assert column.type._create_events is True
-        assert not ours.dispatch.before_create and bool(plain.dispatch.before_create) is postgresql
-        assert schema_types >= (9 if postgresql else 3)  # mood, kind, active (SQLite: active)
-
-    await on_database(db_url, reflect)

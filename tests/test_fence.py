@@ -31,18 +31,14 @@ from asyncmigrate.internals import Trick
 from asyncmigrate.internals import alembic as alembic_internals
 from asyncmigrate.internals import anyio as anyio_internals  # noqa: F401  (registers its trick)
 from asyncmigrate.internals import asyncpg as asyncpg_internals  # noqa: F401  (registers its trick)
-from asyncmigrate.internals import rich as rich_internals
-from asyncmigrate.internals import sqlalchemy as sqlalchemy_internals
 from asyncmigrate.lint.project import LintRequest
-from asyncmigrate.reflection.batched import sorted_tables
 from asyncmigrate.scaffold import init_project
 
 from .conftest import table_columns, version_rows, write_body_revision, write_revision
-from .test_batched_reflection import build_metadata, compare, create, dag_metadata, on_database
+from .test_batched_reflection import build_metadata, compare, create, on_database
 
-#: Tricks whose check depends on what is installed (the lowest SQLAlchemy searches UNIQUE
-#: constraints with other patterns; AnyIO is optional at run time).
-VERSION_DEPENDENT = {"sqlalchemy.sqlite_unique", "anyio.worker_claim"}
+#: Tricks whose check depends on what is installed (AnyIO is optional at run time).
+VERSION_DEPENDENT = {"anyio.worker_claim"}
 
 
 @contextlib.contextmanager
@@ -55,7 +51,7 @@ def all_forced(names: list[str], usable: bool) -> Iterator[None]:
 
 def test_every_trick_fits_the_installed_libraries() -> None:
     """On every version we declare, each check passes: the fast paths are really used."""
-    assert len(Trick.registry) >= 10
+    assert len(Trick.registry) >= 6
     unusable = [name for name, trick in Trick.registry.items() if not trick.usable]
     assert set(unusable) <= VERSION_DEPENDENT, unusable
 
@@ -79,7 +75,7 @@ def test_public_paths_can_be_chosen_for_a_whole_process() -> None:
     import subprocess
 
     script = (
-        "from asyncmigrate.internals import Trick, alembic, anyio, asyncpg, rich, sqlalchemy\n"
+        "from asyncmigrate.internals import Trick, alembic, anyio, asyncpg, sqlalchemy\n"
         "print(sorted(n for n, t in Trick.registry.items() if not t.usable))"
     )
     env = {**os.environ, "ASYNCMIGRATE_PUBLIC_PATHS": "alembic.update_version, asyncpg.adapter"}
@@ -90,46 +86,7 @@ def test_public_paths_can_be_chosen_for_a_whole_process() -> None:
     assert len(eval(done.stdout)) == len(Trick.registry)
 
 
-def test_emoji_lookup_without_the_table_gives_the_same_answer() -> None:
-    names = [["smile"], ["thumbs_up"], ["not_an_emoji_at_all"], ["nope", "rocket"], ["xyzzy"], []]
-    fast = [rich_internals.known_emoji(n) for n in names]
-    with rich_internals.EMOJI_TABLE.forced(False):
-        assert [rich_internals.known_emoji(n) for n in names] == fast
-    assert fast == [True, True, False, True, False, False]
-
-
-@pytest.mark.parametrize("seed", [1, 2])
-def test_sorted_tables_without_table_internals_equal_sqlalchemys(seed: int) -> None:
-    metadata = dag_metadata(200, seed)
-    fast = [t.key for t in sorted_tables(metadata)]
-    with sqlalchemy_internals.TABLE_DEPENDENCIES.forced(False):
-        assert sqlalchemy_internals.extra_dependencies(next(iter(metadata.tables.values()))) is None
-        assert [t.key for t in sorted_tables(metadata)] == fast
-    assert fast == [t.key for t in metadata.sorted_tables]
-
-
-def test_overrides_default_fallback_gives_the_same_answer() -> None:
-    from sqlalchemy.dialects.postgresql.asyncpg import dialect as postgresql
-    from sqlalchemy.dialects.sqlite.aiosqlite import dialect as sqlite
-
-    methods = ["get_multi_columns", "get_multi_indexes", "get_multi_pk_constraint", "get_multi_table_comment"]
-    for dialect in (postgresql(), sqlite()):
-        fast = [sqlalchemy_internals.overrides_default(dialect, m) for m in methods]
-        with sqlalchemy_internals.OVERRIDES_DEFAULT.forced(False):
-            assert [sqlalchemy_internals.overrides_default(dialect, m) for m in methods] == fast
-    assert sqlalchemy_internals.overrides_default(postgresql(), "get_multi_columns") is True
-    assert sqlalchemy_internals.overrides_default(sqlite(), "get_multi_columns") is False
-
-
-REFLECTION_TRICKS = [
-    "sqlalchemy.reflect_column",
-    "sqlalchemy.sqlite_reads",
-    "sqlalchemy.sqlite_unique",
-    "sqlalchemy.operation_context",
-    "sqlalchemy.table_dependencies",
-    "sqlalchemy.overrides_default",
-    "alembic.insp_keys",
-]
+REFLECTION_TRICKS = ["sqlalchemy.sqlite_reads", "alembic.insp_keys"]
 
 
 @pytest.mark.parametrize("state", ["unchanged", "changed"])

@@ -174,7 +174,7 @@ class MigrationJob:
     progress: Progress = field(default_factory=Progress)
     #: Set for commands that write (upgrade, downgrade, stamp).
     apply: ApplyOptions | None = None
-    #: Autogenerate reads the catalog in batches (see reflection.py); only our own commands ask.
+    #: Autogenerate reads the catalog in batches (see reflection/batched.py); only our own commands ask.
     batched_reflection: bool = False
     #: Set by the caller to stop an upgrade/downgrade part-way (see :class:`StopRequest`).
     stop: StopRequest | None = None

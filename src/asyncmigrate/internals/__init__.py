@@ -1,6 +1,6 @@
 """The fence: every private name of another library that asyncmigrate uses lives here.
 
-One module per library (``alembic``, ``sqlalchemy``, ``asyncpg``, ``rich``). Outside this
+One module per library (``alembic``, ``sqlalchemy``, ``asyncpg``, ``anyio``). Outside this
 package the code only calls the functions below, and ``tests/test_private_names.py`` fails when a
 private name of another library shows up anywhere else.
 

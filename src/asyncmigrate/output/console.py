@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-#: rich's emoji-code pattern; a match is replaced when its name is one of rich's emoji names.
+#: rich's emoji-code pattern; rich replaces a match whose name is one of its emoji names.
 _EMOJI_CODE = re.compile(r"(:(\S*?)(?:(?:\-)(emoji|text))?:)")
 RAW, ESCAPED, STYLE = "raw", "escaped", "style"
 
@@ -56,12 +56,14 @@ class Line:
 
 
 def _has_emoji_code(text: str) -> bool:
+    """A ``:name:`` rich would replace. Times (``10:00:``) match the pattern but are no emoji:
+    only a match makes us look the name up, with rich's public ``Emoji.replace``."""
     matches = list(_EMOJI_CODE.finditer(text))
     if not matches:
         return False
-    from ..internals.rich import known_emoji
+    from rich.emoji import Emoji
 
-    return known_emoji(match.group(2).lower() for match in matches)
+    return any(Emoji.replace(f":{name}:") != f":{name}:" for name in (m.group(2).lower() for m in matches))
 
 
 def _unchanged_by_rich(text: str, encoding: str) -> bool:

@@ -7,39 +7,37 @@ per-table data with ``get_multi_*``, which PostgreSQL serves with a few catalog 
   a ``nextval`` default, to learn whether the column owns its sequence (SERIAL);
 * on SQLite, ``get_multi_*`` loops per table, and each table costs ~12 statements (PRAGMA
   table_xinfo, index_list, index_info per index, foreign_key_list, sqlite_master reads);
-* on SQLite, finding UNIQUE constraints runs a backtracking pattern over every CREATE statement,
-  even when its answer can no longer change the result;
-* ``MetaData.sorted_tables`` (which Alembic reads once) is quadratic in a chain of FKs;
 * importing the models and comparing them build many long-lived objects, and the garbage
   collector rescans them all again and again.
 
 This module leaves Alembic's comparison as it is and only changes where its answers come from:
 an Alembic plugin swaps in an Inspector whose SQLite PRAGMA and ``sqlite_master`` reads are
 served from a handful of statements over all tables (table-valued PRAGMA functions), answers
-the SERIAL question from one query over all sequences, and hands Alembic the same sorted
-tables computed in linear time. Anything the batch did not cover falls back to the query (or
-the code) SQLAlchemy or Alembic would have run, so the result stays Alembic's. Only
+the SERIAL question from one query over all sequences. Anything the batch did not cover falls
+back to the query (or the code) SQLAlchemy or Alembic would have run, so the result stays
+Alembic's. Only
 asyncmigrate's own ``check``/``revision --autogenerate`` ask for the plugin; the plain
 ``alembic`` command and foreign ``env.py`` files run unchanged.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import exc, inspect
 from sqlalchemy.engine import Connection, Inspector
-from sqlalchemy.schema import MetaData, Table
 
 from ..cli.process import collector_paused
 from ..internals import alembic as alembic_internals
 from ..internals import sqlalchemy as sqlalchemy_internals
 
-__all__ = ["AUTOGENERATE_PLUGINS", "collector_paused", "register", "sorted_tables"]
+__all__ = ["AUTOGENERATE_PLUGINS", "collector_paused", "register"]
 
 log = logging.getLogger(__name__)
 #: Alembic's own logger for the SERIAL message, so the output is the one Alembic gives.
@@ -60,7 +58,6 @@ def batched_inspector(connection: Connection) -> Inspector:
         served = catalog.serving(inspector.dialect) if catalog is not None else None
         if served is not None:
             inspector.dialect = served
-    sqlalchemy_internals.quiet_reflect_column(inspector)
     return inspector
 
 
@@ -183,7 +180,7 @@ class SerialSequences:
         """(sequence name, owning column) or None; False when the batch does not know it."""
         if self.owners is None:
             owners: dict[str, tuple[str, str] | None] = {}
-            with sqlalchemy_internals.inspector_connection(inspector) as connection:
+            with _connection_of(inspector) as connection:
                 for text, relname, attname in connection.exec_driver_sql(self.QUERY):
                     if attname is None:
                         owners.setdefault(text, None)
@@ -230,58 +227,28 @@ def _install(autogen_context: Any, upgrade_ops: Any) -> PriorityDispatchResult:
         # Only Alembic's own hook is replaced: a custom impl keeps whatever it does.
         if type(impl).autogen_column_reflect is PostgresqlImpl.autogen_column_reflect:
             impl.autogen_column_reflect = SerialSequences(impl).column_reflect
-    if "sorted_tables" not in vars(autogen_context):  # a memoized property, not read yet
-        from alembic.util import to_list
-
-        tables: list[Table] = []
-        for metadata in to_list(autogen_context.metadata):
-            tables.extend(sorted_tables(metadata))
-        autogen_context.sorted_tables = tables
     return PriorityDispatchResult.CONTINUE
 
 
-def sorted_tables(metadata: MetaData) -> list[Table]:
-    """``metadata.sorted_tables``, in time linear in tables and FKs.
+@contextlib.contextmanager
+def _connection_of(inspector: Inspector) -> Iterator[Connection]:
+    """The connection ``inspector`` reads with: its bind, or a connection of its engine."""
+    bind = inspector.bind
+    if isinstance(bind, Connection):
+        yield bind
+    else:
+        with bind.connect() as connection:
+            yield connection
 
-    SQLAlchemy emits the tables in rounds: each round takes, in name order, every table whose
-    dependencies are all in earlier rounds, and rescans all the tables left, so a chain of N
-    FKs costs N rounds over up to N tables (half a second at 2000 tables). The round a table
-    falls in is one more than its deepest dependency's, so sorting by (round, name) gives the
-    same list. On anything but plain FKs and ``add_is_dependent_on`` (a cycle, ``CREATE TABLE
-    AS``, an FK that does not resolve), SQLAlchemy's own sort answers.
-    """
-    tables = sorted(metadata.tables.values(), key=lambda table: table.key)
-    known = set(tables)
-    parents: dict[Table, set[Table]] = {}
-    children: dict[Table, list[Table]] = {table: [] for table in tables}
-    try:
-        for table in tables:
-            extra = sqlalchemy_internals.extra_dependencies(table)
-            if extra is None:
-                return metadata.sorted_tables
-            depends = extra
-            for constraint in table.foreign_key_constraints:
-                if constraint.use_alter is not True and constraint.referred_table is not table:
-                    depends.add(constraint.referred_table)
-            depends &= known
-            parents[table] = depends
-            for parent in depends:
-                children[parent].append(table)
-    except exc.SQLAlchemyError:
-        return metadata.sorted_tables
-    waiting = {table: len(depends) for table, depends in parents.items()}
-    level = {table: 0 for table, count in waiting.items() if not count}
-    ready = list(level)
-    while ready:
-        parent = ready.pop()
-        for child in children[parent]:
-            level[child] = max(level.get(child, 0), level[parent] + 1)
-            waiting[child] -= 1
-            if not waiting[child]:
-                ready.append(child)
-    if len(level) != len(tables):  # a cycle: SQLAlchemy drops FKs from it, and warns
-        return metadata.sorted_tables
-    return sorted(tables, key=level.__getitem__)  # stable: names stay in order within a level
+
+def _has_its_own(dialect: Any, method_name: str) -> bool:
+    """Whether ``dialect``'s class replaces ``DefaultDialect``'s ``method_name`` (a
+    ``get_multi_*`` of its own reads a whole schema at once)."""
+    from sqlalchemy.engine.default import DefaultDialect
+
+    mine = getattr(type(dialect), method_name, None)
+    default = getattr(DefaultDialect, method_name, None)
+    return getattr(mine, "__code__", mine) is not getattr(default, "__code__", default)
 
 
 def _pre_cache_schemas(
@@ -326,7 +293,7 @@ def _pre_cache_schemas(
             for schema, (wanted, available) in names.items():
                 # Alembic's heuristic: read the whole schema when most of its tables are wanted.
                 whole = len(wanted) > 100 and len(wanted) / max(len(available), 1) > 0.5
-                if whole and sqlalchemy_internals.overrides_default(inspector.dialect, method.__name__):
+                if whole and _has_its_own(inspector.dialect, method.__name__):
                     merged.update(method(schema=schema, filter_names=None))
                 else:
                     merged.update(method(schema=schema, filter_names=wanted))
