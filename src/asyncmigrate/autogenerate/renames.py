@@ -252,7 +252,7 @@ def _rename_columns(autogen_context: Any, modify: ops.ModifyTableOps) -> list[op
     if not renames:
         modify.ops = kept
         return [modify]
-    parts = [
+    parts: list[list[ops.MigrateOperation]] = [
         [op for op in kept if isinstance(op, _UNDOING)],
         renames,
         [op for op in kept if not isinstance(op, _UNDOING)],
