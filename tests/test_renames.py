@@ -18,7 +18,7 @@ from asyncmigrate.scaffold import init_project
 from .conftest import drop_database, fresh_database, run_cli, table_columns
 
 BEFORE = """\
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -36,11 +36,18 @@ class Note(Base):
     __tablename__ = "notes"
     id: Mapped[int] = mapped_column(primary_key=True)
     body: Mapped[str] = mapped_column(String(200))
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users_old.id"))
 """
 
-#: The table and one of its columns renamed at once, and a column of another table.
+#: The table and one of its columns renamed at once, and a column of another table; posts keeps
+#: its foreign key to the renamed table.
 AFTER = """\
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -59,12 +66,18 @@ class Note(Base):
     __tablename__ = "notes"
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(String(200), info={"renamed_from": "body"})
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 """
 
 #: notes.body dropped and notes.text added with no declaration; notes.tag declares a past name
 #: that never existed.
 UNDECLARED = """\
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -83,6 +96,12 @@ class Note(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(String(200))
     tag: Mapped[str | None] = mapped_column(String(200), info={"renamed_from": "label"})
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users_old.id"))
 """
 
 
@@ -161,6 +180,7 @@ async def test_declared_renames_keep_the_rows(project: tuple[str, Path, str]) ->
     cli(root, "upgrade", "head")
     await query(url, "INSERT INTO users_old (id, mail) VALUES (1, 'a@example.com'), (2, 'b@example.com')")
     await query(url, "INSERT INTO notes (id, body) VALUES (1, 'hello')")
+    await query(url, "INSERT INTO posts (id, user_id) VALUES (1, 2)")
 
     (root / "app_models.py").write_text(AFTER)
     source = autogenerate(root, "renames")
@@ -177,7 +197,7 @@ async def test_declared_renames_keep_the_rows(project: tuple[str, Path, str]) ->
     # the rename runs first, and last in the downgrade
     assert up.index("rename_table") < up.index("new_column_name='email'")
     assert down.index("rename_table") > down.index("new_column_name='mail'")
-    for lost in ("drop_table", "create_table", "drop_column", "add_column", "possible rename"):
+    for lost in ("drop_table", "create_table", "drop_column", "add_column", "possible rename", "foreign"):
         assert lost not in source, source
 
     cli(root, "upgrade", "head")
@@ -186,6 +206,7 @@ async def test_declared_renames_keep_the_rows(project: tuple[str, Path, str]) ->
         (2, "b@example.com"),
     ]
     assert await query(url, "SELECT id, text FROM notes") == [(1, "hello")]
+    assert await query(url, "SELECT id, user_id FROM posts") == [(1, 2)]
     tables = await table_columns(url)
     assert "users_old" not in tables and tables["users"] == {"id", "email"}
 

@@ -27,7 +27,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
-from sqlalchemy import Column, MetaData, Table, event
+from sqlalchemy import Column, ForeignKeyConstraint, MetaData, Table, event
 
 __all__ = ["PLUGIN_NAME", "RENAMED_FROM", "RenameColumn", "RenameTable", "declared_renames", "register"]
 
@@ -139,6 +139,8 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> None:
         key(op.schema, op.table_name): op for op in upgrade_ops.ops if isinstance(op, ops.CreateTableOp)
     }
     dropped = {key(op.schema, op.table_name): op for op in upgrade_ops.ops if isinstance(op, ops.DropTableOp)}
+    #: old referred name -> new one, as a foreign key spells it ("schema.table" or "table")
+    targets: dict[str, str] = {}
     for (schema, name), create in created.items():
         table = models.get((schema, name))
         old = _declared(table) if table is not None else None
@@ -163,6 +165,62 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> None:
         if not modify.is_empty():
             renamed.append(modify)
         upgrade_ops.ops = [*kept, *renamed, *after]
+        targets[f"{schema}.{old}" if schema else old] = f"{schema}.{name}" if schema else name
+    if targets:
+        _keep_carried_foreign_keys(upgrade_ops, targets)
+
+
+def _keep_carried_foreign_keys(upgrade_ops: ops.UpgradeOps, targets: dict[str, str]) -> None:
+    """Foreign keys that point at a renamed table follow it (on PostgreSQL, MySQL, MariaDB and
+    SQLite alike), but Alembic, which sees the referred table's name change, writes a drop and a
+    create of each. Those pairs go: the create would run in the downgrade before the table has
+    its old name back."""
+    for modify in upgrade_ops.ops:
+        if not isinstance(modify, ops.ModifyTableOps):
+            continue
+        creates = [op for op in modify.ops if isinstance(op, ops.CreateForeignKeyOp)]
+        gone: set[int] = set()
+        for drop in modify.ops:
+            if not isinstance(drop, ops.DropConstraintOp) or drop.constraint_type != "foreignkey":
+                continue
+            constraint = drop.to_constraint()
+            if not isinstance(constraint, ForeignKeyConstraint):
+                continue
+            before = _signature(constraint, targets)
+            for create in creates:
+                if id(create) not in gone and _signature(create.to_constraint(), {}) == before:
+                    gone |= {id(drop), id(create)}
+                    break
+        if gone:
+            modify.ops = [op for op in modify.ops if id(op) not in gone]
+    upgrade_ops.ops = [
+        op for op in upgrade_ops.ops if not (isinstance(op, ops.ModifyTableOps) and op.is_empty())
+    ]
+
+
+#: What a database reports for a foreign key action nobody set.
+_NO_ACTION = {None, "NO ACTION", "RESTRICT"}
+
+
+def _signature(constraint: ForeignKeyConstraint, targets: dict[str, str]) -> tuple[Any, ...]:
+    """A foreign key's columns, referred table (as renamed by ``targets``), referred columns and
+    options, the names of its table and its own left out."""
+    referred = []
+    for element in constraint.elements:
+        table, _, column = element.target_fullname.rpartition(".")
+        referred.append((targets.get(table, table), column))
+
+    def action(value: str | None) -> str | None:
+        return None if value is None or value.upper() in _NO_ACTION else value.upper()
+
+    return (
+        tuple(constraint.column_keys),
+        tuple(referred),
+        action(constraint.ondelete),
+        action(constraint.onupdate),
+        bool(constraint.deferrable),
+        (constraint.initially or "").upper() or None,
+    )
 
 
 def _compare_renamed_table(
