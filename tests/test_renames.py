@@ -9,13 +9,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import alembic
 import pytest
-from sqlalchemy import text
+from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from asyncmigrate.autogenerate import declared_renames
 from asyncmigrate.scaffold import init_project
 
-from .conftest import drop_database, fresh_database, run_cli, table_columns
+from .conftest import SYNC_ENV_PY, drop_database, fresh_database, run_alembic, run_cli, table_columns
 
 BEFORE = """\
 from sqlalchemy import ForeignKey, String
@@ -105,9 +109,18 @@ class Post(Base):
 """
 
 
+#: Alembic 1.18.0 to 1.18.2 raise NoReferencedTableError in their own comparison on a foreign key
+#: to a table that is dropped, or renamed (Alembic's #1787, fixed in 1.18.3): there, no posts.
+FOREIGN_KEYS = tuple(int(part) for part in alembic.__version__.split(".")[:3]) >= (1, 18, 3)
+
+
+def models(source: str) -> str:
+    return source if FOREIGN_KEYS else source.split("\n\nclass Post(Base):")[0] + "\n"
+
+
 def make_project(root: Path, url: str) -> None:
     root.mkdir()
-    (root / "app_models.py").write_text(BEFORE)
+    (root / "app_models.py").write_text(models(BEFORE))
     init_project(project_dir=root, models="app_models")
     pyproject = root / "pyproject.toml"
     pyproject.write_text(
@@ -180,9 +193,10 @@ async def test_declared_renames_keep_the_rows(project: tuple[str, Path, str]) ->
     cli(root, "upgrade", "head")
     await query(url, "INSERT INTO users_old (id, mail) VALUES (1, 'a@example.com'), (2, 'b@example.com')")
     await query(url, "INSERT INTO notes (id, body) VALUES (1, 'hello')")
-    await query(url, "INSERT INTO posts (id, user_id) VALUES (1, 2)")
+    if FOREIGN_KEYS:
+        await query(url, "INSERT INTO posts (id, user_id) VALUES (1, 2)")
 
-    (root / "app_models.py").write_text(AFTER)
+    (root / "app_models.py").write_text(models(AFTER))
     source = autogenerate(root, "renames")
     up, down = upgrade_part(source), downgrade_part(source)
     assert "op.rename_table('users_old', 'users')" in up
@@ -206,7 +220,8 @@ async def test_declared_renames_keep_the_rows(project: tuple[str, Path, str]) ->
         (2, "b@example.com"),
     ]
     assert await query(url, "SELECT id, text FROM notes") == [(1, "hello")]
-    assert await query(url, "SELECT id, user_id FROM posts") == [(1, 2)]
+    if FOREIGN_KEYS:
+        assert await query(url, "SELECT id, user_id FROM posts") == [(1, 2)]
     tables = await table_columns(url)
     assert "users_old" not in tables and tables["users"] == {"id", "email"}
 
@@ -239,7 +254,7 @@ async def test_an_undeclared_drop_and_add_is_flagged(tmp_path: Path) -> None:
     autogenerate(root, "first")
     cli(root, "upgrade", "head")
 
-    (root / "app_models.py").write_text(UNDECLARED)
+    (root / "app_models.py").write_text(models(UNDECLARED))
     up = upgrade_part(autogenerate(root, "undeclared"))
     assert "new_column_name" not in up and "rename_table" not in up
     assert "batch_op.add_column(sa.Column('text'" in up and "batch_op.drop_column('body')" in up
@@ -254,3 +269,95 @@ async def test_an_undeclared_drop_and_add_is_flagged(tmp_path: Path) -> None:
     lines = up.splitlines()
     at = next(i for i, line in enumerate(lines) if "possible rename" in line)
     assert "add_column(sa.Column('text'" in lines[at + 1]
+
+
+def _compare(url_file: Path, before: MetaData, after: MetaData, **options: Any) -> Any:
+    """Alembic's own API, as a project's env.py would call it with ``declared_renames()``: the
+    migration script autogenerate makes from ``before`` (created) to ``after``."""
+    engine = create_engine(f"sqlite:///{url_file}")
+    try:
+        with engine.begin() as connection:
+            before.create_all(connection)
+            context = MigrationContext.configure(
+                connection,
+                opts={"target_metadata": after, "autogenerate_plugins": declared_renames(), **options},
+            )
+            return produce_migrations(context, after), compare_metadata(context, after)
+    finally:
+        engine.dispose()
+
+
+def test_a_rename_keeps_the_type_and_nullability_changes(tmp_path: Path) -> None:
+    before, after = MetaData(), MetaData()
+    Table("t", before, Column("id", Integer, primary_key=True), Column("c", String(20), nullable=False))
+    Table(
+        "t",
+        after,
+        Column("id", Integer, primary_key=True),
+        Column("d", String(40), nullable=True, info={"renamed_from": "c"}),
+    )
+    script, diffs = _compare(tmp_path / "db.sqlite", before, after, compare_type=True)
+    [modify] = script.upgrade_ops.ops
+    [rename] = modify.ops
+    assert (rename.column_name, rename.modify_name) == ("c", "d")
+    assert isinstance(rename.modify_type, String) and rename.modify_type.length == 40
+    assert rename.modify_nullable is True and rename.existing_nullable is False
+    [[back]] = [m.ops for m in script.downgrade_ops.ops]
+    assert (back.column_name, back.modify_name) == ("d", "c")
+    assert back.modify_type.length == 20 and back.modify_nullable is False
+    # `check` and compare_metadata() see the rename as a change, named as such
+    [[named, *changes]] = diffs
+    assert named[0] == "modify_name" and named[-2:] == ("c", "d")
+    assert sorted(change[0] for change in changes) == ["modify_nullable", "modify_type"]
+
+
+def test_a_table_rename_in_the_diffs_and_a_stale_one_is_silent(tmp_path: Path) -> None:
+    before, after = MetaData(), MetaData()
+    Table("old", before, Column("id", Integer, primary_key=True))
+    Table("kept", before, Column("id", Integer, primary_key=True))
+    Table("new", after, Column("id", Integer, primary_key=True), info={"renamed_from": "old"})
+    # names a table that is not there (already renamed, say): as without the declaration
+    Table("kept", after, Column("id", Integer, primary_key=True), info={"renamed_from": "gone"})
+    script, diffs = _compare(tmp_path / "db.sqlite", before, after)
+    assert diffs == [("rename_table", None, "old", "new")]
+    code = render_python_code(script.downgrade_ops)
+    assert "op.rename_table('new', 'old')" in code
+
+
+def test_a_project_env_py_turns_it_on_with_one_call(tmp_path: Path) -> None:
+    """The stock ``generic`` env.py with ``autogenerate_plugins=declared_renames()``, driven by
+    the plain ``alembic`` command."""
+    database = tmp_path / "app.db"
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE users_old (id INTEGER PRIMARY KEY, mail VARCHAR(100))")
+    engine.dispose()
+    (tmp_path / "app_models.py").write_text(
+        "import sqlalchemy as sa\n\nmetadata = sa.MetaData()\n"
+        'sa.Table("users", metadata, sa.Column("id", sa.Integer, primary_key=True),\n'
+        '         sa.Column("email", sa.String(100), info={"renamed_from": "mail"}),\n'
+        '         info={"renamed_from": "users_old"})\n'
+    )
+    result = run_alembic("init", "-t", "generic", "alembic", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(
+        re.sub(
+            r"^sqlalchemy\.url = .*$", f"sqlalchemy.url = sqlite:///{database}", ini.read_text(), flags=re.M
+        )
+    )
+    (tmp_path / "alembic" / "env.py").write_text(
+        "from app_models import metadata\nfrom asyncmigrate.autogenerate import declared_renames\n"
+        + SYNC_ENV_PY.replace(
+            "context.configure(connection=connection)",
+            "context.configure(connection=connection, target_metadata=metadata,"
+            " autogenerate_plugins=declared_renames())",
+        )
+    )
+    result = run_alembic("revision", "--autogenerate", "-m", "rename", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    [path] = (tmp_path / "alembic" / "versions").glob("*_rename.py")
+    source = path.read_text()
+    assert "op.rename_table('users_old', 'users')" in upgrade_part(source)
+    assert renamed_columns(upgrade_part(source)) == {("users", "mail", "email")}
+    assert "op.rename_table('users', 'users_old')" in downgrade_part(source)
