@@ -130,12 +130,17 @@ def make_project(root: Path, url: str) -> None:
 
 def autogenerate(root: Path, message: str) -> str:
     """``revision --autogenerate``: the new file's text."""
+    return autogenerate_with_output(root, message)[0]
+
+
+def autogenerate_with_output(root: Path, message: str) -> tuple[str, str]:
+    """``revision --autogenerate``: the new file's text, and what the command printed."""
     versions = root / "migrations" / "versions"
     before = set(versions.glob("*.py"))
     result = run_cli("revision", "--autogenerate", "-m", message, cwd=root)
     assert result.returncode == 0, result.output
     [new] = set(versions.glob("*.py")) - before
-    return new.read_text()
+    return new.read_text(), result.output
 
 
 #: ``alter_column([table, ]column, ..., new_column_name=new, ...)``, a call at a time
@@ -197,7 +202,9 @@ async def test_declared_renames_keep_the_rows(project: tuple[str, Path, str]) ->
         await query(url, "INSERT INTO posts (id, user_id) VALUES (1, 2)")
 
     (root / "app_models.py").write_text(models(AFTER))
-    source = autogenerate(root, "renames")
+    source, output = autogenerate_with_output(root, "renames")
+    assert "Declared rename of table 'users_old' to 'users'" in output
+    assert "Declared rename of column 'notes.body' to 'text'" in output
     up, down = upgrade_part(source), downgrade_part(source)
     assert "op.rename_table('users_old', 'users')" in up
     assert "op.rename_table('users', 'users_old')" in down
@@ -255,7 +262,10 @@ async def test_an_undeclared_drop_and_add_is_flagged(tmp_path: Path) -> None:
     cli(root, "upgrade", "head")
 
     (root / "app_models.py").write_text(models(UNDECLARED))
-    up = upgrade_part(autogenerate(root, "undeclared"))
+    source, output = autogenerate_with_output(root, "undeclared")
+    up = upgrade_part(source)
+    assert "Possible rename of column 'notes.body' to 'text': written as drop + add" in output
+    assert "tag" not in output.split("Possible rename")[1]
     assert "new_column_name" not in up and "rename_table" not in up
     assert "batch_op.add_column(sa.Column('text'" in up and "batch_op.drop_column('body')" in up
     assert "batch_op.add_column(sa.Column('tag'" in up

@@ -20,6 +20,7 @@ comment that says data will be lost.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,8 @@ from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import Column, ForeignKeyConstraint, MetaData, Table, event
 
 __all__ = ["PLUGIN_NAME", "RENAMED_FROM", "RenameColumn", "RenameTable", "declared_renames", "register"]
+
+log = logging.getLogger(__name__)
 
 #: The key of a column's or a table's ``info`` that names its previous name.
 RENAMED_FROM = "renamed_from"
@@ -165,6 +168,7 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> None:
         if not modify.is_empty():
             renamed.append(modify)
         upgrade_ops.ops = [*kept, *renamed, *after]
+        log.info("Declared rename of table %r to %r: written as rename_table, not drop + create", old, name)
         targets[f"{schema}.{old}" if schema else old] = f"{schema}.{name}" if schema else name
     if targets:
         _keep_carried_foreign_keys(upgrade_ops, targets)
@@ -297,6 +301,12 @@ def _rename_columns(autogen_context: Any, modify: ops.ModifyTableOps) -> list[op
         )
         replaced[id(add)] = replaced[id(drop)] = None
         renames.append(rename)
+        log.info(
+            "Declared rename of column '%s.%s' to %r: written as alter_column, not drop + add",
+            modify.table_name,
+            old,
+            add.column.name,
+        )
     impl = autogen_context.migration_context.impl
     for add in [op for op in modify.ops if isinstance(op, ops.AddColumnOp) and id(op) not in replaced]:
         if _declared(add.column) is not None:
@@ -304,6 +314,14 @@ def _rename_columns(autogen_context: Any, modify: ops.ModifyTableOps) -> list[op
         alike = [name for name, op in dropped.items() if not impl.compare_type(op.to_column(), add.column)]
         if alike:
             replaced[id(add)] = PossibleRename(add, alike)
+            log.warning(
+                "Possible rename of column '%s.%s' to %r: written as drop + add, the data will be lost"
+                " (declare info={'%s': ...} to rename)",
+                modify.table_name,
+                " or ".join(alike),
+                add.column.name,
+                RENAMED_FROM,
+            )
     if not replaced:
         return [modify]
     kept = [op for op in (replaced.get(id(op), op) for op in modify.ops) if op is not None]
