@@ -115,15 +115,23 @@ def _rewrite(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDispa
     """Runs last in autogenerate, on Alembic's finished comparison."""
     if autogen_context.connection is None or autogen_context.metadata is None:
         return PriorityDispatchResult.CONTINUE
-    _rename_tables(autogen_context, upgrade_ops)
+    tables = _rename_tables(autogen_context, upgrade_ops)
+    columns: dict[tuple[str, str], str] = {}
     rewritten: list[ops.MigrateOperation] = []
     for op in upgrade_ops.ops:
         if isinstance(op, ops.ModifyTableOps):
-            rewritten.extend(_rename_columns(autogen_context, op))
+            rewritten.extend(_rename_columns(autogen_context, op, columns))
         else:
             rewritten.append(op)
     upgrade_ops.ops = rewritten
+    if tables or columns:
+        _keep_carried_foreign_keys(upgrade_ops, tables, columns)
     return PriorityDispatchResult.CONTINUE
+
+
+def _spelled(schema: str | None, table: str) -> str:
+    """A table as a foreign key spells the table it refers to."""
+    return f"{schema}.{table}" if schema else table
 
 
 def _declared(item: Table | Column[Any]) -> str | None:
@@ -131,7 +139,9 @@ def _declared(item: Table | Column[Any]) -> str | None:
     return name if isinstance(name, str) and name and name != item.name else None
 
 
-def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> None:
+def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> dict[str, str]:
+    """Declared table renames in place of their create + drop: old name -> new, as spelled by
+    :func:`_spelled`."""
     default_schema = autogen_context.dialect.default_schema_name
 
     def key(schema: str | None, name: str) -> tuple[str | None, str]:
@@ -142,8 +152,7 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> None:
         key(op.schema, op.table_name): op for op in upgrade_ops.ops if isinstance(op, ops.CreateTableOp)
     }
     dropped = {key(op.schema, op.table_name): op for op in upgrade_ops.ops if isinstance(op, ops.DropTableOp)}
-    #: old referred name -> new one, as a foreign key spells it ("schema.table" or "table")
-    targets: dict[str, str] = {}
+    renamed_tables: dict[str, str] = {}
     for (schema, name), create in created.items():
         table = models.get((schema, name))
         old = _declared(table) if table is not None else None
@@ -169,34 +178,43 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> None:
             renamed.append(modify)
         upgrade_ops.ops = [*kept, *renamed, *after]
         log.info("Declared rename of table %r to %r: written as rename_table, not drop + create", old, name)
-        targets[f"{schema}.{old}" if schema else old] = f"{schema}.{name}" if schema else name
-    if targets:
-        _keep_carried_foreign_keys(upgrade_ops, targets)
+        renamed_tables[_spelled(schema, old)] = _spelled(schema, name)
+    return renamed_tables
 
 
-def _keep_carried_foreign_keys(upgrade_ops: ops.UpgradeOps, targets: dict[str, str]) -> None:
-    """Foreign keys that point at a renamed table follow it (on PostgreSQL, MySQL, MariaDB and
-    SQLite alike), but Alembic, which sees the referred table's name change, writes a drop and a
-    create of each. Those pairs go: the create would run in the downgrade before the table has
-    its old name back."""
-    for modify in upgrade_ops.ops:
-        if not isinstance(modify, ops.ModifyTableOps):
-            continue
-        creates = [op for op in modify.ops if isinstance(op, ops.CreateForeignKeyOp)]
-        gone: set[int] = set()
+def _keep_carried_foreign_keys(
+    upgrade_ops: ops.UpgradeOps, tables: dict[str, str], columns: dict[tuple[str, str], str]
+) -> None:
+    """Foreign keys follow a renamed table they point at, and a renamed column they are made of or
+    point at (on PostgreSQL, MySQL, MariaDB and SQLite alike), but Alembic, which sees the names
+    change, writes a drop and a create of each. Those pairs go: the downgrade would create the
+    foreign key before the names it uses are back."""
+    modifies = [op for op in upgrade_ops.ops if isinstance(op, ops.ModifyTableOps)]
+    creates = [
+        (_spelled(modify.schema, modify.table_name), op)
+        for modify in modifies
+        for op in modify.ops
+        if isinstance(op, ops.CreateForeignKeyOp)
+    ]
+    gone: set[int] = set()
+    for modify in modifies:
+        source = _spelled(modify.schema, modify.table_name)
         for drop in modify.ops:
             if not isinstance(drop, ops.DropConstraintOp) or drop.constraint_type != "foreignkey":
                 continue
             constraint = drop.to_constraint()
             if not isinstance(constraint, ForeignKeyConstraint):
                 continue
-            before = _signature(constraint, targets)
-            for create in creates:
-                if id(create) not in gone and _signature(create.to_constraint(), {}) == before:
-                    gone |= {id(drop), id(create)}
-                    break
-        if gone:
-            modify.ops = [op for op in modify.ops if id(op) not in gone]
+            before = _signature(constraint, source, tables, columns)
+            for table, create in creates:
+                if table == source and id(create) not in gone:
+                    if _signature(create.to_constraint(), source, {}, {}) == before:
+                        gone |= {id(drop), id(create)}
+                        break
+    if not gone:
+        return
+    for modify in modifies:
+        modify.ops = [op for op in modify.ops if id(op) not in gone]
     upgrade_ops.ops = [
         op for op in upgrade_ops.ops if not (isinstance(op, ops.ModifyTableOps) and op.is_empty())
     ]
@@ -206,19 +224,23 @@ def _keep_carried_foreign_keys(upgrade_ops: ops.UpgradeOps, targets: dict[str, s
 _NO_ACTION = {None, "NO ACTION", "RESTRICT"}
 
 
-def _signature(constraint: ForeignKeyConstraint, targets: dict[str, str]) -> tuple[Any, ...]:
-    """A foreign key's columns, referred table (as renamed by ``targets``), referred columns and
-    options, the names of its table and its own left out."""
+def _signature(
+    constraint: Any, source: str, tables: dict[str, str], columns: dict[tuple[str, str], str]
+) -> tuple[Any, ...]:
+    """A foreign key of table ``source``: its columns, referred table and columns (renamed as
+    ``tables`` and ``columns`` say) and options; its own name left out, as Alembic compares."""
+    local = tuple(columns.get((source, key), key) for key in constraint.column_keys)
     referred = []
     for element in constraint.elements:
         table, _, column = element.target_fullname.rpartition(".")
-        referred.append((targets.get(table, table), column))
+        table = tables.get(table, table)
+        referred.append((table, columns.get((table, column), column)))
 
     def action(value: str | None) -> str | None:
         return None if value is None or value.upper() in _NO_ACTION else value.upper()
 
     return (
-        tuple(constraint.column_keys),
+        local,
         tuple(referred),
         action(constraint.ondelete),
         action(constraint.onupdate),
@@ -282,11 +304,13 @@ def _compare_renamed_table(
 _UNDOING = (ops.DropIndexOp, ops.DropConstraintOp)
 
 
-def _rename_columns(autogen_context: Any, modify: ops.ModifyTableOps) -> list[ops.ModifyTableOps]:
+def _rename_columns(
+    autogen_context: Any, modify: ops.ModifyTableOps, renamed: dict[tuple[str, str], str]
+) -> list[ops.ModifyTableOps]:
     """``modify`` with its declared column renames; split in three when it renames (what undoes
     the old columns' indexes and constraints, the renames, the rest): in batch mode each part is
     its own ``batch_alter_table``, as Alembic's batch cannot index a column it renames in the
-    same block."""
+    same block. Each rename is noted in ``renamed``: (table as :func:`_spelled`, old) -> new."""
     dropped = {op.column_name: op for op in modify.ops if isinstance(op, ops.DropColumnOp)}
     replaced: dict[int, ops.MigrateOperation | None] = {}
     renames: list[ops.MigrateOperation] = []
@@ -301,6 +325,7 @@ def _rename_columns(autogen_context: Any, modify: ops.ModifyTableOps) -> list[op
         )
         replaced[id(add)] = replaced[id(drop)] = None
         renames.append(rename)
+        renamed[(_spelled(modify.schema, modify.table_name), old)] = add.column.name
         log.info(
             "Declared rename of column '%s.%s' to %r: written as alter_column, not drop + add",
             modify.table_name,
