@@ -6,14 +6,27 @@ from __future__ import annotations
 
 import json
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
 import alembic
 import pytest
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata, produce_migrations, render_python_code
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
+from sqlalchemy import (
+    Column,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    create_engine,
+    text,
+)
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncmigrate.autogenerate import declared_renames
@@ -371,3 +384,177 @@ def test_a_project_env_py_turns_it_on_with_one_call(tmp_path: Path) -> None:
     assert "op.rename_table('users_old', 'users')" in upgrade_part(source)
     assert renamed_columns(upgrade_part(source)) == {("users", "mail", "email")}
     assert "op.rename_table('users', 'users_old')" in downgrade_part(source)
+
+
+def _case_default_and_unique(fk_name: str | None) -> tuple[MetaData, MetaData]:
+    """A column with a server default and a unique constraint renamed: the default survives
+    (MySQL's CHANGE COLUMN restates it), the constraint is replaced."""
+    before, after = MetaData(), MetaData()
+    Table(
+        "t",
+        before,
+        Column("id", Integer, primary_key=True),
+        Column("c", String(20), server_default="x", nullable=False),
+        UniqueConstraint("c", name="uq_t_c"),
+    )
+    Table(
+        "t",
+        after,
+        Column("id", Integer, primary_key=True),
+        Column("d", String(20), server_default="x", nullable=False, info={"renamed_from": "c"}),
+        UniqueConstraint("d", name="uq_t_d"),
+    )
+    return before, after
+
+
+def _case_self_reference(fk_name: str | None) -> tuple[MetaData, MetaData]:
+    """A renamed table whose foreign key points at itself."""
+    before, after = MetaData(), MetaData()
+    Table(
+        "node_old",
+        before,
+        Column("id", Integer, primary_key=True),
+        Column("parent_id", ForeignKey("node_old.id", name="fk_parent")),
+    )
+    Table(
+        "node",
+        after,
+        Column("id", Integer, primary_key=True),
+        Column("parent_id", ForeignKey("node.id", name="fk_parent")),
+        info={"renamed_from": "node_old"},
+    )
+    return before, after
+
+
+def _case_primary_key(fk_name: str | None) -> tuple[MetaData, MetaData]:
+    before, after = MetaData(), MetaData()
+    Table("u", before, Column("id", Integer, primary_key=True), Column("v", Integer))
+    Table(
+        "u",
+        after,
+        Column("uid", Integer, primary_key=True, info={"renamed_from": "id"}),
+        Column("v", Integer),
+    )
+    return before, after
+
+
+def _case_foreign_key_column(fk_name: str | None) -> tuple[MetaData, MetaData]:
+    """A renamed column that a foreign key is made of."""
+    before, after = MetaData(), MetaData()
+    Table("p", before, Column("id", Integer, primary_key=True))
+    Table(
+        "c",
+        before,
+        Column("id", Integer, primary_key=True),
+        Column("p_id", ForeignKey("p.id", name="fk_c_p")),
+    )
+    Table("p", after, Column("id", Integer, primary_key=True))
+    Table(
+        "c",
+        after,
+        Column("id", Integer, primary_key=True),
+        Column("parent_id", ForeignKey("p.id", name="fk_c_p"), info={"renamed_from": "p_id"}),
+    )
+    return before, after
+
+
+def _case_two_tables(fk_name: str | None) -> tuple[MetaData, MetaData]:
+    """Two tables renamed at once, the foreign key between them made of a renamed column and
+    pointing at the other renamed table; an index named after the old table."""
+    before, after = MetaData(), MetaData()
+    Table("x1", before, Column("id", Integer, primary_key=True), Column("k", String(5), index=True))
+    Table(
+        "x2",
+        before,
+        Column("id", Integer, primary_key=True),
+        Column("x1_id", ForeignKey("x1.id", name=fk_name)),
+    )
+    Table(
+        "y1",
+        after,
+        Column("id", Integer, primary_key=True),
+        Column("k", String(5), index=True),
+        info={"renamed_from": "x1"},
+    )
+    Table(
+        "y2",
+        after,
+        Column("id", Integer, primary_key=True),
+        Column("y1_id", ForeignKey("y1.id", name=fk_name), info={"renamed_from": "x1_id"}),
+        info={"renamed_from": "x2"},
+    )
+    return before, after
+
+
+CASES = {
+    "default_and_unique": _case_default_and_unique,
+    "self_reference": _case_self_reference,
+    "primary_key": _case_primary_key,
+    "foreign_key_column": _case_foreign_key_column,
+    "two_tables": _case_two_tables,
+}
+
+
+def _run_rendered(connection: Any, code: str) -> None:
+    """Run the body autogenerate rendered, as the revision file would."""
+    from sqlalchemy.dialects import mysql, postgresql, sqlite
+
+    namespace = {
+        "op": Operations(MigrationContext.configure(connection)),
+        "sa": sa,
+        "mysql": mysql,
+        "postgresql": postgresql,
+        "sqlite": sqlite,
+    }
+    exec("def body():\n" + textwrap.indent(textwrap.dedent("    " + code.strip()), "    "), namespace)
+    namespace["body"]()
+
+
+def _script(connection: Any, metadata: MetaData, batch: bool) -> tuple[Any, str, str]:
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "target_metadata": metadata,
+            "autogenerate_plugins": declared_renames(),
+            "compare_type": True,
+            "render_as_batch": batch,
+        },
+    )
+    script = produce_migrations(context, metadata)
+    up = render_python_code(script.upgrade_ops, render_as_batch=batch, migration_context=context)
+    down = render_python_code(script.downgrade_ops, render_as_batch=batch, migration_context=context)
+    return script, up, down
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql", "mariadb"])
+async def test_renames_around_keys_and_constraints(kind: str, case: str, tmp_path: Path) -> None:
+    """Each case's revision runs up, leaves nothing for the next autogenerate, and runs down to
+    the schema it started from."""
+    if case in ("self_reference", "two_tables", "foreign_key_column") and not FOREIGN_KEYS:
+        pytest.skip("Alembic's own comparison raises on these foreign keys before 1.18.3")
+    # MariaDB names the index of an unnamed foreign key after its column, and that index keeps
+    # the old name: the next autogenerate would drop it (see the README)
+    before, after = CASES[case]("fk_x2_x1" if kind == "mariadb" else None)
+    url = await fresh_database(kind, tmp_path)
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(before.create_all)
+
+        def migrate(connection: Any) -> None:
+            batch = kind == "sqlite"
+            _, up, down = _script(connection, after, batch)
+            assert "drop_table" not in up and "drop_column" not in up, up
+            _run_rendered(connection, up)
+            script, rest, _ = _script(connection, after, batch)
+            assert not script.upgrade_ops.ops, rest
+            _run_rendered(connection, down)
+            script, rest, _ = _script(connection, before, batch)
+            assert not script.upgrade_ops.ops, rest
+
+        async with engine.begin() as connection:
+            await connection.run_sync(migrate)
+    finally:
+        await engine.dispose()
+        await drop_database(kind, url)
