@@ -13,9 +13,10 @@ rewrites its result: a created table whose ``renamed_from`` names a dropped tabl
 and constraints with the model's; within one table, an added column whose ``renamed_from``
 names a dropped column becomes ``op.alter_column(..., new_column_name=...)`` (with the type,
 nullability, default or comment changes Alembic finds between the two). Both have their exact
-inverse in ``downgrade()``. A declaration that matches nothing (the rename was applied) changes
-nothing. An undeclared drop + add of the same type in one table is left as it is, with a
-comment that says data will be lost.
+inverse in ``downgrade()``. Foreign keys follow a renamed table or column on every database, so
+the drop + create Alembic writes for each of them goes. A declaration that matches nothing (the
+rename was applied) changes nothing. An undeclared drop + add of the same type in one table is
+left as it is, with a comment that says data will be lost.
 """
 
 from __future__ import annotations
