@@ -222,6 +222,8 @@ def _guard_empty_models(job: MigrationJob) -> Callable[..., None]:
 
 def configure_options(job: MigrationJob, dialect_name: str) -> dict[str, Any]:
     """The ``context.configure`` keywords shared by online and offline runs."""
+    from ..autogenerate import declared_renames
+
     settings = job.settings
     render_as_batch = settings.render_as_batch
     if render_as_batch is None:
@@ -237,6 +239,8 @@ def configure_options(job: MigrationJob, dialect_name: str) -> dict[str, Any]:
         "version_table": settings.version_table,
         "version_table_schema": settings.version_table_schema,
         "process_revision_directives": _guard_empty_models(job),
+        # Renames the models declare (info={"renamed_from": ...}) come out as renames.
+        "autogenerate_plugins": declared_renames(),
     }
     history = settings.history_table
     if job.baseline:
@@ -495,10 +499,10 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
     options = configure_options(job, connection.dialect.name)
     comparing: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if job.batched_reflection:
-        from ..reflection.batched import AUTOGENERATE_PLUGINS, collector_paused, register
+        from ..reflection.batched import PLUGIN_NAME, collector_paused, register
 
         register()
-        options["autogenerate_plugins"] = AUTOGENERATE_PLUGINS
+        options["autogenerate_plugins"] = [*options["autogenerate_plugins"], PLUGIN_NAME]
         comparing = collector_paused()
     options.update(_steps_option(context, job))
     context.configure(connection=connection, on_version_apply=_history_recorder(job, table), **options)
