@@ -124,13 +124,15 @@ def start_cli(project: Path, *args: str, env: dict[str, str] | None = None) -> s
 # -- many replicas at once -------------------------------------------------------------------
 
 PROCESSES = 8
-ROUNDS = 20
+#: 5 rounds in the default run (the whole suite must stay under its time budget); the full soak of
+#: 20 with ASYNCMIGRATE_MATRIX=all (README.md)
+ROUNDS = 20 if os.environ.get("ASYNCMIGRATE_MATRIX") == "all" else 5
 
 
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite", "mariadb"])
 async def test_replicas_upgrade_at_once(project: Path, tmp_path: Path, kind: str) -> None:
-    """8 processes run `upgrade head` at once on an empty database, 20 rounds: all exit 0, one
-    version row at head, every revision's body ran exactly once."""
+    """8 processes run `upgrade head` at once on an empty database, ROUNDS rounds: all exit 0,
+    one version row at head, every revision's body ran exactly once."""
     revisions = write_audited_history(project, 4)
     outcomes: Counter[str] = Counter()
     started = time.monotonic()
