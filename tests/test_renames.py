@@ -294,6 +294,64 @@ async def test_an_undeclared_drop_and_add_is_flagged(tmp_path: Path) -> None:
     assert "add_column(sa.Column('text'" in lines[at + 1]
 
 
+@pytest.mark.parametrize(
+    ("declaration", "message"),
+    [
+        (
+            """info={"renamed_from": ["mail"]}""",
+            "column users.email: info['renamed_from'] must be its previous name, a string; got ['mail']",
+        ),
+        (
+            """info={"renamed_from": "mail"})\n    email2: Mapped[str] = mapped_column(String(100),"""
+            """ info={"renamed_from": "mail"}""",
+            "columns of users: email and email2 both declare info['renamed_from'] = 'mail';"
+            " a name can be renamed once",
+        ),
+    ],
+)
+async def test_a_wrong_declaration_stops_with_one_line(
+    tmp_path: Path, declaration: str, message: str
+) -> None:
+    """A declaration that cannot mean one rename (not a name; one old name claimed twice) is
+    refused before anything is written: guessing would turn a rename into a new, empty column."""
+    url = await fresh_database("sqlite", tmp_path)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "app_models.py").write_text(WRONG.format(declaration=""))
+    init_project(project_dir=root, models="app_models")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.asyncmigrate]\n", f'[tool.asyncmigrate]\nurl = "{url}"\n', 1)
+    )
+    autogenerate(root, "first")
+    cli(root, "upgrade", "head")
+    (root / "app_models.py").write_text(
+        WRONG.format(declaration=", " + declaration).replace("    mail: Mapped", "    email: Mapped")
+    )
+    versions = sorted((root / "migrations" / "versions").glob("*.py"))
+    result = run_cli("revision", "--autogenerate", "-m", "wrong", cwd=root)
+    assert result.returncode == 1, result.output
+    assert f"error: {message} (nothing was written)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted((root / "migrations" / "versions").glob("*.py")) == versions
+
+
+WRONG = """\
+from sqlalchemy import String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mail: Mapped[str] = mapped_column(String(100){declaration})
+"""
+
+
 def _compare(url_file: Path, before: MetaData, after: MetaData, **options: Any) -> Any:
     """Alembic's own API, as a project's env.py would call it with ``declared_renames()``: the
     migration script autogenerate makes from ``before`` (created) to ``after``."""

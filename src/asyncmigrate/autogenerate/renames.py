@@ -31,6 +31,8 @@ from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import Column, ForeignKeyConstraint, MetaData, Table, event
 
+from ..errors import ConfigError
+
 __all__ = ["PLUGIN_NAME", "RENAMED_FROM", "RenameColumn", "RenameTable", "declared_renames", "register"]
 
 log = logging.getLogger(__name__)
@@ -136,8 +138,31 @@ def _spelled(schema: str | None, table: str) -> str:
 
 
 def _declared(item: Table | Column[Any]) -> str | None:
-    name = item.info.get(RENAMED_FROM)
-    return name if isinstance(name, str) and name and name != item.name else None
+    if RENAMED_FROM not in item.info:
+        return None
+    name = item.info[RENAMED_FROM]
+    if not isinstance(name, str) or not name:
+        what = f"table {item.name}" if isinstance(item, Table) else f"column {item}"
+        raise ConfigError(
+            f"{what}: info['{RENAMED_FROM}'] must be its previous name, a string; got {name!r}"
+            " (nothing was written)"
+        )
+    return name if name != item.name else None
+
+
+def _once_each(declarations: list[tuple[str | None, str]], what: str) -> None:
+    """One old name is renamed once: two new ones declaring it is a mistake to stop at, not to
+    guess (the second would silently become a new, empty column or table)."""
+    claimed: dict[str, str] = {}
+    for old, new in declarations:
+        if old is None:
+            continue
+        if old in claimed:
+            raise ConfigError(
+                f"{what}: {claimed[old]} and {new} both declare info['{RENAMED_FROM}'] = {old!r};"
+                " a name can be renamed once (nothing was written)"
+            )
+        claimed[old] = new
 
 
 def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> dict[str, str]:
@@ -154,6 +179,10 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> dict[st
     }
     dropped = {key(op.schema, op.table_name): op for op in upgrade_ops.ops if isinstance(op, ops.DropTableOp)}
     renamed_tables: dict[str, str] = {}
+    _once_each(
+        [(_declared(models[key]), key[1]) for key in created if key in models],
+        "tables",
+    )
     for (schema, name), create in created.items():
         table = models.get((schema, name))
         old = _declared(table) if table is not None else None
@@ -313,6 +342,10 @@ def _rename_columns(
     its own ``batch_alter_table``, as Alembic's batch cannot index a column it renames in the
     same block. Each rename is noted in ``renamed``: (table as :func:`_spelled`, old) -> new."""
     dropped = {op.column_name: op for op in modify.ops if isinstance(op, ops.DropColumnOp)}
+    _once_each(
+        [(_declared(op.column), op.column.name) for op in modify.ops if isinstance(op, ops.AddColumnOp)],
+        f"columns of {modify.table_name}",
+    )
     replaced: dict[int, ops.MigrateOperation | None] = {}
     renames: list[ops.MigrateOperation] = []
     for add in [op for op in modify.ops if isinstance(op, ops.AddColumnOp)]:
