@@ -616,3 +616,90 @@ async def test_renames_around_keys_and_constraints(kind: str, case: str, tmp_pat
     finally:
         await engine.dispose()
         await drop_database(kind, url)
+
+
+def _on_a_terminal(root: Path, args: list[str], answers: dict[str, str]) -> tuple[int, str]:
+    """Run ``asyncmigrate ARGS`` with a pty for stdin, stdout and stderr, answering each prompt
+    that contains a key of ``answers`` with its value (once)."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "asyncmigrate", *args],
+        cwd=root,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+    )
+    os.close(slave)
+    seen, pending = b"", dict(answers)
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # the other side closed
+                    break
+                if not data:
+                    break
+                seen += data
+                for prompt, answer in list(pending.items()):
+                    if prompt.encode() in seen:
+                        os.write(master, answer.encode() + b"\n")
+                        del pending[prompt]
+            elif process.poll() is not None:
+                break
+    finally:
+        os.close(master)
+    return process.wait(timeout=120), seen.decode(errors="replace")
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+async def test_interactive_asks_about_an_undeclared_rename(tmp_path: Path, answer: str) -> None:
+    """``revision --autogenerate --interactive`` on a terminal: a column dropped and one of its
+    type added is asked about; yes writes the rename (the rows stay), no the drop + add with its
+    comment. Without a terminal, the flag is refused in one line."""
+    url = await fresh_database("sqlite", tmp_path)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "app_models.py").write_text(WRONG.format(declaration=""))
+    init_project(project_dir=root, models="app_models")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.asyncmigrate]\n", f'[tool.asyncmigrate]\nurl = "{url}"\n', 1)
+    )
+    autogenerate(root, "first")
+    cli(root, "upgrade", "head")
+    await query(url, "INSERT INTO users (id, mail) VALUES (1, 'a@example.com')")
+    (root / "app_models.py").write_text(
+        WRONG.format(declaration="").replace("    mail: Mapped", "    email: Mapped")
+    )
+
+    refused = run_cli("revision", "--autogenerate", "--interactive", "-m", "no terminal", cwd=root)
+    assert refused.returncode == 2
+    assert "--interactive needs a terminal to ask on" in refused.stderr
+
+    versions = root / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    code, shown = _on_a_terminal(
+        root, ["revision", "--autogenerate", "--interactive", "-m", "renamed"], {"renamed?": answer}
+    )
+    assert code == 0, shown
+    assert "Is users.email the column users.mail renamed?" in shown
+    [new] = set(versions.glob("*.py")) - before
+    up = upgrade_part(new.read_text())
+    if answer == "y":
+        assert renamed_columns(up) == {("", "mail", "email")}, up
+        assert "drop_column" not in up and "possible rename" not in up
+        cli(root, "upgrade", "head")
+        assert await query(url, "SELECT id, email FROM users") == [(1, "a@example.com")]
+    else:
+        assert "new_column_name" not in up and "drop_column('mail')" in up
+        assert "# possible rename, data will be lost" in up

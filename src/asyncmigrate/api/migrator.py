@@ -64,6 +64,7 @@ from . import reading
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+    from ..autogenerate.renames import RenameQuestion
     from ..lint.model import LintReport
     from ..lint.project import LintRequest
 
@@ -882,11 +883,20 @@ class Migrator:
         depends_on: str | None = None,
         rev_id: str | None = None,
         version_path: str | None = None,
+        rename_question: RenameQuestion | None = None,
     ) -> list[Path]:
-        """Write a new revision file; with ``autogenerate``, from the models vs the database."""
+        """Write a new revision file; with ``autogenerate``, from the models vs the database.
+
+        ``rename_question(table, added, dropped)``: asked about each column dropped and one of
+        its type added to a table without a ``renamed_from`` declaration; the dropped name it
+        returns is written as a rename (None: drop + add, with the "possible rename" comment)."""
         _refuse_used_rev_id(self.script_directory(), rev_id)
 
         def run(config: Any) -> Any:
+            if rename_question is not None:
+                from ..autogenerate.renames import RENAME_QUESTION
+
+                config.attributes[RENAME_QUESTION] = rename_question
             return command.revision(
                 config,
                 message=message,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from ..apply.environment import MetadataTarget, StepEvent
     from ..apply.runner import Runner
+    from ..autogenerate.renames import RenameQuestion
     from ..config import Settings
     from ..graph.status import RevisionInfo, Status
     from ..lint.model import LintReport
@@ -135,8 +136,10 @@ class SyncMigrator:
         depends_on: str | None = None,
         rev_id: str | None = None,
         version_path: str | None = None,
+        rename_question: RenameQuestion | None = None,
     ) -> list[Path]:
-        """Write a new revision file; with ``autogenerate``, from the models vs the database."""
+        """Write a new revision file; with ``autogenerate``, from the models vs the database
+        (``rename_question``: see :meth:`Migrator.revision`)."""
         return _run(
             "revision",
             self._migrator.revision,
@@ -149,6 +152,7 @@ class SyncMigrator:
             depends_on=depends_on,
             rev_id=rev_id,
             version_path=version_path,
+            rename_question=rename_question,
         )
 
     def lint(self, request: LintRequest | None = None) -> LintReport:

@@ -22,7 +22,7 @@ left as it is, with a comment that says data will be lost.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from alembic.autogenerate import renderers
@@ -33,7 +33,16 @@ from sqlalchemy import Column, ForeignKeyConstraint, MetaData, Table, event
 
 from ..errors import ConfigError
 
-__all__ = ["PLUGIN_NAME", "RENAMED_FROM", "RenameColumn", "RenameTable", "declared_renames", "register"]
+__all__ = [
+    "PLUGIN_NAME",
+    "RENAMED_FROM",
+    "RENAME_QUESTION",
+    "RenameColumn",
+    "RenameQuestion",
+    "RenameTable",
+    "declared_renames",
+    "register",
+]
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +157,22 @@ def _declared(item: Table | Column[Any]) -> str | None:
             " (nothing was written)"
         )
     return name if name != item.name else None
+
+
+#: The key of Alembic's ``Config.attributes`` under which a caller may put a
+#: :data:`RenameQuestion`: asked about each undeclared drop + add of one type (``revision
+#: --autogenerate --interactive``).
+RENAME_QUESTION = "asyncmigrate.rename_question"
+
+#: (table, added column, dropped columns of its type) -> the dropped one it renames, or None.
+RenameQuestion = Callable[[str, str, list[str]], "str | None"]
+
+
+def _question(autogen_context: Any) -> RenameQuestion | None:
+    config = getattr(autogen_context.migration_context, "config", None)
+    attributes = getattr(config, "attributes", None) or {}
+    ask = attributes.get(RENAME_QUESTION)
+    return ask if callable(ask) else None
 
 
 def _once_each(declarations: list[tuple[str | None, str]], what: str) -> None:
@@ -348,10 +373,8 @@ def _rename_columns(
     )
     replaced: dict[int, ops.MigrateOperation | None] = {}
     renames: list[ops.MigrateOperation] = []
-    for add in [op for op in modify.ops if isinstance(op, ops.AddColumnOp)]:
-        old = _declared(add.column)
-        if old is None or old not in dropped:
-            continue
+
+    def rename_column(add: ops.AddColumnOp, old: str, how: str) -> None:
         drop = dropped.pop(old)
         rename = RenameColumn(modify.table_name, old, schema=modify.schema, modify_name=add.column.name)
         autogen_context.comparators.dispatch("column", qualifier=autogen_context.dialect.name)(
@@ -361,16 +384,28 @@ def _rename_columns(
         renames.append(rename)
         renamed[(_spelled(modify.schema, modify.table_name), old)] = add.column.name
         log.info(
-            "Declared rename of column '%s.%s' to %r: written as alter_column, not drop + add",
+            "%s rename of column '%s.%s' to %r: written as alter_column, not drop + add",
+            how,
             modify.table_name,
             old,
             add.column.name,
         )
+
+    for add in [op for op in modify.ops if isinstance(op, ops.AddColumnOp)]:
+        old = _declared(add.column)
+        if old is not None and old in dropped:
+            rename_column(add, old, "Declared")
     impl = autogen_context.migration_context.impl
+    ask = _question(autogen_context)
     for add in [op for op in modify.ops if isinstance(op, ops.AddColumnOp) and id(op) not in replaced]:
         if _declared(add.column) is not None:
             continue  # declared, and already applied or naming nothing: as without the declaration
         alike = [name for name, op in dropped.items() if not impl.compare_type(op.to_column(), add.column)]
+        if alike and ask is not None:
+            answer = ask(modify.table_name, add.column.name, alike)
+            if answer is not None and answer in alike:
+                rename_column(add, answer, "Confirmed")
+                continue
         if alike:
             replaced[id(add)] = PossibleRename(add, alike)
             log.warning(

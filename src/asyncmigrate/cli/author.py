@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,15 +36,44 @@ if TYPE_CHECKING:
 @click.option("--depends-on", help="Revisions this one depends on.")
 @click.option("--rev-id", help="Use this revision id instead of a generated one.")
 @click.option("--version-path", help="Directory to write the file in.")
+@click.option(
+    "--interactive",
+    is_flag=True,
+    help="With --autogenerate, on a terminal: ask whether a column dropped and one of its type"
+    " added to the same table (no renamed_from declared) is a rename.",
+)
 @run_async
-async def revision(state: State, message: str | None, autogenerate: bool, **options: Any) -> None:
+async def revision(
+    state: State, message: str | None, autogenerate: bool, interactive: bool, **options: Any
+) -> None:
     """Write a new revision file."""
+    if interactive:
+        if not autogenerate:
+            raise click.UsageError("--interactive asks about autogenerate's findings: add --autogenerate")
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise click.UsageError(
+                "--interactive needs a terminal to ask on; without one, declare renames in the models"
+                ' (info={"renamed_from": ...})'
+            )
+        options["rename_question"] = _ask_about_rename
     migrator = state.migrator(database=autogenerate)
     paths = await migrator.revision(message, autogenerate=autogenerate, **options)
     for path in paths:
         stdout.print(f"Generated {escape(str(path))}")
     if autogenerate and paths:
         await _lint_new_revisions(state, paths)
+
+
+def _ask_about_rename(table: str, added: str, dropped: list[str]) -> str | None:
+    """The terminal's answer: which dropped column ``added`` renames, or None (drop + add)."""
+    for old in dropped:
+        if click.confirm(
+            f"Is {table}.{added} the column {table}.{old} renamed? (no: {old} is dropped with its data)",
+            default=False,
+            err=True,
+        ):
+            return old
+    return None
 
 
 async def _lint_new_revisions(state: State, paths: list[Any]) -> None:
