@@ -228,8 +228,14 @@ def test_test_command_says_what_to_grant(project: Path, role_without_createdb: s
 # -- 4. a server that accepts the connection and never answers --------------------------------
 
 
+class SilentPort(int):
+    """The port, and the connections accepted on it so far (a client is waiting once one is)."""
+
+    accepted: list[socket.socket]
+
+
 @pytest.fixture
-def silent_server() -> Iterator[int]:
+def silent_server() -> Iterator[SilentPort]:
     """A loopback port that accepts TCP connections and never sends a byte (at most 60 s)."""
     listener = socket.create_server(("127.0.0.1", 0))
     listener.settimeout(0.2)
@@ -246,8 +252,10 @@ def silent_server() -> Iterator[int]:
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+    port = SilentPort(listener.getsockname()[1])
+    port.accepted = accepted
     try:
-        yield listener.getsockname()[1]
+        yield port
     finally:
         stop.set()
         thread.join(5)
@@ -299,7 +307,9 @@ def test_silent_server_times_out_for_the_scratch_database_too(
 
 
 @pytest.mark.parametrize("command", ["current", "status"])
-def test_ctrl_c_in_a_read_only_command_exits_130(project: Path, silent_server: int, command: str) -> None:
+def test_ctrl_c_in_a_read_only_command_exits_130(
+    project: Path, silent_server: SilentPort, command: str
+) -> None:
     """Not click's "Aborted!" and exit 1: the same one line and exit code as a migrating command."""
     write_revision(project, "aaa111", None, "one")
     url = SILENT_URLS["postgresql"].format(port=silent_server)
@@ -312,7 +322,10 @@ def test_ctrl_c_in_a_read_only_command_exits_130(project: Path, silent_server: i
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(3)  # imported, and waiting for the silent server
+    deadline = time.monotonic() + 60  # a loaded machine may take long to import
+    while not silent_server.accepted and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+    time.sleep(0.5)  # connected, and waiting for the silent server's answer
     assert process.poll() is None
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=30)
