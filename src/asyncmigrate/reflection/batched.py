@@ -322,16 +322,8 @@ def setup(plugin: Plugin) -> None:
 
 def register() -> None:
     """Make the plugin known to Alembic (once per process); a run still has to ask for it."""
-    global _registered
-    if _registered:
-        return
     import sys
 
-    try:
-        Plugin.setup_plugin_from_module(sys.modules[__name__], PLUGIN_NAME)
-    except ValueError:  # "already registered": by another import of this module
-        pass
-    _registered = True
+    from ..autogenerate.plugins import register_once
 
-
-_registered = False
+    register_once(sys.modules[__name__], PLUGIN_NAME)
