@@ -81,6 +81,34 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResu
     return _run("asyncmigrate", args, cwd, env)
 
 
+def read_pty(master: int, process: subprocess.Popen[Any], answers: dict[str, str] | None = None) -> str:
+    """Everything written to the pty ``master`` until ``process`` closes it or exits, answering
+    each prompt that contains a key of ``answers`` with its value (once); closes ``master``."""
+    import select
+
+    seen, pending = b"", dict(answers or {})
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(master, 4096)
+                except OSError:  # the other side closed
+                    break
+                if not data:
+                    break
+                seen += data
+                for prompt, answer in list(pending.items()):
+                    if prompt.encode() in seen:
+                        os.write(master, answer.encode() + b"\n")
+                        del pending[prompt]
+            elif process.poll() is not None:
+                break
+    finally:
+        os.close(master)
+    return seen.decode(errors="replace")
+
+
 def run_alembic(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResult:
     """Run the plain ``alembic`` command (to prove the project can go back to it)."""
     return _run("alembic", args, cwd, env)

@@ -21,6 +21,7 @@ from .conftest import (
     BOOKKEEPING,
     drop_database,
     fresh_database,
+    read_pty,
     run_cli,
     table_columns,
     version_rows,
@@ -513,7 +514,6 @@ async def test_a_long_revision_shows_its_elapsed_time_on_a_terminal(
     """stderr a terminal (a pty): while b2 runs for 4 s, a live line names it and counts the
     seconds; it is cleared before the next line. Without a terminal, nothing of it."""
     import pty
-    import select
 
     env = {"PAUSE_MARKER": str(tmp_path / "paused"), "PAUSE_IN": "upgrade", "PAUSE_SECONDS": "4"}
     master, slave = pty.openpty()
@@ -528,24 +528,8 @@ async def test_a_long_revision_shows_its_elapsed_time_on_a_terminal(
         text=True,
     )
     os.close(slave)
-    seen = b""
-    try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    data = os.read(master, 4096)
-                except OSError:  # the other side closed
-                    break
-                if not data:
-                    break
-                seen += data
-            elif process.poll() is not None:
-                break
-    finally:
-        os.close(master)
+    text = read_pty(master, process)
     assert process.wait(timeout=60) == 0
-    text = seen.decode()
     assert "\r  b2 running for 2s\x1b[K" in text, text
     assert "b2 running for 3s" in text
     live_end = text.rindex("running for")

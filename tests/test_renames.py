@@ -32,7 +32,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from asyncmigrate.autogenerate import declared_renames
 from asyncmigrate.scaffold import init_project
 
-from .conftest import SYNC_ENV_PY, drop_database, fresh_database, run_alembic, run_cli, table_columns
+from .conftest import (
+    SYNC_ENV_PY,
+    drop_database,
+    fresh_database,
+    read_pty,
+    run_alembic,
+    run_cli,
+    table_columns,
+)
 
 BEFORE = """\
 from sqlalchemy import ForeignKey, String
@@ -131,9 +139,10 @@ def models(source: str) -> str:
     return source if FOREIGN_KEYS else source.split("\n\nclass Post(Base):")[0] + "\n"
 
 
-def make_project(root: Path, url: str) -> None:
+def make_project(root: Path, url: str, source: str | None = None) -> None:
+    """A project whose models are ``source`` (default: BEFORE) on the database at ``url``."""
     root.mkdir()
-    (root / "app_models.py").write_text(models(BEFORE))
+    (root / "app_models.py").write_text(models(BEFORE) if source is None else source)
     init_project(project_dir=root, models="app_models")
     pyproject = root / "pyproject.toml"
     pyproject.write_text(
@@ -316,13 +325,7 @@ async def test_a_wrong_declaration_stops_with_one_line(
     refused before anything is written: guessing would turn a rename into a new, empty column."""
     url = await fresh_database("sqlite", tmp_path)
     root = tmp_path / "project"
-    root.mkdir()
-    (root / "app_models.py").write_text(WRONG.format(declaration=""))
-    init_project(project_dir=root, models="app_models")
-    pyproject = root / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace("[tool.asyncmigrate]\n", f'[tool.asyncmigrate]\nurl = "{url}"\n', 1)
-    )
+    make_project(root, url, WRONG.format(declaration=""))
     autogenerate(root, "first")
     cli(root, "upgrade", "head")
     (root / "app_models.py").write_text(
@@ -623,7 +626,6 @@ def _on_a_terminal(root: Path, args: list[str], answers: dict[str, str]) -> tupl
     that contains a key of ``answers`` with its value (once)."""
     import os
     import pty
-    import select
     import subprocess
     import sys
 
@@ -638,27 +640,8 @@ def _on_a_terminal(root: Path, args: list[str], answers: dict[str, str]) -> tupl
         stderr=slave,
     )
     os.close(slave)
-    seen, pending = b"", dict(answers)
-    try:
-        while True:
-            ready, _, _ = select.select([master], [], [], 0.5)
-            if ready:
-                try:
-                    data = os.read(master, 4096)
-                except OSError:  # the other side closed
-                    break
-                if not data:
-                    break
-                seen += data
-                for prompt, answer in list(pending.items()):
-                    if prompt.encode() in seen:
-                        os.write(master, answer.encode() + b"\n")
-                        del pending[prompt]
-            elif process.poll() is not None:
-                break
-    finally:
-        os.close(master)
-    return process.wait(timeout=120), seen.decode(errors="replace")
+    shown = read_pty(master, process, answers)
+    return process.wait(timeout=120), shown
 
 
 @pytest.mark.parametrize("answer", ["y", "n"])
@@ -668,13 +651,7 @@ async def test_interactive_asks_about_an_undeclared_rename(tmp_path: Path, answe
     comment. Without a terminal, the flag is refused in one line."""
     url = await fresh_database("sqlite", tmp_path)
     root = tmp_path / "project"
-    root.mkdir()
-    (root / "app_models.py").write_text(WRONG.format(declaration=""))
-    init_project(project_dir=root, models="app_models")
-    pyproject = root / "pyproject.toml"
-    pyproject.write_text(
-        pyproject.read_text().replace("[tool.asyncmigrate]\n", f'[tool.asyncmigrate]\nurl = "{url}"\n', 1)
-    )
+    make_project(root, url, WRONG.format(declaration=""))
     autogenerate(root, "first")
     cli(root, "upgrade", "head")
     await query(url, "INSERT INTO users (id, mail) VALUES (1, 'a@example.com')")
