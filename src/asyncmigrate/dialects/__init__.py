@@ -174,15 +174,20 @@ def for_url(url: str | URL) -> Database:
     return for_backend(make_url(url).get_backend_name())
 
 
+def _scheme_backend(url: str) -> str:
+    """The backend a URL string names, without parsing it (nor importing SQLAlchemy):
+    ``postgresql+asyncpg://...`` names ``postgresql``."""
+    return url.partition(":")[0].partition("+")[0]
+
+
 def for_scheme(url: str) -> Database:
-    """The module of a URL string by its scheme alone, without parsing it (nor importing
-    SQLAlchemy): ``postgresql+asyncpg://...`` is ``postgresql``'s."""
-    return for_backend(url.partition(":")[0].partition("+")[0])
+    """The module of a URL string by its scheme alone."""
+    return for_backend(_scheme_backend(url))
 
 
 def is_known(url: str) -> bool:
     """A module serves this URL's database."""
-    return url.partition(":")[0].partition("+")[0] in _REGISTRY
+    return _scheme_backend(url) in _REGISTRY
 
 
 def extra_for_driver(module: str) -> str | None:
