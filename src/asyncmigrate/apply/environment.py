@@ -222,7 +222,7 @@ def _guard_empty_models(job: MigrationJob) -> Callable[..., None]:
 
 def configure_options(job: MigrationJob, dialect_name: str) -> dict[str, Any]:
     """The ``context.configure`` keywords shared by online and offline runs."""
-    from ..autogenerate import declared_renames
+    from ..autogenerate import autogenerate_plugins
 
     settings = job.settings
     render_as_batch = settings.render_as_batch
@@ -239,8 +239,8 @@ def configure_options(job: MigrationJob, dialect_name: str) -> dict[str, Any]:
         "version_table": settings.version_table,
         "version_table_schema": settings.version_table_schema,
         "process_revision_directives": _guard_empty_models(job),
-        # Renames the models declare (info={"renamed_from": ...}) come out as renames.
-        "autogenerate_plugins": declared_renames(),
+        # What we write beyond Alembic's comparison (declared renames, ...): autogenerate/.
+        "autogenerate_plugins": autogenerate_plugins(),
     }
     history = settings.history_table
     if job.baseline:

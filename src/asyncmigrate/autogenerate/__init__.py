@@ -1,15 +1,16 @@
 """What asyncmigrate adds to Alembic's autogenerate: renames a model declares (``renames.py``).
 
-A project's own ``env.py`` turns it on with one call::
+A project's own ``env.py`` turns all of it on with one call::
 
-    from asyncmigrate.autogenerate import declared_renames
+    from asyncmigrate.autogenerate import autogenerate_plugins
 
     context.configure(connection=connection, target_metadata=metadata,
-                      autogenerate_plugins=declared_renames())
+                      autogenerate_plugins=autogenerate_plugins())
 """
 
 from __future__ import annotations
 
+from .plugins import autogenerate_plugins
 from .renames import RENAMED_FROM, declared_renames
 
-__all__ = ["RENAMED_FROM", "declared_renames"]
+__all__ = ["RENAMED_FROM", "autogenerate_plugins", "declared_renames"]

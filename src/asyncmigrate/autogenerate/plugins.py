@@ -1,11 +1,22 @@
-"""Our Alembic autogenerate plugins (batched reflection, declared renames), each made known to
-Alembic once per process: Alembic refuses a second registration of a name."""
+"""Our Alembic autogenerate plugins, each made known to Alembic once per process (Alembic refuses a
+second registration of a name), and the one list a project's env.py passes to Alembic."""
 
 from __future__ import annotations
 
+import importlib
+import sys
+from collections.abc import Sequence
 from types import ModuleType
 
 from alembic.runtime.plugins import Plugin
+
+#: Alembic's own plugins, what ``autogenerate_plugins`` means when it is not given.
+ALEMBIC_DEFAULT = ("alembic.autogenerate.*",)
+
+#: What autogenerate writes beyond Alembic's comparison, in the order they run: each module has a
+#: ``setup(plugin)`` and a ``PLUGIN_NAME``. (Batched reflection is a speed path our own commands
+#: switch on; it is not in this list.)
+OURS: tuple[str, ...] = ("asyncmigrate.autogenerate.renames",)
 
 _registered: set[str] = set()
 
@@ -20,3 +31,16 @@ def register_once(module: ModuleType, name: str) -> None:
     except ValueError:  # "already registered": by another import of the module
         pass
     _registered.add(name)
+
+
+def autogenerate_plugins(plugins: Sequence[str] = ALEMBIC_DEFAULT) -> list[str]:
+    """The value for ``context.configure(autogenerate_plugins=...)``: ``plugins`` (Alembic's
+    default set unless given) and all of ours, registered with Alembic."""
+    names = list(plugins)
+    for module_name in OURS:
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        name: str = module.PLUGIN_NAME
+        register_once(module, name)
+        if name not in names:
+            names.append(name)
+    return names

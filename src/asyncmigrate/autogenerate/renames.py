@@ -32,6 +32,7 @@ from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import Column, ForeignKeyConstraint, MetaData, Table, event
 
 from ..errors import ConfigError
+from .plugins import ALEMBIC_DEFAULT
 
 __all__ = [
     "PLUGIN_NAME",
@@ -49,15 +50,14 @@ log = logging.getLogger(__name__)
 #: The key of a column's or a table's ``info`` that names its previous name.
 RENAMED_FROM = "renamed_from"
 PLUGIN_NAME = "asyncmigrate.declared_renames"
-#: Alembic's own plugins, what ``autogenerate_plugins`` means when it is not given.
-ALEMBIC_DEFAULT = ("alembic.autogenerate.*",)
 #: The comment an undeclared drop + add of the same type gets in the generated file.
 POSSIBLE_RENAME = "possible rename, data will be lost"
 
 
 def declared_renames(plugins: Sequence[str] = ALEMBIC_DEFAULT) -> list[str]:
     """The value for ``context.configure(autogenerate_plugins=...)``: ``plugins`` (Alembic's
-    default set unless given) and this one, registered with Alembic."""
+    default set unless given) and this one alone, registered with Alembic. (Most projects want
+    :func:`asyncmigrate.autogenerate.autogenerate_plugins`: all of ours.)"""
     register()
     return [*plugins, *([] if PLUGIN_NAME in plugins else [PLUGIN_NAME])]
 
