@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from asyncmigrate import Migrator
 from asyncmigrate.apply.environment import MigrationJob
+from asyncmigrate.autogenerate import autogenerate_plugins
 from asyncmigrate.reflection.batched import (
     AUTOGENERATE_PLUGINS,
     SqliteCatalog,
@@ -390,7 +391,13 @@ async def test_migrator_check_and_autogenerate_use_the_batch(tmp_path: Path, db_
     assert jobs and jobs[-1].batched_reflection
 
     def plain(connection: Connection) -> list[str]:
-        opts = {"compare_type": True, "target_metadata": target}
+        # Our env.py's options but the batch: server defaults compared, our other plugins on.
+        opts = {
+            "compare_type": True,
+            "compare_server_default": True,
+            "target_metadata": target,
+            "autogenerate_plugins": autogenerate_plugins(),
+        }
         context = MigrationContext.configure(connection, opts=opts)
         script = produce_migrations(context, target)
         assert script.upgrade_ops is not None

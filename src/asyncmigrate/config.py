@@ -52,7 +52,7 @@ class Settings:
     version_table_schema: str | None = None
     #: None means "on for SQLite, off elsewhere".
     render_as_batch: bool | None = None
-    compare_server_default: bool = False
+    compare_server_default: bool = True
     transaction_per_migration: bool = True
     #: Seconds to wait for another migrator's apply lock (None: forever, 0: fail at once).
     lock_wait: float | None = 300.0
@@ -295,7 +295,7 @@ def _from_table(
         version_table=table.get("version_table", "alembic_version"),
         version_table_schema=table.get("version_table_schema"),
         render_as_batch=table.get("render_as_batch"),
-        compare_server_default=bool(table.get("compare_server_default", False)),
+        compare_server_default=bool(table.get("compare_server_default", True)),
         transaction_per_migration=bool(table.get("transaction_per_migration", True)),
         **_safety_options(table),
         pyproject=pyproject,

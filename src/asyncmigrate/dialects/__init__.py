@@ -71,6 +71,8 @@ class Database:
     default_port: ClassVar[int | None] = None
     #: DDL runs in the revision's transaction and rolls back with it (not MySQL's implicit commits)
     transactional_ddl: ClassVar[bool] = True
+    #: an ALTER of a column must repeat its auto-increment property or lose it (MySQL's MODIFY)
+    alter_repeats_autoincrement: ClassVar[bool] = False
     #: a failed statement can leave unusable indexes behind (see :meth:`invalid_indexes`)
     leaves_invalid_indexes: ClassVar[bool] = False
 
@@ -128,6 +130,18 @@ class Database:
     def invalid_indexes(self, connection: Connection) -> list[str]:
         """Indexes a failed statement left unusable (PostgreSQL's INVALID ones), to drop."""
         return []
+
+    # -- autogenerate ---------------------------------------------------------------------------
+
+    def drop_temporary_sql(self, name: str) -> str | None:
+        """The statement that drops temporary table ``name`` without ending the transaction, where
+        rolling back to a savepoint does not drop it (None: the rollback does)."""
+        return None
+
+    def partitions(self, connection: Connection, schema: str | None) -> set[str]:
+        """Tables of ``schema`` that are partitions of another table: the partitioned table
+        manages them, a model never declares them, and autogenerate must not drop them."""
+        return set()
 
     # -- throwaway databases for the tests ------------------------------------------------------
 

@@ -24,6 +24,7 @@ class MySQL(Database):
     default_port: ClassVar[int | None] = 3306
     # every DDL statement commits: a failed or stopped revision leaves what ran before it
     transactional_ddl: ClassVar[bool] = False
+    alter_repeats_autoincrement: ClassVar[bool] = True
 
     def timeout_statements(self, dialect: Any, options: ApplyOptions) -> list[str]:
         statements = []
@@ -72,6 +73,10 @@ class MySQL(Database):
 
     def grant_to_create(self, role: str) -> str:
         return f"GRANT CREATE, DROP ON *.* TO '{role}'"
+
+    def drop_temporary_sql(self, name: str) -> str | None:
+        # A plain DROP TABLE commits the transaction; DROP TEMPORARY TABLE does not.
+        return f"DROP TEMPORARY TABLE IF EXISTS `{name}`"
 
     def wipe(self, connection: Connection) -> None:
         connection.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")

@@ -90,6 +90,18 @@ class PostgreSQL(Database):
     def grant_to_create(self, role: str) -> str:
         return f'ALTER ROLE "{role}" CREATEDB'
 
+    def partitions(self, connection: Connection, schema: str | None) -> set[str]:
+        from sqlalchemy import text
+
+        rows = connection.execute(
+            text(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relispartition AND n.nspname = coalesce(:schema, current_schema())"
+            ),
+            {"schema": schema},
+        )
+        return {name for (name,) in rows}
+
     def wipe(self, connection: Connection) -> None:
         connection.exec_driver_sql("DROP SCHEMA public CASCADE")
         connection.exec_driver_sql("CREATE SCHEMA public")

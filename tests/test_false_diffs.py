@@ -1,0 +1,275 @@
+"""Autogenerate on an unchanged database writes nothing: server defaults, computed and identity
+columns, CHECK constraints, partitions of a partitioned table and types from outside SQLAlchemy
+come back from the database in its own spelling, which must not read as a change. And the
+revision that creates them imports what it names, so it runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from asyncmigrate.autogenerate import autogenerate_plugins
+from asyncmigrate.scaffold import init_project
+
+from .conftest import drop_database, fresh_database, run_cli
+
+#: A package the models import their column types from, as from sqlalchemy-utils or GeoAlchemy:
+#: a type of its own DDL and a TypeDecorator with an argument.
+TYPES_PACKAGE = """\
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator, UserDefinedType
+
+
+class Money(UserDefinedType):
+    cache_ok = True
+
+    def get_col_spec(self, **kw):
+        return "NUMERIC(12, 2)"
+
+
+class Slug(TypeDecorator):
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, length=40):
+        super().__init__(length)
+        self.length = length
+"""
+
+COMMON = """\
+import datetime
+import decimal
+
+import sqlalchemy as sa
+from sqlalchemy import CheckConstraint, Computed, func, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shop_types import Money, Slug
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("qty > 0 AND qty < 1000", name="qty_range"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    price: Mapped[decimal.Decimal] = mapped_column(sa.Numeric(10, 2), server_default="0")
+    qty: Mapped[int] = mapped_column(server_default=text("1"))
+    name: Mapped[str] = mapped_column(sa.String(50), server_default="it's new")
+    ratio: Mapped[float] = mapped_column(sa.Float, server_default="0.5")
+    flag: Mapped[bool] = mapped_column(server_default=sa.true())
+    off: Mapped[bool] = mapped_column(server_default=sa.false())
+    created: Mapped[datetime.datetime] = mapped_column(sa.DateTime(timezone=True), server_default=func.now())
+    touched: Mapped[datetime.datetime] = mapped_column(server_default=text("CURRENT_TIMESTAMP"))
+    kind: Mapped[str] = mapped_column(sa.String(10), server_default=text("'plain'"))
+    # (A type with a comma, NUMERIC(12, 2), would not do on SQLite: SQLAlchemy reflects its
+    # generation expression as empty, and a batch ALTER then writes GENERATED ALWAYS AS ().)
+    double: Mapped[int | None] = mapped_column(Computed("qty * 2"))
+    lower_name: Mapped[str | None] = mapped_column(sa.String(50), Computed("lower(name)", persisted=True))
+    amount = mapped_column(Money())
+    slug = mapped_column(Slug(30))
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(sa.String(50), server_default="it's a tag")
+    weight: Mapped[int] = mapped_column(server_default=text("7"))
+"""
+
+#: PostgreSQL's own: identity columns, a sequence default, casts, arrays, JSONB, a partitioned
+#: table (its partition made by a revision, as pg_partman or a hand-written one would).
+POSTGRESQL = """
+from sqlalchemy import Identity, Sequence
+from sqlalchemy.dialects import postgresql as pg
+
+order_numbers = Sequence("order_numbers")
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(sa.BigInteger, Identity(always=True), primary_key=True)
+    ref: Mapped[int] = mapped_column(Identity(start=10, increment=5))
+    number: Mapped[int] = mapped_column(order_numbers, server_default=order_numbers.next_value())
+    tags: Mapped[list[str]] = mapped_column(pg.ARRAY(sa.String), server_default=text("'{}'"))
+    meta: Mapped[dict] = mapped_column(pg.JSONB, server_default=text("'{}'::jsonb"))
+    wait: Mapped[datetime.timedelta] = mapped_column(sa.Interval, server_default=text("'1 day'"))
+    due: Mapped[datetime.datetime] = mapped_column(server_default=text("timezone('utc', now())"))
+    uid: Mapped[str] = mapped_column(pg.UUID, server_default=text("gen_random_uuid()"))
+
+
+class Reading(Base):
+    __tablename__ = "readings"
+    __table_args__ = {"postgresql_partition_by": "RANGE (taken)"}
+    sensor: Mapped[int] = mapped_column(primary_key=True)
+    taken: Mapped[datetime.date] = mapped_column(primary_key=True)
+    value: Mapped[int]
+"""
+
+#: What the first revision gets by hand on PostgreSQL: Alembic's autogenerate writes no sequence,
+#: and a partition is made by a revision (or pg_partman), not declared by a model.
+SEQUENCE = '    op.execute("CREATE SEQUENCE order_numbers")\n'
+PARTITION = (
+    '    op.execute("CREATE TABLE readings_2026 PARTITION OF readings'
+    " FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')\")\n"
+)
+COMMANDS = "    # ### commands auto generated by Alembic - please adjust! ###\n"
+END = "    # ### end Alembic commands ###"
+
+
+def models(kind: str) -> str:
+    return COMMON + (POSTGRESQL if kind == "postgresql" else "")
+
+
+def cli(root: Path, *args: str) -> str:
+    result = run_cli(*args, cwd=root)
+    assert result.returncode == 0, result.output
+    return result.output
+
+
+def autogenerate(root: Path, message: str) -> Path:
+    versions = root / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    cli(root, "revision", "--autogenerate", "-m", message)
+    [new] = set(versions.glob("*.py")) - before
+    return new
+
+
+def body(source: str, function: str) -> list[str]:
+    """The statements of ``upgrade`` or ``downgrade``, comments and docstrings left out."""
+    part = source.split(f"def {function}()")[1].split("\ndef ")[0]
+    return [
+        line.strip()
+        for line in part.splitlines()[1:]
+        if line.strip() and not line.strip().startswith(("#", '"""'))
+    ]
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+async def project(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    kind = request.param
+    url = await fresh_database(kind, tmp_path)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "shop_types.py").write_text(TYPES_PACKAGE)
+    (root / "app_models.py").write_text(models(kind))
+    init_project(project_dir=root, models="app_models")
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.asyncmigrate]\n", f'[tool.asyncmigrate]\nurl = "{url}"\n', 1)
+    )
+    try:
+        yield kind, root, url
+    finally:
+        await drop_database(kind, url)
+
+
+async def test_an_unchanged_database_gives_no_changes(project: tuple[str, Path, str]) -> None:
+    kind, root, url = project
+    first = autogenerate(root, "create")
+    source = first.read_text()
+    # The revision imports the module of the types it names, so it runs (Alembic alone writes
+    # shop_types.Money() and no import).
+    assert "import shop_types\n" in source and "shop_types.Money()" in source, source
+    assert "shop_types.Slug(length=30)" in source
+    if kind == "postgresql":
+        first.write_text(source.replace(COMMANDS, COMMANDS + SEQUENCE, 1).replace(END, PARTITION + END, 1))
+    cli(root, "upgrade", "head")
+    if kind == "postgresql":
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            partitions = await connection.scalar(
+                text("SELECT count(*) FROM pg_class WHERE relispartition AND relkind = 'r'")
+            )
+        await engine.dispose()
+        assert partitions == 1
+
+    output = cli(root, "check")
+    assert "No changes" in output, output
+    assert "cannot be modified" not in output  # Alembic's warning for computed columns
+    second = autogenerate(root, "nothing")
+    assert body(second.read_text(), "upgrade") == ["pass"], second.read_text()
+    assert body(second.read_text(), "downgrade") == ["pass"]
+    second.unlink()
+
+    # A real change is still one: exactly the defaults that changed. (In a table without
+    # computed columns: Alembic's batch mode on SQLite copies the rows of a table with one
+    # into its generated column, which SQLite refuses.)
+    changed = models(kind).replace('server_default="it\'s a tag"', 'server_default="it\'s the tag"')
+    changed = changed.replace('server_default=text("7")', 'server_default=text("8")')
+    (root / "app_models.py").write_text(changed)
+    result = run_cli("check", cwd=root)
+    assert result.returncode == 1, result.output
+    assert "2 changes" in result.output, result.output
+    assert "it's the tag" in result.output and "'8'" in result.output
+    third = autogenerate(root, "defaults")
+    cli(root, "upgrade", "head")
+    assert "No changes" in cli(root, "check")
+    # The downgrade puts the old defaults back: the old models match again.
+    cli(root, "downgrade", "-1")
+    third.unlink()
+    (root / "app_models.py").write_text(models(kind))
+    assert "No changes" in cli(root, "check")
+
+
+async def test_a_projects_own_env_py_gets_the_same_comparison(tmp_path: Path) -> None:
+    """``autogenerate_plugins()`` in a project's own ``context.configure``: Alembic's API compares
+    a table made by ``create_all`` with its models and finds nothing, where Alembic's own rules
+    report the MariaDB-normalised defaults (or fail on PostgreSQL's quote) as changes."""
+    url = await fresh_database("sqlite", tmp_path)
+    metadata = sa.MetaData()
+    sa.Table(
+        "t",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("created", sa.DateTime, server_default=sa.func.now()),
+        sa.Column("note", sa.String(20), server_default="it's"),
+        sa.Column("twice", sa.Integer, sa.Computed("id * 2")),
+    )
+    engine = sa.create_engine(url.replace("+aiosqlite", ""))
+    try:
+        with engine.begin() as connection:
+            metadata.create_all(connection)
+        with engine.connect() as connection:
+            options = {"compare_server_default": True, "target_metadata": metadata}
+            plain = MigrationContext.configure(connection, opts=options)
+            ours = MigrationContext.configure(
+                connection, opts={**options, "autogenerate_plugins": autogenerate_plugins()}
+            )
+            assert compare_metadata(plain, metadata), "Alembic alone finds a (false) change here"
+            assert compare_metadata(ours, metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_the_types_module_is_imported_even_inside_an_array() -> None:
+    from alembic.operations import ops
+    from sqlalchemy.dialects import postgresql
+
+    from asyncmigrate.autogenerate.type_imports import _add_imports
+
+    class Context:
+        opts: dict[str, Any] = {"user_module_prefix": None}
+
+    money = type("Money", (sa.types.UserDefinedType,), {"__module__": "shop.types", "cache_ok": True})
+    table = ops.CreateTableOp("t", [sa.Column("a", postgresql.ARRAY(money()))])
+    upgrade = ops.UpgradeOps([table])
+    _add_imports(Context(), upgrade)
+    assert upgrade.ops[0].modules == ["shop.types"]  # type: ignore[attr-defined]
+    assert len(list(upgrade.as_diffs())) == 1  # the table: the imports are no change
+    Context.opts = {"user_module_prefix": "types."}
+    upgrade = ops.UpgradeOps([table])
+    _add_imports(Context(), upgrade)
+    assert upgrade.ops == [table]
