@@ -273,3 +273,46 @@ def test_the_types_module_is_imported_even_inside_an_array() -> None:
     upgrade = ops.UpgradeOps([table])
     _add_imports(Context(), upgrade)
     assert upgrade.ops == [table]
+
+
+def test_a_projects_own_env_py_run_by_asyncmigrate_gets_the_plugins(tmp_path: Path) -> None:
+    """An ``alembic init`` project, its env.py untouched but for ``target_metadata``: run by
+    ``asyncmigrate``, autogenerate imports the types module and keeps a declared rename; run by
+    plain ``alembic``, the same env.py writes what Alembic writes (and the file would not run)."""
+    import re
+
+    from .conftest import SYNC_ENV_PY, run_alembic
+
+    database = tmp_path / "app.db"
+    (tmp_path / "shop_types.py").write_text(TYPES_PACKAGE)
+    (tmp_path / "app_models.py").write_text(
+        "import sqlalchemy as sa\nfrom shop_types import Money\n\nmetadata = sa.MetaData()\n"
+        'sa.Table("prices", metadata, sa.Column("id", sa.Integer, primary_key=True),'
+        ' sa.Column("amount", Money()))\n'
+    )
+    assert run_alembic("init", "-t", "generic", "alembic", cwd=tmp_path).returncode == 0
+    ini = tmp_path / "alembic.ini"
+    ini.write_text(
+        re.sub(
+            r"^sqlalchemy\.url = .*$", f"sqlalchemy.url = sqlite:///{database}", ini.read_text(), flags=re.M
+        )
+    )
+    (tmp_path / "alembic" / "env.py").write_text(
+        "from app_models import metadata\n"
+        + SYNC_ENV_PY.replace(
+            "context.configure(connection=connection)",
+            "context.configure(connection=connection, target_metadata=metadata)",
+        )
+    )
+    versions = tmp_path / "alembic" / "versions"
+    result = run_alembic("revision", "--autogenerate", "-m", "plain", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    [plain] = versions.glob("*_plain.py")
+    assert "shop_types.Money()" in plain.read_text() and "import shop_types" not in plain.read_text()
+    plain.unlink()
+    result = run_cli("revision", "--autogenerate", "-m", "ours", cwd=tmp_path)
+    assert result.returncode == 0, result.output
+    [ours] = versions.glob("*_ours.py")
+    assert "import shop_types\n" in ours.read_text()
+    cli(tmp_path, "upgrade", "head")
+    assert "No changes" in cli(tmp_path, "check")

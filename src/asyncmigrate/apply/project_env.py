@@ -105,6 +105,7 @@ class Watch:
                 self.seen.append(url if isinstance(url, str) else url.render_as_string(hide_password=False))
             if self.progress is not None:
                 kw.update(_reporting_steps(environment, self.progress, kw))
+            kw["autogenerate_plugins"] = _with_our_plugins(kw.get("autogenerate_plugins"))
             return configure(connection, url, *args, **kw)
 
         @contextlib.contextmanager
@@ -162,6 +163,16 @@ class Watch:
                 getattr(engine, "sync_engine", engine).dispose()
             except Exception as exc:  # outside the env.py's loop: the server drops it anyway
                 log.debug("could not close the connection opened for env.py: %s", exc)
+
+
+def _with_our_plugins(plugins: Any) -> list[str]:
+    """The env.py's autogenerate plugins (Alembic's own unless it names some) and ours: declared
+    renames, defaults compared as the database spells them (where the env.py compares defaults),
+    partitions kept, the imports of the types a file names. Each changes nothing a project
+    did not ask for; ``alembic`` itself, run on the same env.py, goes without them."""
+    from ..autogenerate.plugins import ALEMBIC_DEFAULT, autogenerate_plugins
+
+    return autogenerate_plugins(ALEMBIC_DEFAULT if plugins is None else plugins)
 
 
 def _reporting_steps(environment: Any, progress: Progress, options: dict[str, Any]) -> dict[str, Any]:
