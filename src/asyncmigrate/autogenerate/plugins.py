@@ -20,6 +20,7 @@ OURS: tuple[str, ...] = (
     "asyncmigrate.autogenerate.defaults",
     "asyncmigrate.autogenerate.partitions",
     "asyncmigrate.autogenerate.renames",
+    "asyncmigrate.autogenerate.sequences",
     "asyncmigrate.autogenerate.type_imports",  # last: sees the types every other one wrote
 )
 
