@@ -101,7 +101,7 @@ def _used(autogen_context: Any) -> Iterator[Sequence]:
                 yield column.default
             server_default = getattr(column.server_default, "arg", None)
             if isinstance(server_default, next_value):
-                yield server_default.sequence  # type: ignore[misc]
+                yield server_default.sequence
 
 
 def _create_missing(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDispatchResult:
