@@ -322,3 +322,33 @@ def test_a_projects_own_env_py_run_by_asyncmigrate_gets_the_plugins(tmp_path: Pa
     assert "import shop_types\n" in ours.read_text()
     cli(tmp_path, "upgrade", "head")
     assert "No changes" in cli(tmp_path, "check")
+
+
+def test_check_constraints_of_enums_booleans_and_columns_are_no_change(tmp_path: Path) -> None:
+    """Alembic 1.19.0 and 1.19.1 compare CHECK constraints by name by default and read the ones
+    an Enum or Boolean makes, and a column's own, as removed (alembic #1859, #1842; three false
+    ``remove_constraint`` for this table there); later releases made that comparison opt-in, and
+    ``autogenerate_plugins()`` keeps it opt-in on every release we support."""
+    metadata = sa.MetaData()
+    sa.Table(
+        "t",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("kind", sa.Enum("a", "b", name="kind", create_constraint=True)),
+        sa.Column("flag", sa.Boolean(create_constraint=True, name="ck_flag")),
+        sa.Column("n", sa.Integer, sa.CheckConstraint("n > 0", name="ck_n")),
+        sa.CheckConstraint("id > 0", name="ck_id"),
+    )
+    assert "~alembic.autogenerate.checkconstraint_byname" in autogenerate_plugins()
+    # A project that names the comparison keeps it.
+    assert not any(
+        name.startswith("~") for name in autogenerate_plugins(["alembic.ext.checkconstraint_byname"])
+    )
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'checks.db'}")
+    try:
+        with engine.begin() as connection:
+            metadata.create_all(connection)
+            opts = {"target_metadata": metadata, "autogenerate_plugins": autogenerate_plugins()}
+            assert compare_metadata(MigrationContext.configure(connection, opts=opts), metadata) == []
+    finally:
+        engine.dispose()

@@ -39,10 +39,19 @@ def register_once(module: ModuleType, name: str) -> None:
     _registered.add(name)
 
 
+#: Alembic 1.19.0 and 1.19.1 compare CHECK constraints by name under the default wildcard, and
+#: read the ones an Enum or Boolean makes, or a column's own, as removed (alembic #1859, #1842);
+#: later releases made the comparison opt-in, under another name. The same holds here: it runs
+#: when a project names it.
+_CHECKS_BY_NAME = "alembic.autogenerate.checkconstraint_byname"
+
+
 def autogenerate_plugins(plugins: Sequence[str] = ALEMBIC_DEFAULT) -> list[str]:
     """The value for ``context.configure(autogenerate_plugins=...)``: ``plugins`` (Alembic's
     default set unless given) and all of ours, registered with Alembic."""
     names = list(plugins)
+    if "alembic.autogenerate.*" in names and not any("checkconstraint" in name for name in names):
+        names.append(f"~{_CHECKS_BY_NAME}")
     for module_name in OURS:
         module = sys.modules.get(module_name) or importlib.import_module(module_name)
         name: str = module.PLUGIN_NAME
