@@ -352,3 +352,44 @@ def test_check_constraints_of_enums_booleans_and_columns_are_no_change(tmp_path:
             assert compare_metadata(MigrationContext.configure(connection, opts=opts), metadata) == []
     finally:
         engine.dispose()
+
+
+async def test_a_serial_spelled_out_in_the_model_is_no_change(tmp_path: Path) -> None:
+    """A model that spells out its SERIAL's default (as sqlacodegen writes it), on a table outside
+    the search path: Alembic drops the database's default while reading it and then reports the
+    model's as added (alembic #1479's family); ours reads both sides the same plain way."""
+    url = await fresh_database("postgresql", tmp_path)
+    engine = sa.create_engine(url.replace("+asyncpg", "+psycopg"))
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "CREATE SCHEMA ledger; CREATE TABLE ledger.account (id SERIAL PRIMARY KEY, n SERIAL)"
+            )
+        metadata = sa.MetaData(schema="ledger")
+        sa.Table(
+            "account",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column(
+                "n",
+                sa.Integer,
+                server_default=text("nextval('ledger.account_n_seq'::regclass)"),
+                nullable=False,
+            ),
+        )
+        with engine.connect() as connection:
+            options = {
+                "target_metadata": metadata,
+                "include_schemas": True,
+                "include_name": lambda name, kind, parents: kind != "schema" or name == "ledger",
+                "compare_server_default": True,
+            }
+            plain = MigrationContext.configure(connection, opts=options)
+            assert [diff[0][0] for diff in compare_metadata(plain, metadata)] == ["modify_default"]
+            ours = MigrationContext.configure(
+                connection, opts={**options, "autogenerate_plugins": autogenerate_plugins()}
+            )
+            assert compare_metadata(ours, metadata) == []
+    finally:
+        engine.dispose()
+        await drop_database("postgresql", url)

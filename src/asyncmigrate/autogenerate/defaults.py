@@ -9,9 +9,10 @@ with a syntax error.
 
 Here the database normalises both sides. For each model table that has server defaults or
 computed columns, the same columns (types, defaults, generation expressions; no constraints)
-are created as a temporary table inside a savepoint, reflected with SQLAlchemy's inspector as
-the real table was, and dropped with the savepoint. A default whose reflected text matches the
-real column's is unchanged; one that differs is a change, written as Alembic writes it. A
+are created as a temporary table inside a savepoint, reflected with SQLAlchemy's inspector
+beside the real table (read the same plain way: Alembic's own reading drops the default it
+takes for a SERIAL's), and dropped with the savepoint. A default whose reflected text matches
+the real column's is unchanged; one that differs is a change, written as Alembic writes it. A
 computed column's expression is compared the same way, which silences Alembic's "cannot be
 modified" warning when nothing was modified. Where the temporary table cannot be made (a type
 that does not exist yet, a read-only transaction), the table's columns are left to Alembic's
@@ -39,9 +40,11 @@ log = logging.getLogger(__name__)
 
 PLUGIN_NAME = "asyncmigrate.server_defaults"
 
-#: Per autogenerate run: (schema, table) -> column name -> (kind, text) as the database
-#: reflects the model's column; None when the table could not be mirrored.
-_MirroredTable = dict[str, tuple[str, str]]
+#: Per autogenerate run: (schema, table) -> (the model's columns as the database reflects them,
+#: the real table's columns as the same reflection reads them), each column name -> (kind,
+#: text); None when the table could not be mirrored.
+_Reflected = dict[str, tuple[str, str]]
+_MirroredTable = tuple[_Reflected, _Reflected]
 _runs: weakref.WeakKeyDictionary[Any, dict[tuple[str | None, str], _MirroredTable | None]] = (
     weakref.WeakKeyDictionary()
 )
@@ -83,12 +86,6 @@ def _bare(text: str) -> str:
     return text
 
 
-def _conn_text(default: Any) -> str:
-    if isinstance(default, Computed):
-        return str(default.sqltext)
-    return str(getattr(default.arg, "text", default.arg))
-
-
 def _mirror_column(column: Column[Any]) -> Column[Any]:
     """``column``'s type, default and generation expression, with nothing else of it."""
     server_default: Any = None
@@ -104,17 +101,22 @@ def _mirror(autogen_context: Any, schema: str | None, table: Table) -> _Mirrored
     tables = _runs.setdefault(autogen_context, {})
     key = (schema, table.name)
     if key not in tables:
-        tables[key] = _reflect_mirror(autogen_context, table)
+        tables[key] = _reflect_mirror(autogen_context, schema, table)
     return tables[key]
 
 
-def _reflect_mirror(autogen_context: Any, table: Table) -> _MirroredTable | None:
+def _texts(reflected: list[Any]) -> _Reflected:
+    found = {info["name"]: _reflected(info) for info in reflected}
+    return {name: (value[0], _bare(value[1])) for name, value in found.items() if value is not None}
+
+
+def _reflect_mirror(autogen_context: Any, schema: str | None, table: Table) -> _MirroredTable | None:
     from ..dialects import for_backend
 
     connection = autogen_context.connection
     columns = [column for column in table.columns if _kind(column.server_default) in ("default", "computed")]
     if not columns:
-        return {}
+        return ({}, {})
     name = f"asyncmigrate_mirror_{next(_names)}"
     mirror = Table(
         name, MetaData(), *(_mirror_column(column) for column in table.columns), prefixes=["TEMPORARY"]
@@ -128,7 +130,11 @@ def _reflect_mirror(autogen_context: Any, table: Table) -> _MirroredTable | None
             # The database's own choices for the mirror (PostgreSQL's STORED) are the model's too.
             warnings.simplefilter("ignore", SAWarning)
             connection.execute(CreateTable(mirror))
-        reflected = inspect(connection).get_columns(name)
+        inspector = inspect(connection)
+        reflected = inspector.get_columns(name)
+        # Read as plainly as the mirror: Alembic's reflection of the real table drops what it
+        # takes for a SERIAL's default (a model may still spell it out, as sqlacodegen does).
+        real = inspector.get_columns(table.name, schema=schema)
     except SQLAlchemyError as error:
         log.debug("Server defaults of %r compared by Alembic's rules: %s", table.name, error)
         return None
@@ -137,8 +143,7 @@ def _reflect_mirror(autogen_context: Any, table: Table) -> _MirroredTable | None
             savepoint.rollback()
         elif drop is not None:
             connection.exec_driver_sql(drop)
-    found = {info["name"]: _reflected(info) for info in reflected}
-    return {name: (value[0], _bare(value[1])) for name, value in found.items() if value is not None}
+    return (_texts(reflected), _texts(real))
 
 
 def _keep_autoincrement(autogen_context: Any, alter: ops.AlterColumnOp, metadata_col: Column[Any]) -> None:
@@ -170,10 +175,9 @@ def _compare_server_default(
     if autogen_context.connection is None or not isinstance(metadata_col.table, Table):
         return PriorityDispatchResult.CONTINUE
     mirrored = _mirror(autogen_context, schema, metadata_col.table)
-    if mirrored is None or cname not in mirrored:
+    if mirrored is None or cname not in mirrored[0]:
         return PriorityDispatchResult.CONTINUE
-    expected = mirrored[cname]
-    actual = (conn_kind, _bare(_conn_text(conn_col.server_default))) if conn_kind else None
+    expected, actual = mirrored[0][cname], mirrored[1].get(cname)
     if model_kind == "computed":
         # A changed expression cannot be altered: Alembic's comparator warns about it.
         return PriorityDispatchResult.STOP if actual == expected else PriorityDispatchResult.CONTINUE
