@@ -393,3 +393,52 @@ async def test_a_serial_spelled_out_in_the_model_is_no_change(tmp_path: Path) ->
     finally:
         engine.dispose()
         await drop_database("postgresql", url)
+
+
+async def test_a_mirror_the_database_refuses_is_retried_table_by_table(tmp_path: Path) -> None:
+    """A new column whose enum type the database does not have yet cannot be mirrored: its
+    table is compared by Alembic's rules, every other table still by the database's spelling."""
+    url = await fresh_database("postgresql", tmp_path)
+    engine = sa.create_engine(url.replace("+asyncpg", "+psycopg"))
+    try:
+        before = sa.MetaData()
+        for name in ("a", "b"):
+            sa.Table(
+                name,
+                before,
+                sa.Column("id", sa.Integer, primary_key=True),
+                sa.Column("price", sa.Numeric(10, 2), server_default="0"),
+            )
+        with engine.begin() as connection:
+            before.create_all(connection)
+        after = sa.MetaData()
+        sa.Table(
+            "a",
+            after,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("price", sa.Numeric(10, 2), server_default="0"),
+            sa.Column("state", sa.Enum("x", "y", name="state"), server_default="x"),
+        )
+        sa.Table(
+            "b",
+            after,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("price", sa.Numeric(10, 2), server_default="1"),
+        )
+        with engine.connect() as connection:
+            opts = {
+                "target_metadata": after,
+                "autogenerate_plugins": autogenerate_plugins(),
+                "compare_server_default": True,
+            }
+            diffs = compare_metadata(MigrationContext.configure(connection, opts=opts), after)
+        flat = [diff[0] if isinstance(diff, list) else diff for diff in diffs]
+        assert sorted(
+            (entry[0], entry[2], entry[3].name if entry[0] == "add_column" else entry[3]) for entry in flat
+        ) == [
+            ("add_column", "a", "state"),
+            ("modify_default", "b", "price"),
+        ], diffs
+    finally:
+        engine.dispose()
+        await drop_database("postgresql", url)

@@ -25,12 +25,14 @@ import itertools
 import logging
 import warnings
 import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import Column, Computed, DefaultClause, MetaData, Table, inspect
+from sqlalchemy.engine import ObjectScope
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
@@ -40,14 +42,19 @@ log = logging.getLogger(__name__)
 
 PLUGIN_NAME = "asyncmigrate.server_defaults"
 
-#: Per autogenerate run: (schema, table) -> (the model's columns as the database reflects them,
-#: the real table's columns as the same reflection reads them), each column name -> (kind,
-#: text); None when the table could not be mirrored.
+
+@dataclass
+class _Run:
+    """One autogenerate run's view of the defaults: every mirror made at the first column."""
+
+    #: (schema, table, column) -> (kind, text) as the database reflects the model's column
+    expected: dict[tuple[str | None, str, str], tuple[str, str]] = field(default_factory=dict)
+    #: (schema, table) -> the real table's columns read the plain way, when one was needed
+    real: dict[tuple[str | None, str], _Reflected] = field(default_factory=dict)
+
+
 _Reflected = dict[str, tuple[str, str]]
-_MirroredTable = tuple[_Reflected, _Reflected]
-_runs: weakref.WeakKeyDictionary[Any, dict[tuple[str | None, str], _MirroredTable | None]] = (
-    weakref.WeakKeyDictionary()
-)
+_runs: weakref.WeakKeyDictionary[Any, _Run] = weakref.WeakKeyDictionary()
 _names = itertools.count()
 
 
@@ -86,23 +93,14 @@ def _bare(text: str) -> str:
     return text
 
 
-def _mirror_column(column: Column[Any]) -> Column[Any]:
+def _mirror_column(column: Column[Any], name: str | None = None) -> Column[Any]:
     """``column``'s type, default and generation expression, with nothing else of it."""
     server_default: Any = None
     if isinstance(column.server_default, Computed):
         server_default = Computed(column.server_default.sqltext, persisted=column.server_default.persisted)
     elif isinstance(column.server_default, DefaultClause):
         server_default = DefaultClause(column.server_default.arg)
-    return Column(column.name, column.type.copy(), server_default, nullable=True)
-
-
-def _mirror(autogen_context: Any, schema: str | None, table: Table) -> _MirroredTable | None:
-    """How the database reflects ``table``'s defaults and generation expressions (once per run)."""
-    tables = _runs.setdefault(autogen_context, {})
-    key = (schema, table.name)
-    if key not in tables:
-        tables[key] = _reflect_mirror(autogen_context, schema, table)
-    return tables[key]
+    return Column(name or column.name, column.type.copy(), server_default, nullable=True)
 
 
 def _texts(reflected: list[Any]) -> _Reflected:
@@ -110,40 +108,167 @@ def _texts(reflected: list[Any]) -> _Reflected:
     return {name: (value[0], _bare(value[1])) for name, value in found.items() if value is not None}
 
 
-def _reflect_mirror(autogen_context: Any, schema: str | None, table: Table) -> _MirroredTable | None:
-    from ..dialects import for_backend
+def _conn_text(default: Any) -> str:
+    if isinstance(default, Computed):
+        return str(default.sqltext)
+    return str(getattr(default.arg, "text", default.arg))
 
-    connection = autogen_context.connection
-    columns = [column for column in table.columns if _kind(column.server_default) in ("default", "computed")]
-    if not columns:
-        return ({}, {})
-    name = f"asyncmigrate_mirror_{next(_names)}"
-    mirror = Table(
-        name, MetaData(), *(_mirror_column(column) for column in table.columns), prefixes=["TEMPORARY"]
-    )
-    drop = for_backend(connection.dialect.name).drop_temporary_sql(name)
-    # Where a drop exists, the temporary table is outside the transaction (rolling it back would
-    # warn); elsewhere a savepoint takes it away, whatever happens.
-    savepoint = connection.begin_nested() if drop is None else None
+
+def _create(connection: Any, name: str, columns: list[Column[Any]], in_savepoint: bool) -> bool:
+    """Create one mirror; False when the database refuses it (a type it does not have yet, a
+    read-only transaction, a row too wide), leaving the transaction usable."""
+    mirror = Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
+    savepoint = connection.begin_nested() if in_savepoint else None
     try:
         with warnings.catch_warnings():
             # The database's own choices for the mirror (PostgreSQL's STORED) are the model's too.
             warnings.simplefilter("ignore", SAWarning)
             connection.execute(CreateTable(mirror))
-        inspector = inspect(connection)
-        reflected = inspector.get_columns(name)
-        # Read as plainly as the mirror: Alembic's reflection of the real table drops what it
-        # takes for a SERIAL's default (a model may still spell it out, as sqlacodegen does).
-        real = inspector.get_columns(table.name, schema=schema)
     except SQLAlchemyError as error:
-        log.debug("Server defaults of %r compared by Alembic's rules: %s", table.name, error)
-        return None
-    finally:
+        log.debug("A mirror of %d columns was refused: %s", len(columns), error)
         if savepoint is not None:
             savepoint.rollback()
-        elif drop is not None:
-            connection.exec_driver_sql(drop)
-    return (_texts(reflected), _texts(real))
+        return False
+    if savepoint is not None:
+        savepoint.commit()
+    return True
+
+
+def _read(connection: Any, names: list[str]) -> dict[str, _Reflected]:
+    """The mirrors' columns: in one read where the dialect lists temporary tables, else one by one."""
+    inspector = inspect(connection)
+    found: dict[str, _Reflected] = {}
+    try:
+        multi = inspector.get_multi_columns(filter_names=names, scope=ObjectScope.TEMPORARY)
+        for (_, name), columns in multi.items():
+            found[name] = _texts(columns)
+    except (NotImplementedError, SQLAlchemyError) as error:
+        log.debug("Mirrors read one by one: %s", error)
+    for name in names:
+        if name not in found:
+            try:
+                found[name] = _texts(inspector.get_columns(name))
+            except SQLAlchemyError as error:
+                log.debug("Mirror %s not read: %s", name, error)
+    return found
+
+
+#: One mirror: for each of its columns, the model column's (schema, table, column), the model
+#: column, and its name in the mirror.
+_Plan = list[tuple[tuple[str | None, str, str], Column[Any], str]]
+
+
+def _whole(table: Table) -> _Plan:
+    """A mirror of all of ``table``'s columns under their own names (generation expressions name
+    them)."""
+    return [((table.schema, table.name, column.name), column, column.name) for column in table.columns]
+
+
+def _mirror_all(autogen_context: Any) -> _Run:
+    """Every model column with a server default or generation expression, on a table the
+    database has, mirrored in temporary tables that are read together and dropped together:
+    plain defaults side by side (their expressions name no column), a table with computed columns
+    whole. A side-by-side mirror the database refuses is retried table by table; a table it still
+    refuses is left to Alembic's rules."""
+    from ..dialects import for_backend
+
+    run = _Run()
+    connection = autogen_context.connection
+    database = for_backend(connection.dialect.name)
+    inspector = autogen_context.inspector
+    existing: dict[str | None, set[str]] = {}
+    side_by_side: list[tuple[tuple[str | None, str, str], Column[Any]]] = []
+    planned: list[_Plan] = []
+    for table in autogen_context.sorted_tables:
+        if table.schema not in existing:
+            existing[table.schema] = set(inspector.get_table_names(schema=table.schema))
+        kinds = [_kind(column.server_default) for column in table.columns]
+        if table.name not in existing[table.schema] or not {"default", "computed"} & set(kinds):
+            continue
+        if "computed" in kinds:
+            planned.append(_whole(table))
+        else:
+            side_by_side += [
+                ((table.schema, table.name, column.name), column)
+                for column, kind in zip(table.columns, kinds, strict=True)
+                if kind == "default"
+            ]
+    # Columns alike in type and default are read back alike: one of each is mirrored (a
+    # created_at with now() on every table is one column).
+    alike: dict[tuple[str, str], list[tuple[str | None, str, str]]] = {}
+    distinct: list[tuple[tuple[str | None, str, str], Column[Any]]] = []
+    for key, column in side_by_side:
+        signature = _signature(column, connection.dialect)
+        if signature is not None and signature in alike:
+            alike[signature].append(key)
+            continue
+        if signature is not None:
+            alike[signature] = [key]
+        distinct.append((key, column))
+    width = database.mirror_width
+    for start in range(0, len(distinct), width):
+        chunk = distinct[start : start + width]
+        planned.append([(key, column, f"c{index}") for index, (key, column) in enumerate(chunk)])
+
+    drop = database.drop_temporary_sql
+    transactional = drop("t") is None  # else a mirror outlives a rollback: each is dropped
+    outer = connection.begin_nested() if transactional else None
+    made: dict[str, _Plan] = {}
+    try:
+        while planned:
+            plan = planned.pop(0)
+            name = f"asyncmigrate_mirror_{next(_names)}"
+            columns = [_mirror_column(column, as_name) for _, column, as_name in plan]
+            if _create(connection, name, columns, transactional):
+                made[name] = plan
+                continue
+            tables = {id(column.table): column.table for _, column, _ in plan}
+            if len(tables) > 1:
+                planned += [_whole(table) for table in tables.values() if isinstance(table, Table)]
+        reflected = _read(connection, list(made))
+    finally:
+        if outer is not None:
+            outer.rollback()
+        else:
+            for name in made:
+                connection.exec_driver_sql(drop(name) or "")
+    for name, plan in made.items():
+        for key, column, as_name in plan:
+            if as_name in reflected.get(name, {}):
+                run.expected[key] = reflected[name][as_name]
+                signature = _signature(column, connection.dialect)
+                for other in alike.get(signature, []) if signature is not None else []:
+                    run.expected.setdefault(other, reflected[name][as_name])
+    return run
+
+
+def _signature(column: Column[Any], dialect: Any) -> tuple[str, str] | None:
+    """The column's type and plain default as the database is sent them (None: not comparable
+    this way, mirror it on its own)."""
+    try:
+        type_ = str(column.type.compile(dialect=dialect))
+        default = column.server_default.arg  # type: ignore[union-attr]
+        text = (
+            default
+            if isinstance(default, str)
+            else str(default.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        )
+    except Exception:  # noqa: BLE001 - a type or default that does not compile alone
+        return None
+    return (type_, text)
+
+
+def _real(autogen_context: Any, run: _Run, table: Table) -> _Reflected:
+    """The real table's columns read the plain way (once per table, and only where needed)."""
+    key = (table.schema, table.name)
+    if key not in run.real:
+        try:
+            run.real[key] = _texts(
+                inspect(autogen_context.connection).get_columns(table.name, schema=table.schema)
+            )
+        except SQLAlchemyError:
+            run.real[key] = {}
+    return run.real[key]
 
 
 def _keep_autoincrement(autogen_context: Any, alter: ops.AlterColumnOp, metadata_col: Column[Any]) -> None:
@@ -174,10 +299,19 @@ def _compare_server_default(
         return PriorityDispatchResult.CONTINUE  # nothing declared, identity, sequences: Alembic's
     if autogen_context.connection is None or not isinstance(metadata_col.table, Table):
         return PriorityDispatchResult.CONTINUE
-    mirrored = _mirror(autogen_context, schema, metadata_col.table)
-    if mirrored is None or cname not in mirrored[0]:
+    run = _runs.get(autogen_context)
+    if run is None:
+        run = _runs[autogen_context] = _mirror_all(autogen_context)
+    table = metadata_col.table
+    expected = run.expected.get((table.schema, table.name, cname))
+    if expected is None:
         return PriorityDispatchResult.CONTINUE
-    expected, actual = mirrored[0][cname], mirrored[1].get(cname)
+    if conn_kind is not None:
+        actual: tuple[str, str] | None = (conn_kind, _bare(_conn_text(conn_col.server_default)))
+    else:
+        # Alembic's reading drops the default it takes for a SERIAL's (a model may still spell
+        # it out, as sqlacodegen does): read that column the plain way, as the mirror was.
+        actual = _real(autogen_context, run, table).get(cname)
     if model_kind == "computed":
         # A changed expression cannot be altered: Alembic's comparator warns about it.
         return PriorityDispatchResult.STOP if actual == expected else PriorityDispatchResult.CONTINUE

@@ -133,6 +133,10 @@ class Database:
 
     # -- autogenerate ---------------------------------------------------------------------------
 
+    #: columns per temporary table when server defaults are mirrored side by side (a wider one
+    #: the database refuses is retried a table at a time)
+    mirror_width: ClassVar[int] = 100
+
     def drop_temporary_sql(self, name: str) -> str | None:
         """The statement that drops temporary table ``name`` without ending the transaction, where
         rolling back to a savepoint does not drop it (None: the rollback does)."""

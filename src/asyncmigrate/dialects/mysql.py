@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 class MySQL(Database):
     backends: ClassVar[tuple[str, ...]] = ("mysql", "mariadb")
+    # a row may hold 65535 bytes: 30 columns of VARCHAR(500) in utf8mb4
+    mirror_width: ClassVar[int] = 30
     async_driver: ClassVar[str] = "asyncmy"
     extra: ClassVar[str] = "mysql"
     default_port: ClassVar[int | None] = 3306

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 class PostgreSQL(Database):
     backends: ClassVar[tuple[str, ...]] = ("postgresql",)
+    # (PostgreSQL allows 1600 columns a table, SQLite 2000)
+    mirror_width: ClassVar[int] = 50
     async_driver: ClassVar[str] = "asyncpg"
     extra: ClassVar[str] = "postgresql"
     default_port: ClassVar[int | None] = 5432

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 class SQLite(Database):
     backends: ClassVar[tuple[str, ...]] = ("sqlite",)
+    # (PostgreSQL allows 1600 columns a table, SQLite 2000)
+    mirror_width: ClassVar[int] = 1000
     async_driver: ClassVar[str] = "aiosqlite"
     extra: ClassVar[str] = "sqlite"
     embedded: ClassVar[bool] = True
