@@ -178,11 +178,15 @@ def count_statements(url: str, metadata: Any) -> dict[str, tuple[int, int]]:
     from alembic.runtime.migration import MigrationContext
     from sqlalchemy import event
 
-    from asyncmigrate.reflection.batched import AUTOGENERATE_PLUGINS, register
+    from asyncmigrate.autogenerate import autogenerate_plugins
+    from asyncmigrate.reflection.batched import PLUGIN_NAME, register
 
     register()
+    # asyncmigrate as its env.py runs it: server defaults compared (through the mirrors of
+    # autogenerate/defaults.py), all of its plugins and the batched reads.
+    ours = {"compare_server_default": True, "autogenerate_plugins": [*autogenerate_plugins(), PLUGIN_NAME]}
     counts: dict[str, tuple[int, int]] = {}
-    for label, extra in (("alembic", {}), ("asyncmigrate", {"autogenerate_plugins": AUTOGENERATE_PLUGINS})):
+    for label, extra in (("alembic", {}), ("asyncmigrate", ours)):
 
         def compare(connection: Any, extra: dict[str, Any] = extra) -> tuple[int, int]:
             seen = [0]
