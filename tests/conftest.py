@@ -129,6 +129,26 @@ with engine.connect() as connection:
 """
 
 
+def stock_alembic_project(root: Path, database: Path, configure: str = "target_metadata=metadata") -> None:
+    """``alembic init -t generic`` in ``root`` on the SQLite file ``database``, its env.py the
+    stock sync one with ``from app_models import metadata`` and ``configure`` added to its
+    ``context.configure`` (write ``app_models.py`` beside it)."""
+    import re
+
+    result = run_alembic("init", "-t", "generic", "alembic", cwd=root)
+    assert result.returncode == 0, result.output
+    ini = root / "alembic.ini"
+    url = f"sqlalchemy.url = sqlite:///{database}"
+    ini.write_text(re.sub(r"^sqlalchemy\.url = .*$", url, ini.read_text(), flags=re.M))
+    (root / "alembic" / "env.py").write_text(
+        "from app_models import metadata\n"
+        + SYNC_ENV_PY.replace(
+            "context.configure(connection=connection)",
+            f"context.configure(connection=connection, {configure})",
+        )
+    )
+
+
 REVISION_TEMPLATE = '''\
 """{message}"""
 from alembic import op

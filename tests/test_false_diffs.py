@@ -285,9 +285,7 @@ def test_a_projects_own_env_py_run_by_asyncmigrate_gets_the_plugins(tmp_path: Pa
     """An ``alembic init`` project, its env.py untouched but for ``target_metadata``: run by
     ``asyncmigrate``, autogenerate imports the types module and keeps a declared rename; run by
     plain ``alembic``, the same env.py writes what Alembic writes (and the file would not run)."""
-    import re
-
-    from .conftest import SYNC_ENV_PY, run_alembic
+    from .conftest import run_alembic, stock_alembic_project
 
     database = tmp_path / "app.db"
     (tmp_path / "shop_types.py").write_text(TYPES_PACKAGE)
@@ -296,20 +294,7 @@ def test_a_projects_own_env_py_run_by_asyncmigrate_gets_the_plugins(tmp_path: Pa
         'sa.Table("prices", metadata, sa.Column("id", sa.Integer, primary_key=True),'
         ' sa.Column("amount", Money()))\n'
     )
-    assert run_alembic("init", "-t", "generic", "alembic", cwd=tmp_path).returncode == 0
-    ini = tmp_path / "alembic.ini"
-    ini.write_text(
-        re.sub(
-            r"^sqlalchemy\.url = .*$", f"sqlalchemy.url = sqlite:///{database}", ini.read_text(), flags=re.M
-        )
-    )
-    (tmp_path / "alembic" / "env.py").write_text(
-        "from app_models import metadata\n"
-        + SYNC_ENV_PY.replace(
-            "context.configure(connection=connection)",
-            "context.configure(connection=connection, target_metadata=metadata)",
-        )
-    )
+    stock_alembic_project(tmp_path, database)
     versions = tmp_path / "alembic" / "versions"
     result = run_alembic("revision", "--autogenerate", "-m", "plain", cwd=tmp_path)
     assert result.returncode == 0, result.output

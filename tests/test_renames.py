@@ -33,12 +33,12 @@ from asyncmigrate.autogenerate import declared_renames
 from asyncmigrate.scaffold import init_project
 
 from .conftest import (
-    SYNC_ENV_PY,
     drop_database,
     fresh_database,
     read_pty,
     run_alembic,
     run_cli,
+    stock_alembic_project,
     table_columns,
 )
 
@@ -422,22 +422,11 @@ def test_a_project_env_py_turns_it_on_with_one_call(tmp_path: Path) -> None:
         '         sa.Column("email", sa.String(100), info={"renamed_from": "mail"}),\n'
         '         info={"renamed_from": "users_old"})\n'
     )
-    result = run_alembic("init", "-t", "generic", "alembic", cwd=tmp_path)
-    assert result.returncode == 0, result.output
-    ini = tmp_path / "alembic.ini"
-    ini.write_text(
-        re.sub(
-            r"^sqlalchemy\.url = .*$", f"sqlalchemy.url = sqlite:///{database}", ini.read_text(), flags=re.M
-        )
+    stock_alembic_project(
+        tmp_path, database, "target_metadata=metadata, autogenerate_plugins=declared_renames()"
     )
-    (tmp_path / "alembic" / "env.py").write_text(
-        "from app_models import metadata\nfrom asyncmigrate.autogenerate import declared_renames\n"
-        + SYNC_ENV_PY.replace(
-            "context.configure(connection=connection)",
-            "context.configure(connection=connection, target_metadata=metadata,"
-            " autogenerate_plugins=declared_renames())",
-        )
-    )
+    env_py = tmp_path / "alembic" / "env.py"
+    env_py.write_text("from asyncmigrate.autogenerate import declared_renames\n" + env_py.read_text())
     result = run_alembic("revision", "--autogenerate", "-m", "rename", cwd=tmp_path)
     assert result.returncode == 0, result.output
     [path] = (tmp_path / "alembic" / "versions").glob("*_rename.py")
