@@ -427,3 +427,73 @@ async def test_a_mirror_the_database_refuses_is_retried_table_by_table(tmp_path:
     finally:
         engine.dispose()
         await drop_database("postgresql", url)
+
+
+def _compare_with_and_without(connection: Any, metadata: sa.MetaData) -> tuple[list[Any], list[Any]]:
+    """Alembic's comparison of ``metadata`` with the database, alone and with our plugins."""
+    options = {"target_metadata": metadata, "compare_server_default": True}
+    plain = compare_metadata(MigrationContext.configure(connection, opts=options), metadata)
+    ours = compare_metadata(
+        MigrationContext.configure(
+            connection, opts={**options, "autogenerate_plugins": autogenerate_plugins()}
+        ),
+        metadata,
+    )
+    return plain, ours
+
+
+def test_sqlite_spellings_of_one_value_are_no_change(tmp_path: Path) -> None:
+    """Cases from the real-project corpus on SQLite, which keeps a default as written: a
+    BOOLEAN made with DEFAULT 0 and modelled as '0' (mlflow), an empty-string default
+    (buildbot: Alembic's own rule misreads it), an Identity() SQLite cannot have (mlflow)."""
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'values.db'}")
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(
+                "CREATE TABLE t (id INTEGER NOT NULL PRIMARY KEY, b BOOLEAN DEFAULT 0 NOT NULL,"
+                " s VARCHAR(20) DEFAULT '' NOT NULL, n INTEGER NOT NULL)"
+            )
+        metadata = sa.MetaData()
+        sa.Table(
+            "t",
+            metadata,
+            sa.Column("id", sa.Integer, primary_key=True),
+            sa.Column("b", sa.Boolean, nullable=False, server_default="0"),
+            sa.Column("s", sa.String(20), nullable=False, server_default=""),
+            sa.Column("n", sa.Integer, sa.Identity(), nullable=False),
+        )
+        with engine.connect() as connection:
+            plain, ours = _compare_with_and_without(connection, metadata)
+        assert len(plain) == 2, plain  # the '' default and the Identity
+        assert ours == []
+        # A value that differs still does.
+        metadata.tables["t"].c.b.server_default = sa.DefaultClause("1")
+        with engine.connect() as connection:
+            assert len(_compare_with_and_without(connection, metadata)[1]) == 1
+    finally:
+        engine.dispose()
+
+
+async def test_what_a_primary_key_implies_is_no_change(tmp_path: Path) -> None:
+    """PostgreSQL: a key column the model declares nullable=True is NOT NULL (cinder), and a
+    UNIQUE on exactly the key's columns is not kept beside the key (nbgrader, alembic #793)."""
+    url = await fresh_database("postgresql", tmp_path)
+    engine = sa.create_engine(url.replace("+asyncpg", "+psycopg"))
+    try:
+        metadata = sa.MetaData()
+        sa.Table("course", metadata, sa.Column("id", sa.String(128), unique=True, primary_key=True))
+        sa.Table(
+            "encryption",
+            metadata,
+            sa.Column("id", sa.String(36), primary_key=True, nullable=True),
+            sa.Column("note", sa.String(20), unique=True),
+        )
+        with engine.begin() as connection:
+            metadata.create_all(connection)
+        with engine.connect() as connection:
+            plain, ours = _compare_with_and_without(connection, metadata)
+        assert len(plain) == 2, plain
+        assert ours == []
+    finally:
+        engine.dispose()
+        await drop_database("postgresql", url)

@@ -31,7 +31,7 @@ from typing import Any
 from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
-from sqlalchemy import Column, Computed, DefaultClause, MetaData, Table, inspect
+from sqlalchemy import Column, Computed, DefaultClause, Identity, MetaData, Table, inspect
 from sqlalchemy.engine import ObjectScope
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
@@ -295,6 +295,14 @@ def _compare_server_default(
     metadata_col: Column[Any],
 ) -> PriorityDispatchResult:
     model_kind, conn_kind = _kind(metadata_col.server_default), _kind(conn_col.server_default)
+    if (
+        isinstance(metadata_col.server_default, Identity)
+        and conn_kind is None
+        and not autogen_context.dialect.supports_identity_columns
+    ):
+        # SQLite, MySQL, MariaDB: no identity columns; SQLAlchemy made an autoincrement, or
+        # nothing, of the model's Identity() and Alembic reads its absence as a change.
+        return PriorityDispatchResult.STOP
     if model_kind not in ("default", "computed") or conn_kind == "other":
         return PriorityDispatchResult.CONTINUE  # nothing declared, identity, sequences: Alembic's
     if autogen_context.connection is None or not isinstance(metadata_col.table, Table):
@@ -317,6 +325,12 @@ def _compare_server_default(
         return PriorityDispatchResult.STOP if actual == expected else PriorityDispatchResult.CONTINUE
     _keep_autoincrement(autogen_context, alter, metadata_col)
     alter.existing_server_default = conn_col.server_default
+    if (
+        actual is not None
+        and actual != expected
+        and _same_value(autogen_context, metadata_col, actual, expected)
+    ):
+        actual = expected
     if actual != expected:
         alter.modify_server_default = metadata_col.server_default
         log.info(
@@ -327,6 +341,21 @@ def _compare_server_default(
             expected[1],
         )
     return PriorityDispatchResult.STOP
+
+
+def _same_value(
+    autogen_context: Any, column: Column[Any], actual: tuple[str, str], expected: tuple[str, str]
+) -> bool:
+    """Where the database keeps a default as written (SQLite), two spellings of one value
+    (``0`` and ``'0'`` for a BOOLEAN) are asked of the database as values of the column's type."""
+    from ..dialects import for_backend
+
+    connection = autogen_context.connection
+    try:
+        type_sql = str(column.type.compile(dialect=connection.dialect))
+    except Exception:  # noqa: BLE001 - a type that does not compile alone: the texts decide
+        return False
+    return for_backend(connection.dialect.name).same_default(connection, actual[1], expected[1], type_sql)
 
 
 def setup(plugin: Plugin) -> None:

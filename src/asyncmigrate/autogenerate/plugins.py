@@ -18,6 +18,7 @@ ALEMBIC_DEFAULT = ("alembic.autogenerate.*",)
 #: switch on; it is not in this list.)
 OURS: tuple[str, ...] = (
     "asyncmigrate.autogenerate.defaults",
+    "asyncmigrate.autogenerate.keys",
     "asyncmigrate.autogenerate.partitions",
     "asyncmigrate.autogenerate.renames",
     "asyncmigrate.autogenerate.sequences",

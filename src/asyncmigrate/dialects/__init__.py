@@ -142,6 +142,11 @@ class Database:
         rolling back to a savepoint does not drop it (None: the rollback does)."""
         return None
 
+    def same_default(self, connection: Connection, first: str, second: str, type_sql: str) -> bool:
+        """Whether two server default texts a database reflected differently are one value of
+        type ``type_sql`` (only where it keeps defaults as written: elsewhere the texts decide)."""
+        return False
+
     def partitions(self, connection: Connection, schema: str | None) -> set[str]:
         """Tables of ``schema`` that are partitions of another table: the partitioned table
         manages them, a model never declares them, and autogenerate must not drop them."""

@@ -39,6 +39,19 @@ class SQLite(Database):
         " ORDER BY tbl_name, type DESC, name) GROUP BY tbl_name"
     )
 
+    def same_default(self, connection: Connection, first: str, second: str, type_sql: str) -> bool:
+        # SQLite keeps a default as written: 0 and '0' are one BOOLEAN or INTEGER value once the
+        # column's affinity applies (CAST applies it). Constant expressions only: no column is named.
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            same = connection.exec_driver_sql(
+                f"SELECT CAST(({first}) AS {type_sql}) IS CAST(({second}) AS {type_sql})"
+            ).scalar()
+        except SQLAlchemyError:
+            return False
+        return bool(same)
+
     def prepare_engine(self, engine: Engine) -> None:
         """The driver's own transaction handling off, SQLAlchemy's BEGIN on: DDL then rolls back
         with the revision (pysqlite and aiosqlite would commit before it)."""
