@@ -220,11 +220,13 @@ def test_enum_changes_round_trip_with_their_rows(tmp_path: Path, database: str) 
 
 def test_plain_alembic_with_the_plugins_and_a_schema(tmp_path: Path, database: str) -> None:
     """A project's own env.py with ``autogenerate_plugins()`` and ``include_schemas``: a table of
-    another schema (``MetaData(schema=...)``) with enums, one of them in an ARRAY; the
-    generated file runs with plain Alembic and a second autogenerate writes nothing."""
+    another schema (``MetaData(schema=...)``) with enums, one of them in an ARRAY, one made
+    elsewhere (``create_type=False``); the generated file runs with plain Alembic and a second
+    autogenerate writes nothing."""
     engine = sa.create_engine(sa.make_url(database).set(drivername="postgresql+psycopg"))
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE SCHEMA shop")
+        connection.exec_driver_sql("CREATE TYPE shop.size AS ENUM ('s')")  # made elsewhere
     engine.dispose()
     sync_url = sa.make_url(database).set(drivername="postgresql+psycopg").render_as_string(False)
     (tmp_path / "shop_models.py").write_text(
@@ -233,7 +235,9 @@ def test_plain_alembic_with_the_plugins_and_a_schema(tmp_path: Path, database: s
         'STATE = sa.Enum("new", "paid", name="state", schema="shop")\n'
         'sa.Table("orders", metadata, sa.Column("id", sa.Integer, primary_key=True),\n'
         '         sa.Column("state", STATE, server_default="new", nullable=False),\n'
-        '         sa.Column("history", postgresql.ARRAY(STATE)))\n'
+        '         sa.Column("history", postgresql.ARRAY(STATE)),\n'
+        '         sa.Column("size", postgresql.ENUM("s", "m", name="size", schema="shop",\n'
+        "                                           create_type=False)))\n"
     )
     assert run_alembic("init", "-t", "generic", "alembic", cwd=tmp_path).returncode == 0
     ini = tmp_path / "alembic.ini"
@@ -255,6 +259,9 @@ def test_plain_alembic_with_the_plugins_and_a_schema(tmp_path: Path, database: s
     [path] = (tmp_path / "alembic" / "versions").glob("*_shop.py")
     source = path.read_text()
     assert """op.execute("CREATE TYPE shop.state AS ENUM ('new', 'paid')")""" in source
+    # create_type=False: not created (nor dropped) here, its values kept up to date
+    assert "CREATE TYPE shop.size" not in upgrade_of(source) and "DROP TYPE shop.size')" not in source
+    assert """op.execute("ALTER TYPE shop.size ADD VALUE IF NOT EXISTS 'm'")""" in source
     assert "import asyncmigrate" not in source and "from asyncmigrate" not in source
     assert run_alembic("upgrade", "head", cwd=tmp_path).returncode == 0
     rows(database, "INSERT INTO shop.orders (id, history) VALUES (1, '{new,paid}')")
@@ -265,4 +272,4 @@ def test_plain_alembic_with_the_plugins_and_a_schema(tmp_path: Path, database: s
     again.unlink()
     result = run_alembic("downgrade", "base", cwd=tmp_path)
     assert result.returncode == 0, result.output
-    assert rows(database, "SELECT count(*) FROM pg_type WHERE typname = 'state'") == [(0,)]
+    assert rows(database, "SELECT typname FROM pg_type WHERE typname IN ('state', 'size')") == [("size",)]

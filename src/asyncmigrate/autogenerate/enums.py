@@ -19,9 +19,11 @@ the default one), and writes plain SQL through ``op.execute`` at the start of th
   every column using it, arrays too, converted through ``text`` with its default dropped and set
   again, the old one dropped). Rows holding a removed value make it fail, so the file says so.
 
-A type the models no longer use is dropped (after the table or column) only when the revision
-drops the last column that used it; an enum the models never knew is never touched, even if no
-column uses it (other tools, functions or raw SQL may).
+A type declared ``postgresql.ENUM(..., create_type=False)`` is created elsewhere: never created
+or dropped here, its values compared once it exists. A type the models no longer use is dropped
+(after the table or column) only when the revision drops the last column that used it; an enum
+the models never knew is never touched, even if no column uses it (other tools, functions or
+raw SQL may).
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class Usage:
 class _ModelEnum:
     values: tuple[str, ...]
     renames: dict[str, str] = field(default_factory=dict)
+    #: False for ``postgresql.ENUM(..., create_type=False)``: its type is created elsewhere.
+    created: bool = True
 
 
 class EnumOp(ops.MigrateOperation):
@@ -387,6 +391,7 @@ def _model_enums(tables: Iterable[Table], default_schema: str | None) -> dict[Ke
                 continue
             key = (_schema_key(enum.schema, default_schema), enum.name)
             model = found.setdefault(key, _ModelEnum(tuple(enum.enums)))
+            model.created = model.created and getattr(enum, "create_type", True)
             renames = column.info.get(RENAMED_VALUES)
             if isinstance(renames, dict):
                 model.renames.update({str(old): str(new) for old, new in renames.items()})
@@ -453,7 +458,7 @@ def _compare(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDispa
     first: list[ops.MigrateOperation] = []
     last: list[ops.MigrateOperation] = []
     for key, model in models.items():
-        if key not in database:
+        if key not in database and model.created:
             first.append(CreateEnum(key[0], key[1], model.values))
             log.info("Enum %s: created", key[1])
     for key in changed:
