@@ -19,7 +19,8 @@ from alembic.autogenerate import render_python_code
 from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 
-from asyncmigrate.autogenerate.enums import RecreateEnum, Usage, _changes, _ModelEnum
+from asyncmigrate.autogenerate.enums import RecreateEnum, Usage, _changes, _model_enums, _ModelEnum
+from asyncmigrate.errors import ConfigError
 
 from .conftest import (
     PG_ADMIN_URL,
@@ -335,3 +336,10 @@ def test_values_and_names_are_quoted() -> None:
         'DROP TYPE "Odd Schema"."My Type_old"',
     ]
     assert executed(down) == ["-- autocommit", f"ALTER TYPE {name} ADD VALUE IF NOT EXISTS 'b'"]
+
+
+def test_a_wrong_declaration_stops_with_one_line() -> None:
+    metadata = sa.MetaData()
+    sa.Table("t", metadata, sa.Column("c", sa.Enum("a", name="e"), info={"renamed_values": ["a", "b"]}))
+    with pytest.raises(ConfigError, match=r"column t\.c: info\['renamed_values'\] must map each old value"):
+        _model_enums(metadata.tables.values(), "public")

@@ -41,6 +41,8 @@ from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import ARRAY, Enum, Table, bindparam, text
 from sqlalchemy.types import TypeEngine
 
+from ..errors import ConfigError
+
 __all__ = [
     "PLUGIN_NAME",
     "RENAMED_VALUES",
@@ -392,9 +394,8 @@ def _model_enums(tables: Iterable[Table], default_schema: str | None) -> dict[Ke
             key = (_schema_key(enum.schema, default_schema), enum.name)
             model = found.setdefault(key, _ModelEnum(tuple(enum.enums)))
             model.created = model.created and getattr(enum, "create_type", True)
-            renames = column.info.get(RENAMED_VALUES)
-            if isinstance(renames, dict):
-                model.renames.update({str(old): str(new) for old, new in renames.items()})
+            if RENAMED_VALUES in column.info:
+                model.renames.update(_declared(column.info[RENAMED_VALUES], f"{table.name}.{column.name}"))
     return found
 
 
@@ -413,6 +414,19 @@ def _compared_tables(autogen_context: Any) -> list[Table]:
         ) and autogen_context.run_object_filters(table, table.name, "table", False, None):
             tables.append(table)
     return tables
+
+
+def _declared(renames: object, column: str) -> dict[str, str]:
+    """A column's ``renamed_values``: old value -> new, each a string; anything else would be
+    guessed into a recreate that loses the rows, so it stops autogenerate."""
+    if not isinstance(renames, dict) or not all(
+        isinstance(old, str) and isinstance(new, str) for old, new in renames.items()
+    ):
+        raise ConfigError(
+            f"column {column}: info['{RENAMED_VALUES}'] must map each old value to its new one,"
+            f' {{"old": "new"}}; got {renames!r} (nothing was written)'
+        )
+    return dict(renames)
 
 
 def _dropped_columns(
