@@ -4,7 +4,7 @@ Builds 100 tables that use 50 enum types of 20 values each (one column per table
 table an ARRAY of one), creates them on a new PostgreSQL database (create_all), then times
 Alembic's comparison (``produce_migrations``) on the unchanged database, interleaved over
 several rounds: our plugins without the enum one, and with it. Prints medians and the statements each
-sends.
+sends; then the plugin's comparator alone.
 Run: bench/run enums --pg-url URL [--rounds 7] [--tables 100] [--enums 50] [--values 20]
 """
 
@@ -19,12 +19,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.autogenerate import produce_migrations
+from alembic.autogenerate.api import AutogenContext
+from alembic.operations import ops
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.dialects import postgresql
 
 sys.path.insert(0, str(Path(__file__).parent))
 from asyncmigrate.autogenerate import autogenerate_plugins  # noqa: E402
-from asyncmigrate.autogenerate.enums import PLUGIN_NAME  # noqa: E402
+from asyncmigrate.autogenerate.enums import PLUGIN_NAME, _compare  # noqa: E402
 from stairway import create_pg_database  # noqa: E402
 
 
@@ -90,6 +92,15 @@ def main() -> None:
                 assert changes == 0, f"{kind}: {changes} changes on an unchanged database"
                 times[kind].append(elapsed)
                 statements[kind] = sent
+    with engine.connect() as connection:  # the plugin's own comparator alone, without the noise
+        context = MigrationContext.configure(connection, opts={"target_metadata": metadata})
+        alone = []
+        for _ in range(args.rounds):
+            upgrade = ops.UpgradeOps([])
+            started = time.perf_counter()
+            _compare(AutogenContext(context, metadata), upgrade)
+            alone.append(time.perf_counter() - started)
+            assert not upgrade.ops
     with engine.connect() as connection:  # the types go with the database; its tables first
         metadata.drop_all(connection)
         connection.commit()
@@ -108,6 +119,7 @@ def main() -> None:
             f"  {kind:16} median {median * 1000:7.1f} ms  min {min(measured) * 1000:7.1f}"
             f"  max {max(measured) * 1000:7.1f}  x{median / base:.2f}  statements {statements[kind]}"
         )
+    print(f"  the enum comparator alone: median {statistics.median(alone) * 1000:.1f} ms, one statement")
 
 
 if __name__ == "__main__":
