@@ -51,6 +51,7 @@ __all__ = [
     "DropEnum",
     "RecreateEnum",
     "RenameEnumValues",
+    "Usage",
 ]
 
 log = logging.getLogger(__name__)
