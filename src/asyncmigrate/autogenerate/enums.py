@@ -367,7 +367,7 @@ _ENUMS = text(
 
 _USAGES = text(
     """
-    SELECT a.atttypid, t.oid, n.nspname, c.relname, a.attname, a.atttypid <> t.oid,
+    SELECT t.oid, n.nspname, c.relname, a.attname, a.atttypid <> t.oid,
            pg_catalog.pg_get_expr(d.adbin, d.adrelid)
     FROM pg_catalog.pg_type t
     JOIN pg_catalog.pg_attribute a ON a.atttypid IN (t.oid, t.typarray)
@@ -499,7 +499,7 @@ def _usages(connection: Any, oids: list[int], default_schema: str | None) -> dic
     found: dict[int, list[Usage]] = {}
     if not oids:
         return found
-    for _type, oid, schema, table, column, array, default in connection.execute(_USAGES, {"oids": oids}):
+    for oid, schema, table, column, array, default in connection.execute(_USAGES, {"oids": oids}):
         usage = Usage(_schema_key(schema, default_schema), table, column, bool(array), default)
         found.setdefault(oid, []).append(usage)
     return found
