@@ -64,9 +64,10 @@ class Thing(Base):
 KIND = '    kind = mapped_column(sa.Enum({values}, name="kind", schema="zoo"){info})\n'
 
 
-def models(mood: str, kind: str | None = '"cat", "dog"', info: str = "") -> str:
+def models(mood: str, kind: str | None = '"cat", "dog"', info: str = "", things: bool = True) -> str:
     column = "" if kind is None else KIND.format(values=kind, info=info)
-    return MODELS.format(mood=mood, kind=column)
+    source = MODELS.format(mood=mood, kind=column)
+    return source if things else source.split("\nclass Thing(Base):")[0]
 
 
 @pytest.fixture(scope="module")
@@ -190,14 +191,19 @@ def test_enum_changes_round_trip_with_their_rows(tmp_path: Path, database: str) 
     ]
     cli(root, "upgrade", "head")
 
-    # 4. The last column of a type dropped: the type goes with it, and comes back first.
-    (root / "app_models.py").write_text(models('"happy", "sad", "angry"', None))
+    # 4. The last column of a type dropped, alone or with its table: the type goes after it and
+    # comes back before it; the table comes back without creating the types it uses (mood stays).
+    (root / "app_models.py").write_text(models('"happy", "sad", "angry"', None, things=False))
     source = autogenerate(root, "kind gone")
     up, down = upgrade_of(source), downgrade_part(source)
     assert up.index("drop_column('people', 'kind')") < up.index("op.execute('DROP TYPE zoo.kind')")
+    assert up.index("drop_table('things')") < up.index("op.execute('DROP TYPE color')")
+    assert "DROP TYPE mood" not in up
     assert down.index("CREATE TYPE zoo.kind AS ENUM ('cat', 'hound')") < down.index("add_column")
+    assert down.index("CREATE TYPE color AS ENUM ('red', 'green')") < down.index("create_table('things'")
+    assert "postgresql.ENUM('happy', 'sad', 'angry', name='mood', create_type=False)" in down
     cli(root, "upgrade", "head")
-    assert rows(url, "SELECT count(*) FROM pg_type WHERE typname = 'kind'") == [(0,)]
+    assert rows(url, "SELECT count(*) FROM pg_type WHERE typname IN ('kind', 'color')") == [(0,)]
     assert "No changes" in cli(root, "check")
 
     # ADD VALUE in its autocommit block is not flagged; the recreated type's rewrites are, its
