@@ -21,6 +21,7 @@ OURS: tuple[str, ...] = (
     "asyncmigrate.autogenerate.keys",
     "asyncmigrate.autogenerate.partitions",
     "asyncmigrate.autogenerate.renames",
+    "asyncmigrate.autogenerate.enums",  # after renames: a renamed table is not a dropped one
     "asyncmigrate.autogenerate.sequences",
     "asyncmigrate.autogenerate.type_imports",  # last: sees the types every other one wrote
 )

@@ -145,3 +145,21 @@ def has_option(node: Any, option: str, attribute: str = "params") -> bool:
 
 def transaction_kind(node: Any) -> str:
     return enum_name(getattr(node, "kind", "")).removeprefix("TRANS_STMT_")
+
+
+def recreated_types(ctx: Any) -> tuple[set[tuple[str, ...]], set[tuple[str, ...]]]:
+    """Types a revision recreates under their own name (``ALTER TYPE t RENAME TO t_old``, then
+    ``CREATE TYPE t``, columns moved, ``DROP TYPE t_old``): the names kept, and the stand-ins'.
+    Clients see the same name before and after; only the column rewrites matter."""
+    created = {tuple(dotted(s.node.typeName)) for s in ctx.parsed("CreateEnumStmt")}
+    kept: set[tuple[str, ...]] = set()
+    stand_ins: set[tuple[str, ...]] = set()
+    for statement in ctx.parsed("RenameStmt"):
+        node = statement.node
+        if enum_name(node.renameType) != "OBJECT_TYPE":
+            continue
+        old = tuple(dotted(node.object))
+        if old in created:
+            kept.add(old)
+            stand_ins.add((*old[:-1], node.newname))
+    return kept, stand_ins

@@ -4,7 +4,8 @@
 
 A ``DROP`` of any object other than a table, an index or a schema (those have their own rules):
 views, materialized views, functions, procedures, types, sequences, domains, extensions,
-triggers and so on.
+triggers and so on; not the old copy of a type the revision renamed out of the way and created
+again under its own name (no client knows the stand-in's name).
 
 ## Why
 
@@ -41,10 +42,15 @@ _COVERED = frozenset({"OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_SCHEMA"})
 
 
 def check(ctx: RevisionContext) -> Iterator[Hit]:
+    _kept, stand_ins = pg.recreated_types(ctx)
     for statement in ctx.parsed("DropStmt"):
         kind = pg.enum_name(statement.node.removeType)
         if kind in _COVERED:
             continue
+        if kind == "OBJECT_TYPE" and all(
+            tuple(pg.dotted(getattr(name, "names", name))) in stand_ins for name in statement.node.objects
+        ):
+            continue  # the old copy of a type this revision recreated: no client knows its name
         yield Hit(
             f"dropping a {kind.removeprefix('OBJECT_').lower()} breaks clients that still use it",
             "# drop it in a release after the code stopped using it",

@@ -4,7 +4,9 @@
 
 ``ALTER TYPE ... RENAME VALUE`` and any ``RENAME`` of an object other than a column, a table, an
 index or a table constraint (those have their own rules or are harmless): schemas, types,
-views, sequences, functions and so on.
+views, sequences, functions and so on. A type renamed out of the way of a new one of its own name
+(the recipe that recreates an enum without some values) keeps its name for clients: not flagged
+(the column rewrites are, by ``column-type-change``).
 
 ## Why
 
@@ -42,6 +44,7 @@ _COVERED = frozenset({"OBJECT_COLUMN", "OBJECT_TABLE", "OBJECT_INDEX", "OBJECT_T
 
 
 def check(ctx: RevisionContext) -> Iterator[Hit]:
+    kept, _stand_ins = pg.recreated_types(ctx)
     for statement in ctx.parsed("RenameStmt", "AlterEnumStmt"):
         node = statement.node
         if statement.kind == "AlterEnumStmt":
@@ -50,7 +53,7 @@ def check(ctx: RevisionContext) -> Iterator[Hit]:
             what = f"enum value {node.oldVal!r} of {'.'.join(pg.dotted(node.typeName))}"
         else:
             kind = pg.enum_name(node.renameType)
-            if kind in _COVERED:
+            if kind in _COVERED or (kind == "OBJECT_TYPE" and tuple(pg.dotted(node.object)) in kept):
                 continue
             what = kind.removeprefix("OBJECT_").lower()
         yield Hit(
