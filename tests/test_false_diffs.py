@@ -422,6 +422,7 @@ async def test_a_mirror_the_database_refuses_is_retried_table_by_table(tmp_path:
             (entry[0], entry[2], entry[3].name if entry[0] == "add_column" else entry[3]) for entry in flat
         ) == [
             ("add_column", "a", "state"),
+            ("add_enum", "state", ("x", "y")),  # autogenerate/enums.py
             ("modify_default", "b", "price"),
         ], diffs
     finally:
