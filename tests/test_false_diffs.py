@@ -510,3 +510,35 @@ async def test_what_a_primary_key_implies_is_no_change(tmp_path: Path) -> None:
     finally:
         engine.dispose()
         await drop_database("postgresql", url)
+
+
+def test_an_index_sqlite_reads_only_in_part_is_no_change(tmp_path: Path) -> None:
+    """SQLite's reflection drops an index's DESC and expressions (mlflow's
+    idx_mcp_server_versions_latest): the index the model declares is the statement SQLite keeps."""
+    metadata = sa.MetaData()
+    table = sa.Table(
+        "versions",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(20)),
+        sa.Column("major", sa.Integer),
+    )
+    sa.Index("ix_latest", table.c.name, text("major DESC"))
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'indexes.db'}")
+    try:
+        with engine.begin() as connection:
+            metadata.create_all(connection)
+        with engine.connect() as connection:
+            plain, ours = _compare_with_and_without(connection, metadata)
+        assert [diff[0] for diff in plain] == ["remove_index", "add_index"], plain
+        assert ours == []
+        # Another column in the model's index is a change still.
+        metadata.tables["versions"].indexes.clear()
+        sa.Index("ix_latest", table.c.name, text("major ASC"))
+        with engine.connect() as connection:
+            assert [diff[0] for diff in _compare_with_and_without(connection, metadata)[1]] == [
+                "remove_index",
+                "add_index",
+            ]
+    finally:
+        engine.dispose()

@@ -19,6 +19,7 @@ ALEMBIC_DEFAULT = ("alembic.autogenerate.*",)
 OURS: tuple[str, ...] = (
     "asyncmigrate.autogenerate.defaults",
     "asyncmigrate.autogenerate.keys",
+    "asyncmigrate.autogenerate.indexes",
     "asyncmigrate.autogenerate.partitions",
     "asyncmigrate.autogenerate.renames",
     "asyncmigrate.autogenerate.enums",  # after renames: a renamed table is not a dropped one

@@ -147,6 +147,11 @@ class Database:
         type ``type_sql`` (only where it keeps defaults as written: elsewhere the texts decide)."""
         return False
 
+    def index_sql(self, connection: Connection, schema: str | None, name: str) -> str | None:
+        """The statement that made index ``name``, where the database keeps it as written (SQLite),
+        for indexes its reflection reads only in part (None: reflection is the whole answer)."""
+        return None
+
     def partitions(self, connection: Connection, schema: str | None) -> set[str]:
         """Tables of ``schema`` that are partitions of another table: the partitioned table
         manages them, a model never declares them, and autogenerate must not drop them."""

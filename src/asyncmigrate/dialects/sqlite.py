@@ -39,6 +39,13 @@ class SQLite(Database):
         " ORDER BY tbl_name, type DESC, name) GROUP BY tbl_name"
     )
 
+    def index_sql(self, connection: Connection, schema: str | None, name: str) -> str | None:
+        master = f'"{schema}".sqlite_master' if schema else "sqlite_master"
+        row = connection.exec_driver_sql(
+            f"SELECT sql FROM {master} WHERE type = 'index' AND name = ?", (name,)
+        ).first()
+        return row[0] if row and row[0] else None
+
     def same_default(self, connection: Connection, first: str, second: str, type_sql: str) -> bool:
         # SQLite keeps a default as written: 0 and '0' are one BOOLEAN or INTEGER value once the
         # column's affinity applies (CAST applies it). Constant expressions only: no column is named.
