@@ -1,4 +1,6 @@
-"""What asyncmigrate adds to Alembic's autogenerate: renames a model declares (``renames.py``).
+"""What asyncmigrate adds to Alembic's autogenerate: renames a model declares (``renames.py``);
+views, materialized views, functions, triggers and policies declared beside the models
+(``objects.py``, PostgreSQL).
 
 A project's own ``env.py`` turns all of it on with one call::
 
@@ -10,7 +12,17 @@ A project's own ``env.py`` turns all of it on with one call::
 
 from __future__ import annotations
 
+from .objects import Function, Policy, Trigger, View, declare
 from .plugins import autogenerate_plugins
 from .renames import RENAMED_FROM, declared_renames
 
-__all__ = ["RENAMED_FROM", "autogenerate_plugins", "declared_renames"]
+__all__ = [
+    "RENAMED_FROM",
+    "Function",
+    "Policy",
+    "Trigger",
+    "View",
+    "autogenerate_plugins",
+    "declare",
+    "declared_renames",
+]

@@ -16,7 +16,7 @@ ALEMBIC_DEFAULT = ("alembic.autogenerate.*",)
 #: What autogenerate writes beyond Alembic's comparison, in the order they run: each module has a
 #: ``setup(plugin)`` and a ``PLUGIN_NAME``. (Batched reflection is a speed path our own commands
 #: switch on; it is not in this list.)
-OURS: tuple[str, ...] = ("asyncmigrate.autogenerate.renames",)
+OURS: tuple[str, ...] = ("asyncmigrate.autogenerate.renames", "asyncmigrate.autogenerate.objects")
 
 _registered: set[str] = set()
 
