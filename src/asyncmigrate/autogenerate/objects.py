@@ -310,7 +310,8 @@ def _create_sql(row: _Row) -> str:
 
 
 def _columns(row: _Row) -> str:
-    return row.detail.partition(" ")[2]
+    """A view's columns (name and type), the same text for every other object."""
+    return row.detail.partition(" ")[2] if row.kind in ("view", "matview") else ""
 
 
 def _read(connection: Any, objects: Iterable[_Object]) -> list[_Row]:
@@ -352,12 +353,43 @@ def _execute(connection: Any, sql: str) -> None:
     connection.exec_driver_sql(sql, execution_options={"no_parameters": True})
 
 
-def _normalised(connection: Any, objects: list[_Object], existing: list[_Row]) -> list[_Row]:
-    """The declared objects as the server prints them: all created in one savepoint (the existing
-    ones of their names dropped first), read back in one query, rolled back."""
+def _tables_as_upgraded(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> None:
+    """Alembic's own steps of this revision (the tables), run in the caller's savepoint: the
+    declared objects read the tables as the upgrade leaves them. Should one fail there, the
+    models' missing tables are created instead."""
+    from alembic.operations import Operations
+
+    def flat(container: ops.OpContainer) -> Iterable[ops.MigrateOperation]:
+        for op in container.ops:
+            yield from flat(op) if isinstance(op, ops.OpContainer) else [op]
+
+    connection = autogen_context.connection
+    inner = connection.begin_nested()
+    try:
+        operations = Operations(autogen_context.migration_context)
+        for op in flat(upgrade_ops):
+            operations.invoke(op)
+    except Exception as exc:  # noqa: BLE001  (the fallback below; the revision is judged elsewhere)
+        inner.rollback()
+        log.debug("The revision's table steps do not run here (%s): the missing tables are created", exc)
+        metadata = autogen_context.metadata
+        for each in [metadata] if isinstance(metadata, MetaData) else list(metadata or []):
+            each.create_all(connection, checkfirst=True)
+    else:
+        inner.commit()
+
+
+def _normalised(
+    autogen_context: Any, upgrade_ops: ops.UpgradeOps, objects: list[_Object], existing: list[_Row]
+) -> list[_Row]:
+    """The declared objects as the server prints them: all created in one savepoint (after the
+    revision's table steps, the existing ones of their names dropped first), read back in one
+    query, rolled back."""
+    connection = autogen_context.connection
     live = [each for each in objects if not each.dropped]
     savepoint = connection.begin_nested()
     try:
+        _tables_as_upgraded(autogen_context, upgrade_ops)
         _execute(connection, "SET LOCAL check_function_bodies = off")
         # IF EXISTS: a CASCADE before may have taken it.
         for row in existing:
@@ -425,9 +457,12 @@ def _render_step(autogen_context: Any, op: ObjectStep) -> list[str]:
 # -- the comparison --------------------------------------------------------------------------
 
 
-def _plan(connection: Any, objects: list[_Object]) -> list[ObjectStep]:
+def _plan(autogen_context: Any, upgrade_ops: ops.UpgradeOps, objects: list[_Object]) -> list[ObjectStep]:
+    connection = autogen_context.connection
     existing = _read(connection, objects)
-    declared = _normalised(connection, objects, existing) if any(not o.dropped for o in objects) else []
+    declared = []
+    if any(not each.dropped for each in objects):
+        declared = _normalised(autogen_context, upgrade_ops, objects, existing)
     now = {row.key: row for row in existing}
     wanted = {row.key: row for row in declared}
     steps_drop: list[ObjectStep] = []  # triggers and policies, before views and functions go
@@ -571,7 +606,8 @@ def _compare(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDispa
         log.warning("Declared views, functions, triggers and policies are compared on PostgreSQL only")
         return PriorityDispatchResult.CONTINUE
     default_schema = autogen_context.dialect.default_schema_name or connection.dialect.default_schema_name
-    upgrade_ops.ops.extend(_plan(connection, [_Object(obj, default_schema) for obj in objects]))
+    steps = _plan(autogen_context, upgrade_ops, [_Object(obj, default_schema) for obj in objects])
+    upgrade_ops.ops.extend(steps)
     return PriorityDispatchResult.CONTINUE
 
 

@@ -1,0 +1,223 @@
+"""Views, materialized views, functions, triggers and policies declared beside the models
+(``declare(metadata, ...)``) round-trip through autogenerate, upgrade and downgrade on
+PostgreSQL: created, changed (a view whose columns change, with a view and a materialized view
+depending on it), dropped; unchanged, ``check`` reports nothing and autogenerate writes nothing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import drop_database, fresh_database, run_cli
+from .test_renames import autogenerate, cli, downgrade_part, make_project, query, upgrade_part
+
+TABLES = """\
+from sqlalchemy import DateTime, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from asyncmigrate.autogenerate import Function, Policy, Trigger, View, declare
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool]
+    touched: Mapped[str | None] = mapped_column(String(20))
+
+
+class Note(Base):
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+
+"""
+
+FIRST = (
+    TABLES
+    + '''
+declare(
+    Base.metadata,
+    Function("touch()", """RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.touched := 'one';
+    RETURN NEW;
+END $$"""),
+    View("active_users", "SELECT id, name FROM users WHERE active"),
+    View("user_names", "SELECT name FROM active_users"),
+    View("user_count", "SELECT count(*) AS n FROM active_users", materialized=True),
+    View("legacy", "SELECT id FROM users"),
+    Trigger("users_touch", on="users", definition="BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()"),
+    Policy("own_notes", on="notes", definition="FOR SELECT USING (owner = current_user)"),
+)
+'''
+)
+
+#: The function's body, the view's columns (active_users gains one: no CREATE OR REPLACE, its two
+#: dependants are dropped and created again), the trigger's events and the policy change;
+#: legacy is declared dropped.
+SECOND = (
+    TABLES
+    + '''
+declare(
+    Base.metadata,
+    Function("touch()", """RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.touched := 'two';
+    RETURN NEW;
+END $$"""),
+    View("active_users", "SELECT id, name, touched FROM users WHERE active"),
+    View("user_names", "SELECT name FROM active_users"),
+    View("user_count", "SELECT count(*) AS n FROM active_users", materialized=True),
+    View("legacy", None),
+    Trigger("users_touch", on="users",
+            definition="BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()"),
+    Policy("own_notes", on="notes",
+           definition="FOR ALL USING (owner = current_user) WITH CHECK (owner = current_user)"),
+)
+'''
+)
+
+#: Everything declared dropped.
+THIRD = (
+    TABLES
+    + """
+declare(
+    Base.metadata,
+    Policy("own_notes", on="notes", definition=None),
+    Trigger("users_touch", on="users", definition=None),
+    View("user_count", None, materialized=True),
+    View("user_names", None),
+    View("active_users", None),
+    Function("touch()", None),
+)
+"""
+)
+
+
+@pytest.fixture
+async def project(tmp_path: Path) -> Any:
+    url = await fresh_database("postgresql", tmp_path)
+    root = tmp_path / "project"
+    make_project(root, url, FIRST)
+    try:
+        yield root, url
+    finally:
+        await drop_database("postgresql", url)
+
+
+async def catalog(url: str) -> dict[str, Any]:
+    """What the database holds of the objects, and how the trigger behaves."""
+    views = await query(
+        url,
+        "SELECT c.relname, c.relkind::text, string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_class c"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0"
+        " WHERE c.relkind IN ('v', 'm') AND c.relnamespace = 'public'::regnamespace"
+        " GROUP BY c.relname, c.relkind ORDER BY 1",
+    )
+    functions = await query(url, "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace")
+    triggers = await query(url, "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")
+    policies = await query(url, "SELECT policyname, cmd FROM pg_policies")
+    touched = None
+    if triggers:
+        await query(url, "DELETE FROM users")
+        await query(url, "INSERT INTO users VALUES (1, 'a', true, NULL)")
+        await query(url, "UPDATE users SET name = 'b'")
+        [(touched,)] = await query(url, "SELECT touched FROM users")
+    return {
+        "views": {name: (kind, columns) for name, kind, columns in views},
+        "functions": sorted(name for (name,) in functions),
+        "triggers": [" ".join(definition.split()[:6]) for (definition,) in triggers],
+        "policies": policies,
+        "touched": touched,
+    }
+
+
+FIRST_CATALOG = {
+    "views": {
+        "active_users": ("v", "id,name"),
+        "legacy": ("v", "id"),
+        "user_count": ("m", "n"),
+        "user_names": ("v", "name"),
+    },
+    "functions": ["touch"],
+    "triggers": ["CREATE TRIGGER users_touch BEFORE UPDATE ON"],
+    "policies": [("own_notes", "SELECT")],
+    "touched": "one",
+}
+
+SECOND_CATALOG = {
+    "views": {
+        "active_users": ("v", "id,name,touched"),
+        "user_count": ("m", "n"),
+        "user_names": ("v", "name"),
+    },
+    "functions": ["touch"],
+    "triggers": ["CREATE TRIGGER users_touch BEFORE INSERT OR"],
+    "policies": [("own_notes", "ALL")],
+    "touched": "two",
+}
+
+EMPTY_CATALOG = {"views": {}, "functions": [], "triggers": [], "policies": [], "touched": None}
+
+
+def unchanged(root: Path, message: str) -> None:
+    """``check`` finds nothing, and autogenerate writes an empty revision (removed again)."""
+    output = cli(root, "check")
+    assert "No changes" in output, output
+    again = autogenerate(root, message)
+    assert "op." not in again, again
+    for path in (root / "migrations" / "versions").glob(f"*_{message}.py"):
+        path.unlink()
+
+
+async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
+    root, url = project
+    first = autogenerate(root, "first")
+    up = upgrade_part(first)
+    assert up.index("create_table('users'") < up.index("CREATE OR REPLACE FUNCTION")
+    assert up.index("FUNCTION") < up.index("VIEW public.active_users") < up.index("VIEW public.user_names")
+    assert up.index("TRIGGER users_touch") > up.index("FUNCTION")
+    cli(root, "upgrade", "head")
+    assert await catalog(url) == FIRST_CATALOG
+    unchanged(root, "again1")
+
+    (root / "app_models.py").write_text(SECOND)
+    second = autogenerate(root, "second")
+    up, down = upgrade_part(second), downgrade_part(second)
+    # dependants dropped before the view they read, created again after it
+    assert up.index("DROP MATERIALIZED VIEW public.user_count") < up.index("DROP VIEW public.active_users")
+    assert up.index("DROP VIEW public.user_names") < up.index("DROP VIEW public.active_users")
+    assert up.index("DROP VIEW public.legacy") < up.index("CREATE OR REPLACE FUNCTION")
+    assert up.index("VIEW public.active_users AS") < up.index("VIEW public.user_names AS")
+    assert "legacy" in down and "DROP VIEW public.legacy" not in down
+    cli(root, "upgrade", "head")
+    assert await catalog(url) == SECOND_CATALOG
+    [(count,)] = await query(url, "SELECT n FROM user_count")
+    assert count == 1  # created again with its data
+    unchanged(root, "again2")
+
+    cli(root, "downgrade", "-1")
+    assert await catalog(url) == FIRST_CATALOG
+    cli(root, "upgrade", "head")
+
+    (root / "app_models.py").write_text(THIRD)
+    autogenerate(root, "third")
+    cli(root, "upgrade", "head")
+    assert await catalog(url) == EMPTY_CATALOG
+    unchanged(root, "again3")
+    cli(root, "downgrade", "-1")
+    assert await catalog(url) == SECOND_CATALOG
+    cli(root, "upgrade", "head")
+
+    result = run_cli("test", "stairway", "--format", "json", cwd=root)
+    assert result.returncode == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["failed"] == [] and report["walked"] == 3, report
