@@ -54,7 +54,8 @@ END $$"""),
     View("user_names", "SELECT name FROM active_users"),
     View("user_count", "SELECT count(*) AS n FROM active_users", materialized=True),
     View("legacy", "SELECT id FROM users"),
-    Trigger("users_touch", on="users", definition="BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()"),
+    Trigger("users_touch", on="users",
+            definition="BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()"),
     Policy("own_notes", on="notes", definition="FOR SELECT USING (owner = current_user)"),
 )
 '''
