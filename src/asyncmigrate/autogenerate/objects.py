@@ -390,20 +390,21 @@ def _normalised(
     savepoint = connection.begin_nested()
     try:
         _tables_as_upgraded(autogen_context, upgrade_ops)
-        _execute(connection, "SET LOCAL check_function_bodies = off")
-        # IF EXISTS: a CASCADE before may have taken it.
-        for row in existing:
-            _execute(connection, _drop_row(row, if_exists=True))
         functions = [each for each in live if each.kind == "function"]
         views = {f"{each.schema}.{each.name}": each for each in live if each.kind == "view"}
         ordered = [views[key] for key in _view_order({k: _body(v.obj.definition) for k, v in views.items()})]
         others = [each for each in live if each.kind in ("trigger", "policy")]
+        # IF EXISTS: a CASCADE before may have taken it.
+        steps: list[tuple[str, _Object | None]] = [("SET LOCAL check_function_bodies = off", None)]
+        steps += [(_drop_row(row, if_exists=True), None) for row in existing]
         for number, each in enumerate(functions):
-            _create(connection, each, data=False)
             signature = f"{_quote(each.schema)}.{each.obj.signature}"  # type: ignore[union-attr]
-            _execute(connection, f"COMMENT ON FUNCTION {signature} IS '{_MARK}{number}'")
-        for each in [*ordered, *others]:
-            _create(connection, each, data=False)
+            steps += [
+                (each.create(False), each),
+                (f"COMMENT ON FUNCTION {signature} IS '{_MARK}{number}'", each),
+            ]
+        steps += [(each.create(False), each) for each in [*ordered, *others]]
+        _run_all(connection, steps)
         rows = _read(connection, live)
     finally:
         savepoint.rollback()
@@ -416,12 +417,28 @@ def _normalised(
     return [row for row in rows if row.kind != "function" or row.detail.partition("|")[0] in marks]
 
 
-def _create(connection: Any, each: _Object, data: bool | None = None) -> None:
+def _run_all(connection: Any, steps: list[tuple[str, _Object | None]]) -> None:
+    """All ``steps`` in one round trip (a ``DO`` block); should one fail, again one at a time,
+    to name the declaration that does not create."""
+    tag = "am"
+    while any(f"${tag}$" in sql for sql, _ in steps):
+        tag += "x"
+    block = "".join(f"EXECUTE ${tag}${sql}${tag}$;\n" for sql, _ in steps)
+    attempt = connection.begin_nested()
     try:
-        _execute(connection, each.create(data))
-    except Exception as exc:
-        message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        raise ConfigError(f"declared {each.label} does not create: {message} (nothing was written)") from exc
+        _execute(connection, f"DO $do_{tag}$ BEGIN\n{block}END $do_{tag}$")
+    except Exception:  # noqa: BLE001  (said below, by the statement that fails alone)
+        attempt.rollback()
+    else:
+        attempt.commit()
+        return
+    for sql, each in steps:
+        try:
+            _execute(connection, sql)
+        except Exception as exc:
+            message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            what = f"declared {each.label} does not create" if each else f"{sql!r} fails"
+            raise ConfigError(f"{what}: {message} (nothing was written)") from exc
 
 
 # -- the operations --------------------------------------------------------------------------
