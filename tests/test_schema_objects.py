@@ -103,6 +103,10 @@ declare(
 )
 
 
+#: The view no model declares, declared dropped.
+MANUAL_DROPPED = 'declare(\n    Base.metadata,\n    View("manual_names", None),'
+
+
 @pytest.fixture
 async def project(tmp_path: Path) -> Any:
     url = await fresh_database("postgresql", tmp_path)
@@ -116,7 +120,7 @@ async def project(tmp_path: Path) -> Any:
 
 async def catalog(url: str) -> dict[str, Any]:
     """What the database holds of the objects, and how the trigger behaves."""
-    views = await query(
+    views: list[tuple[Any, ...]] = await query(
         url,
         "SELECT c.relname, c.relkind::text, string_agg(a.attname, ',' ORDER BY a.attnum) FROM pg_class c"
         " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0"
@@ -189,6 +193,17 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
     cli(root, "upgrade", "head")
     assert await catalog(url) == FIRST_CATALOG
     unchanged(root, "again1")
+    # A view nobody declares, reading a declared one: left alone, but dropped and created again
+    # around the change of the view it reads (alembic-utils' #9 and #149).
+    cli(root, "revision", "-m", "manual")
+    [manual] = (root / "migrations" / "versions").glob("*_manual.py")
+    source = manual.read_text()
+    source = source.replace(
+        "    pass", '    op.execute("CREATE VIEW manual_names AS SELECT name FROM user_names")', 1
+    )
+    manual.write_text(source.replace("    pass", '    op.execute("DROP VIEW manual_names")', 1))
+    cli(root, "upgrade", "head")
+    FIRST_CATALOG["views"]["manual_names"] = SECOND_CATALOG["views"]["manual_names"] = ("v", "name")
 
     (root / "app_models.py").write_text(SECOND)
     second = autogenerate(root, "second")
@@ -199,6 +214,13 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
     assert up.index("DROP VIEW public.legacy") < up.index("CREATE OR REPLACE FUNCTION")
     assert up.index("VIEW public.active_users AS") < up.index("VIEW public.user_names AS")
     assert "legacy" in down and "DROP VIEW public.legacy" not in down
+    assert up.index("DROP VIEW public.manual_names") < up.index("DROP VIEW public.user_names")
+    assert up.index("VIEW public.user_names AS") < up.index("VIEW public.manual_names AS")
+    # lint: the locks on existing tables are flagged, the views created again are not
+    lint = run_cli("lint", "--dialect", "postgresql", cwd=root).output
+    second_findings = lint.split("_second.py")[1].split("_third.py")[0] if "_third.py" in lint else lint
+    assert "row-security-lock" in second_findings and "trigger-creation-lock" in second_findings, lint
+    assert "dropping a view" in second_findings and second_findings.count("drop-other-object") == 1, lint
     cli(root, "upgrade", "head")
     assert await catalog(url) == SECOND_CATALOG
     [(count,)] = await query(url, "SELECT n FROM user_count")
@@ -210,6 +232,9 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
     cli(root, "upgrade", "head")
 
     (root / "app_models.py").write_text(THIRD)
+    refused = run_cli("revision", "--autogenerate", "-m", "third", cwd=root)
+    assert refused.returncode == 1 and "public.manual_names (not declared) read" in refused.output
+    (root / "app_models.py").write_text(THIRD.replace("declare(\n    Base.metadata,", MANUAL_DROPPED))
     autogenerate(root, "third")
     cli(root, "upgrade", "head")
     assert await catalog(url) == EMPTY_CATALOG
@@ -221,4 +246,4 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
     result = run_cli("test", "stairway", "--format", "json", cwd=root)
     assert result.returncode == 0, result.output
     report = json.loads(result.stdout)
-    assert report["failed"] == [] and report["walked"] == 3, report
+    assert report["failed"] == [] and report["walked"] == 4, report

@@ -563,6 +563,9 @@ def _views(
         ):
             detail = "data " if populated else "nodata "
             dependants[f"{schema}.{name}"] = _Row(kind, schema, "", name, "", definition, detail)
+    dropped = [key for key in roots if rebuilt[key] is None]
+    if dropped:
+        _refuse_undeclared_dependants(connection, dropped, rebuilt)
     gone = {key: current[key] for key in roots}
     for key, row in dependants.items():
         gone.setdefault(key, row)
@@ -604,6 +607,21 @@ def _views(
         texts[key] = _body(each.obj.definition)
     up = [ObjectStep(*created[key]) for key in _view_order(texts)]
     return down, up
+
+
+def _refuse_undeclared_dependants(
+    connection: Any, dropped: list[str], declared: dict[str, _Object | None]
+) -> None:
+    """A view declared dropped takes the views reading it along; those nobody declared are not
+    dropped silently: the user says so (declares them dropped, or declares their new text)."""
+    rows = connection.execute(text(_DEPENDANTS), {"views": dropped}).all()
+    left = [f"{schema}.{name}" for _kind, schema, name, *_ in rows if f"{schema}.{name}" not in declared]
+    if left:
+        raise ConfigError(
+            f"{', '.join(dropped)} declared dropped, but {', '.join(left)} (not declared) read"
+            " it: declare those dropped too (View(name, None)) or their new definition"
+            " (nothing was written)"
+        )
 
 
 def _view_label(row: _Row) -> str:
