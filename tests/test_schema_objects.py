@@ -231,6 +231,17 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
     assert await catalog(url) == FIRST_CATALOG
     cli(root, "upgrade", "head")
 
+    broken = SECOND.replace(
+        "declare(\n    Base.metadata,",
+        'declare(\n    Base.metadata,\n    View("broken", "SELECT nope FROM users"),',
+    )
+    (root / "app_models.py").write_text(broken)
+    refused = run_cli("revision", "--autogenerate", "-m", "broken", cwd=root)
+    assert refused.returncode == 1 and "declared view public.broken does not create" in refused.output, (
+        refused.output
+    )
+    assert 'column "nope" does not exist' in refused.output, refused.output
+
     (root / "app_models.py").write_text(THIRD)
     refused = run_cli("revision", "--autogenerate", "-m", "third", cwd=root)
     assert refused.returncode == 1 and "public.manual_names (not declared) read" in refused.output

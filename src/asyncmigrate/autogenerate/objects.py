@@ -629,6 +629,17 @@ def _view_label(row: _Row) -> str:
     return f"{what} {row.schema}.{row.name}"
 
 
+def _once_each(objects: list[_Object]) -> None:
+    """One object declared twice is a mistake to stop at, not to guess which one is meant."""
+    seen: set[tuple[str, ...]] = set()
+    for each in objects:
+        signature = _normal_args(each.obj.signature) if isinstance(each.obj, Function) else ""
+        key = (each.kind, each.schema, each.table, each.name, signature)
+        if key in seen:
+            raise ConfigError(f"{each.label} is declared twice (nothing was written)")
+        seen.add(key)
+
+
 def _compare(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDispatchResult:
     """Runs after Alembic's comparison: the declared objects' steps go after the tables'."""
     objects = declared_objects(autogen_context.metadata)
@@ -641,7 +652,9 @@ def _compare(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDispa
         log.warning("Declared views, functions, triggers and policies are compared on PostgreSQL only")
         return PriorityDispatchResult.CONTINUE
     default_schema = autogen_context.dialect.default_schema_name or connection.dialect.default_schema_name
-    steps = _plan(autogen_context, upgrade_ops, [_Object(obj, default_schema) for obj in objects])
+    declared = [_Object(obj, default_schema) for obj in objects]
+    _once_each(declared)
+    steps = _plan(autogen_context, upgrade_ops, declared)
     upgrade_ops.ops.extend(steps)
     return PriorityDispatchResult.CONTINUE
 
