@@ -28,6 +28,14 @@ that is true, say so:
 ```python
 op.execute("DROP VIEW active_users")  # asyncmigrate: ignore[drop-other-object] unused since 2.1
 ```
+
+A view dropped to be created again with other columns (and the views reading it around it) is
+not flagged:
+
+```python
+op.execute("DROP VIEW active_users")
+op.execute("CREATE OR REPLACE VIEW active_users AS SELECT id, name, email FROM users")
+```
 """
 
 from __future__ import annotations
