@@ -23,9 +23,9 @@ the savepoint rolled back. Both sides are then the server's normalised text, so 
 written differently from what the server prints is not a change.
 
 What is written: ``op.execute`` of plain SQL, with the exact inverse in ``downgrade()`` (old
-definitions from the catalog). A function or a view whose columns stay the same is
-``CREATE OR REPLACE``-d; a view whose columns change, a materialized view, a trigger and a policy
-are dropped and created, and views depending on a dropped view (declared or not) are dropped
+definitions from the catalog). A function, a view whose columns stay the same and (PostgreSQL 14)
+a trigger are ``CREATE OR REPLACE``-d; a view whose columns change, a materialized view and a
+policy are dropped and created, and views depending on a dropped view (declared or not) are dropped
 before it and created again after, from their catalog text.
 
 Which objects are dropped: only those declared dropped (``definition=None``). An object in the
@@ -476,6 +476,7 @@ def _render_step(autogen_context: Any, op: ObjectStep) -> list[str]:
 
 def _plan(autogen_context: Any, upgrade_ops: ops.UpgradeOps, objects: list[_Object]) -> list[ObjectStep]:
     connection = autogen_context.connection
+    replaceable_triggers = (connection.dialect.server_version_info or (0,)) >= (14,)
     existing = _read(connection, objects)
     declared = []
     if any(not each.dropped for each in objects):
@@ -519,12 +520,26 @@ def _plan(autogen_context: Any, upgrade_ops: ops.UpgradeOps, objects: list[_Obje
             replaced_views[f"{each.schema}.{each.name}"] = (each, old)
         elif each.kind == "view":
             rebuilt[f"{each.schema}.{each.name}"] = each
+        elif each.kind == "trigger" and replaceable_triggers and _plain_trigger(old) and _plain_trigger(new):
+            # CREATE OR REPLACE TRIGGER (PostgreSQL 14): SHARE ROW EXCLUSIVE, where DROP TRIGGER
+            # takes ACCESS EXCLUSIVE on the table.
+            upgrade = _or_replace(each.create())
+            later.append(ObjectStep("replace", each.label, upgrade, _or_replace(_create_sql(old))))
         else:
             old_drop = _drop_row(old)
             steps_drop.append(ObjectStep("drop", each.label, old_drop, _create_sql(old)))
             later.append(ObjectStep("create", each.label, each.create(), drop))
     views_down, views_up = _views(connection, existing, rebuilt, replaced_views)
     return [*steps_drop, *views_down, *dropped_functions, *functions, *views_up, *later]
+
+
+def _plain_trigger(row: _Row) -> bool:
+    """Not a constraint trigger (those cannot be replaced)."""
+    return row.definition.lstrip().upper().startswith("CREATE TRIGGER")
+
+
+def _or_replace(create_trigger: str) -> str:
+    return re.sub(r"^\s*CREATE\s+TRIGGER\b", "CREATE OR REPLACE TRIGGER", create_trigger, count=1, flags=re.I)
 
 
 def _drop_row(row: _Row, if_exists: bool = False) -> str:
