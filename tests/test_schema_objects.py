@@ -130,6 +130,7 @@ async def catalog(url: str) -> dict[str, Any]:
     functions = await query(url, "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace")
     triggers = await query(url, "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")
     policies = await query(url, "SELECT policyname, cmd FROM pg_policies")
+    indexes = await query(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'user_count'")
     touched = None
     if triggers:
         await query(url, "DELETE FROM users")
@@ -142,6 +143,7 @@ async def catalog(url: str) -> dict[str, Any]:
         "triggers": [" ".join(definition.split()[:6]) for (definition,) in triggers],
         "policies": policies,
         "touched": touched,
+        "indexes": [name for (name,) in indexes],
     }
 
 
@@ -156,6 +158,7 @@ FIRST_CATALOG = {
     "triggers": ["CREATE TRIGGER users_touch BEFORE UPDATE ON"],
     "policies": [("own_notes", "SELECT")],
     "touched": "one",
+    "indexes": [],
 }
 
 SECOND_CATALOG = {
@@ -168,9 +171,17 @@ SECOND_CATALOG = {
     "triggers": ["CREATE TRIGGER users_touch BEFORE INSERT OR"],
     "policies": [("own_notes", "ALL")],
     "touched": "two",
+    "indexes": [],
 }
 
-EMPTY_CATALOG = {"views": {}, "functions": [], "triggers": [], "policies": [], "touched": None}
+EMPTY_CATALOG = {
+    "views": {},
+    "functions": [],
+    "triggers": [],
+    "policies": [],
+    "touched": None,
+    "indexes": [],
+}
 
 
 def unchanged(root: Path, message: str) -> None:
@@ -199,11 +210,16 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
     [manual] = (root / "migrations" / "versions").glob("*_manual.py")
     source = manual.read_text()
     source = source.replace(
-        "    pass", '    op.execute("CREATE VIEW manual_names AS SELECT name FROM user_names")', 1
+        "    pass",
+        '    op.execute("CREATE VIEW manual_names AS SELECT name FROM user_names")\n'
+        '    op.execute("CREATE UNIQUE INDEX user_count_n ON user_count (n)")',
+        1,
     )
-    manual.write_text(source.replace("    pass", '    op.execute("DROP VIEW manual_names")', 1))
+    down = '    op.execute("DROP INDEX user_count_n")\n    op.execute("DROP VIEW manual_names")'
+    manual.write_text(source.replace("    pass", down, 1))
     cli(root, "upgrade", "head")
     FIRST_CATALOG["views"]["manual_names"] = SECOND_CATALOG["views"]["manual_names"] = ("v", "name")
+    FIRST_CATALOG["indexes"] = SECOND_CATALOG["indexes"] = ["user_count_n"]
 
     (root / "app_models.py").write_text(SECOND)
     second = autogenerate(root, "second")

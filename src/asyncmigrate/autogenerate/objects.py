@@ -529,7 +529,7 @@ def _plan(autogen_context: Any, upgrade_ops: ops.UpgradeOps, objects: list[_Obje
             old_drop = _drop_row(old)
             steps_drop.append(ObjectStep("drop", each.label, old_drop, _create_sql(old)))
             later.append(ObjectStep("create", each.label, each.create(), drop))
-    views_down, views_up = _views(connection, existing, rebuilt, replaced_views)
+    views_down, views_up = _views(connection, existing, rebuilt, replaced_views, wanted)
     return [*steps_drop, *views_down, *dropped_functions, *functions, *views_up, *later]
 
 
@@ -566,6 +566,7 @@ def _views(
     existing: list[_Row],
     rebuilt: dict[str, _Object | None],
     replaced: dict[str, tuple[_Object, _Row]],
+    wanted: dict[tuple[str, ...], _Row],
 ) -> tuple[list[ObjectStep], list[ObjectStep]]:
     """Views dropped (those rebuilt and every view depending on them, farthest first) and created
     or replaced (in the order their definitions mention each other)."""
@@ -585,10 +586,14 @@ def _views(
     for key, row in dependants.items():
         gone.setdefault(key, row)
     down_order = _view_order({key: _body(row.definition) for key, row in gone.items()})
-    down = [
-        ObjectStep("drop", _view_label(row), _drop_sql(row.kind, row.schema, "", row.name), _create_sql(row))
-        for row in (gone[key] for key in reversed(down_order))
-    ]
+    indexes = _matview_indexes(connection, [key for key, row in gone.items() if row.kind == "matview"])
+    down = []
+    for row in (gone[key] for key in reversed(down_order)):
+        for index, definition in indexes.get(f"{row.schema}.{row.name}", []):
+            drop_index = f"DROP INDEX {_qualified(row.schema, index)}"
+            down.append(ObjectStep("drop", f"index {row.schema}.{index}", drop_index, definition))
+        drop = _drop_sql(row.kind, row.schema, "", row.name)
+        down.append(ObjectStep("drop", _view_label(row), drop, _create_sql(row)))
     # What is created: new or rebuilt declarations, dependants again as they were, replacements.
     created: dict[str, tuple[str, str, str, str]] = {}  # key -> action, label, upgrade, downgrade
     texts: dict[str, str] = {}
@@ -620,8 +625,43 @@ def _views(
             continue
         created[key] = ("replace", each.label, each.create(), _create_sql(old))
         texts[key] = _body(each.obj.definition)
-    up = [ObjectStep(*created[key]) for key in _view_order(texts)]
+    up = []
+    for key in _view_order(texts):
+        up.append(ObjectStep(*created[key]))
+        if key not in indexes:
+            continue
+        schema, name = key.split(".", 1)
+        new = wanted.get(("view", schema, "", name, ""))
+        each = rebuilt.get(key)
+        if each is not None and (
+            new is None or new.kind != "matview" or _columns(new) != _columns(gone[key])
+        ):
+            log.warning("Indexes of materialized view %s not created again: its columns change", key)
+            continue
+        for index, definition in indexes[key]:
+            drop_index = f"DROP INDEX {_qualified(schema, index)}"
+            up.append(ObjectStep("create", f"index {schema}.{index}", definition, drop_index))
     return down, up
+
+
+#: The indexes of the given materialized views ("schema.name"), as the catalog spells them.
+_MATVIEW_INDEXES = """
+SELECT n.nspname || '.' || c.relname, i.relname, pg_get_indexdef(x.indexrelid)
+FROM pg_index x JOIN pg_class c ON c.oid = x.indrelid JOIN pg_class i ON i.oid = x.indexrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'm' AND n.nspname || '.' || c.relname = ANY(:views)
+ORDER BY i.relname
+"""
+
+
+def _matview_indexes(connection: Any, keys: list[str]) -> dict[str, list[tuple[str, str]]]:
+    """A materialized view dropped to be created again loses its indexes: they come back with it
+    (when its columns stay the same)."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    if keys:
+        for key, index, definition in connection.execute(text(_MATVIEW_INDEXES), {"views": keys}):
+            found.setdefault(key, []).append((index, definition))
+    return found
 
 
 def _refuse_undeclared_dependants(
