@@ -467,6 +467,8 @@ def _render_step(autogen_context: Any, op: ObjectStep) -> list[str]:
     """One line, the SQL a single literal: Alembic indents every line of what it renders, the
     lines inside a multi-line string too (a function's body would change)."""
     prefix = autogen_context.opts.get("alembic_module_prefix") or "op."
+    if not op.upgrade:  # an index that goes with its materialized view, dropped next
+        return [f"# {op.action} {op.label}: with its materialized view"]
     sql = _BIND.sub(r"\\:\1", op.upgrade)
     return [f"# {op.action} {op.label}", f"{prefix}execute({sql!r})"]
 
@@ -590,8 +592,9 @@ def _views(
     down = []
     for row in (gone[key] for key in reversed(down_order)):
         for index, definition in indexes.get(f"{row.schema}.{row.name}", []):
-            drop_index = f"DROP INDEX {_qualified(row.schema, index)}"
-            down.append(ObjectStep("drop", f"index {row.schema}.{index}", drop_index, definition))
+            # Nothing to run: the view's drop takes it (a DROP INDEX would only lock); the
+            # downgrade creates it again after the view.
+            down.append(ObjectStep("drop", f"index {row.schema}.{index}", "", definition))
         drop = _drop_sql(row.kind, row.schema, "", row.name)
         down.append(ObjectStep("drop", _view_label(row), drop, _create_sql(row)))
     # What is created: new or rebuilt declarations, dependants again as they were, replacements.
@@ -638,9 +641,8 @@ def _views(
         ):
             log.warning("Indexes of materialized view %s not created again: its columns change", key)
             continue
-        for index, definition in indexes[key]:
-            drop_index = f"DROP INDEX {_qualified(schema, index)}"
-            up.append(ObjectStep("create", f"index {schema}.{index}", definition, drop_index))
+        for index, definition in indexes[key]:  # its downgrade: nothing, the view's drop takes it
+            up.append(ObjectStep("create", f"index {schema}.{index}", definition, ""))
     return down, up
 
 
