@@ -78,6 +78,7 @@ END $$"""),
     View("user_names", "SELECT name FROM active_users"),
     View("user_count", "SELECT count(*) AS n FROM active_users", materialized=True),
     View("legacy", None),
+    View("manual_count", "SELECT count(*) AS n FROM manual_names"),
     Trigger("users_touch", on="users",
             definition="BEFORE INSERT OR UPDATE ON users FOR EACH ROW EXECUTE FUNCTION touch()"),
     Policy("own_notes", on="notes",
@@ -104,7 +105,9 @@ declare(
 
 
 #: The view no model declares, declared dropped.
-MANUAL_DROPPED = 'declare(\n    Base.metadata,\n    View("manual_names", None),'
+MANUAL_DROPPED = (
+    'declare(\n    Base.metadata,\n    View("manual_names", None),\n    View("manual_count", None),'
+)
 
 
 @pytest.fixture
@@ -219,6 +222,7 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
     manual.write_text(source.replace("    pass", down, 1))
     cli(root, "upgrade", "head")
     FIRST_CATALOG["views"]["manual_names"] = SECOND_CATALOG["views"]["manual_names"] = ("v", "name")
+    SECOND_CATALOG["views"]["manual_count"] = ("v", "n")
     FIRST_CATALOG["indexes"] = SECOND_CATALOG["indexes"] = ["user_count_n"]
 
     (root / "app_models.py").write_text(SECOND)
@@ -260,7 +264,10 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
 
     (root / "app_models.py").write_text(THIRD)
     refused = run_cli("revision", "--autogenerate", "-m", "third", cwd=root)
-    assert refused.returncode == 1 and "public.manual_names (not declared) read" in refused.output
+    assert (
+        refused.returncode == 1
+        and "public.manual_names, public.manual_count (not declared) read" in refused.output
+    )
     (root / "app_models.py").write_text(THIRD.replace("declare(\n    Base.metadata,", MANUAL_DROPPED))
     autogenerate(root, "third")
     cli(root, "upgrade", "head")

@@ -392,18 +392,30 @@ def _normalised(
         _tables_as_upgraded(autogen_context, upgrade_ops)
         functions = [each for each in live if each.kind == "function"]
         views = {f"{each.schema}.{each.name}": each for each in live if each.kind == "view"}
-        ordered = [views[key] for key in _view_order({k: _body(v.obj.definition) for k, v in views.items()})]
+        # Views nobody declares that read a declared one go with its drop (CASCADE): they come
+        # back, as the catalog has them, for the declared views that read them in turn.
+        declared_views = {f"{each.schema}.{each.name}" for each in objects if each.kind == "view"}
+        around = _undeclared_dependants(connection, existing, declared_views)
+        texts = {key: _body(each.obj.definition) for key, each in views.items()}
+        texts.update({key: _body(row.definition) for key, row in around.items()})
         others = [each for each in live if each.kind in ("trigger", "policy")]
         # IF EXISTS: a CASCADE before may have taken it.
-        steps: list[tuple[str, _Object | None]] = [("SET LOCAL check_function_bodies = off", None)]
+        steps: list[tuple[str, str | None]] = [("SET LOCAL check_function_bodies = off", None)]
         steps += [(_drop_row(row, if_exists=True), None) for row in existing]
         for number, each in enumerate(functions):
             signature = f"{_quote(each.schema)}.{each.obj.signature}"  # type: ignore[union-attr]
             steps += [
-                (each.create(False), each),
-                (f"COMMENT ON FUNCTION {signature} IS '{_MARK}{number}'", each),
+                (each.create(False), _fails(each)),
+                (f"COMMENT ON FUNCTION {signature} IS '{_MARK}{number}'", _fails(each)),
             ]
-        steps += [(each.create(False), each) for each in [*ordered, *others]]
+        for key in _view_order(texts):
+            if key in views:
+                steps.append((views[key].create(False), _fails(views[key])))
+            else:
+                row = around[key]
+                again = f"{_view_label(row)} (not declared, reads a declared view) does not create again"
+                steps.append((_create_sql(dataclasses.replace(row, detail="nodata ")), again))
+        steps += [(each.create(False), _fails(each)) for each in others]
         _run_all(connection, steps)
         rows = _read(connection, live)
     finally:
@@ -417,7 +429,23 @@ def _normalised(
     return [row for row in rows if row.kind != "function" or row.detail.partition("|")[0] in marks]
 
 
-def _run_all(connection: Any, steps: list[tuple[str, _Object | None]]) -> None:
+def _fails(each: _Object) -> str:
+    return f"declared {each.label} does not create"
+
+
+def _undeclared_dependants(connection: Any, existing: list[_Row], declared: set[str]) -> dict[str, _Row]:
+    keys = [f"{row.schema}.{row.name}" for row in existing if row.kind in ("view", "matview")]
+    found: dict[str, _Row] = {}
+    if keys:
+        for kind, schema, name, definition, _populated, _depth in connection.execute(
+            text(_DEPENDANTS), {"views": keys}
+        ):
+            if f"{schema}.{name}" not in declared:
+                found[f"{schema}.{name}"] = _Row(kind, schema, "", name, "", definition, "nodata ")
+    return found
+
+
+def _run_all(connection: Any, steps: list[tuple[str, str | None]]) -> None:
     """All ``steps`` in one round trip (a ``DO`` block); should one fail, again one at a time,
     to name the declaration that does not create."""
     tag = "am"
@@ -432,12 +460,12 @@ def _run_all(connection: Any, steps: list[tuple[str, _Object | None]]) -> None:
     else:
         attempt.commit()
         return
-    for sql, each in steps:
+    for sql, failure in steps:
         try:
             _execute(connection, sql)
         except Exception as exc:
             message = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            what = f"declared {each.label} does not create" if each else f"{sql!r} fails"
+            what = failure or f"{sql!r} fails"
             raise ConfigError(f"{what}: {message} (nothing was written)") from exc
 
 
