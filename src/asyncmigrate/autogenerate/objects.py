@@ -504,7 +504,11 @@ def _render_step(autogen_context: Any, op: ObjectStep) -> list[str]:
 # -- the comparison --------------------------------------------------------------------------
 
 
-def _plan(autogen_context: Any, upgrade_ops: ops.UpgradeOps, objects: list[_Object]) -> list[ObjectStep]:
+def _plan(
+    autogen_context: Any, upgrade_ops: ops.UpgradeOps, objects: list[_Object]
+) -> tuple[list[ObjectStep], list[ObjectStep]]:
+    """The steps before the revision's table changes (drops: a view can hold a column Alembic
+    drops) and after them (creations: a view can read a column Alembic adds)."""
     connection = autogen_context.connection
     replaceable_triggers = (connection.dialect.server_version_info or (0,)) >= (14,)
     existing = _read(connection, objects)
@@ -560,7 +564,7 @@ def _plan(autogen_context: Any, upgrade_ops: ops.UpgradeOps, objects: list[_Obje
             steps_drop.append(ObjectStep("drop", each.label, old_drop, _create_sql(old)))
             later.append(ObjectStep("create", each.label, each.create(), drop))
     views_down, views_up = _views(connection, existing, rebuilt, replaced_views, wanted)
-    return [*steps_drop, *views_down, *dropped_functions, *functions, *views_up, *later]
+    return [*steps_drop, *views_down, *dropped_functions], [*functions, *views_up, *later]
 
 
 def _plain_trigger(row: _Row) -> bool:
@@ -726,7 +730,8 @@ def _once_each(objects: list[_Object]) -> None:
 
 
 def _compare(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDispatchResult:
-    """Runs after Alembic's comparison: the declared objects' steps go after the tables'."""
+    """Runs after Alembic's comparison: the declared objects' drops go before the tables' steps,
+    their creations after."""
     objects = declared_objects(autogen_context.metadata)
     connection = autogen_context.connection
     if not objects or connection is None:
@@ -739,8 +744,8 @@ def _compare(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDispa
     default_schema = autogen_context.dialect.default_schema_name or connection.dialect.default_schema_name
     declared = [_Object(obj, default_schema) for obj in objects]
     _once_each(declared)
-    steps = _plan(autogen_context, upgrade_ops, declared)
-    upgrade_ops.ops.extend(steps)
+    before, after = _plan(autogen_context, upgrade_ops, declared)
+    upgrade_ops.ops = [*before, *upgrade_ops.ops, *after]
     return PriorityDispatchResult.CONTINUE
 
 
