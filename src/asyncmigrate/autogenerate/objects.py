@@ -382,14 +382,13 @@ def _tables_as_upgraded(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> No
 def _normalised(
     autogen_context: Any, upgrade_ops: ops.UpgradeOps, objects: list[_Object], existing: list[_Row]
 ) -> list[_Row]:
-    """The declared objects as the server prints them: all created in one savepoint (after the
-    revision's table steps, the existing ones of their names dropped first), read back in one
-    query, rolled back."""
+    """The declared objects as the server prints them: all created in one savepoint (the existing
+    ones of their names dropped, then the revision's table steps run), read back in one query,
+    rolled back."""
     connection = autogen_context.connection
     live = [each for each in objects if not each.dropped]
     savepoint = connection.begin_nested()
     try:
-        _tables_as_upgraded(autogen_context, upgrade_ops)
         functions = [each for each in live if each.kind == "function"]
         views = {f"{each.schema}.{each.name}": each for each in live if each.kind == "view"}
         # Views nobody declares that read a declared one go with its drop (CASCADE): they come
@@ -399,9 +398,12 @@ def _normalised(
         texts = {key: _body(each.obj.definition) for key, each in views.items()}
         texts.update({key: _body(row.definition) for key, row in around.items()})
         others = [each for each in live if each.kind in ("trigger", "policy")]
-        # IF EXISTS: a CASCADE before may have taken it.
-        steps: list[tuple[str, str | None]] = [("SET LOCAL check_function_bodies = off", None)]
-        steps += [(_drop_row(row, if_exists=True), None) for row in existing]
+        # The existing ones go before the revision's table steps, which may drop what they read
+        # (IF EXISTS: a CASCADE before may have taken one).
+        drops: list[tuple[str, str | None]] = [("SET LOCAL check_function_bodies = off", None)]
+        _run_all(connection, drops + [(_drop_row(row, if_exists=True), None) for row in existing])
+        _tables_as_upgraded(autogen_context, upgrade_ops)
+        steps: list[tuple[str, str | None]] = []
         for number, each in enumerate(functions):
             signature = f"{_quote(each.schema)}.{each.obj.signature}"  # type: ignore[union-attr]
             steps += [
