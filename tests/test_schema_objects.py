@@ -40,8 +40,10 @@ class Note(Base):
 
 """
 
+TOUCHED = "    touched: Mapped[str | None] = mapped_column(String(20))\n"
+
 FIRST = (
-    TABLES
+    TABLES.replace(TOUCHED, TOUCHED + "    nick: Mapped[str | None] = mapped_column(String(20))\n")
     + '''
 declare(
     Base.metadata,
@@ -50,7 +52,7 @@ BEGIN
     NEW.touched := 'one';
     RETURN NEW;
 END $$"""),
-    View("active_users", "SELECT id, name FROM users WHERE active"),
+    View("active_users", "SELECT id, name, nick FROM users WHERE active"),
     View("user_names", "SELECT name FROM active_users"),
     View("user_count", "SELECT count(*) AS n FROM active_users", materialized=True),
     View("legacy", "SELECT id FROM users"),
@@ -89,7 +91,7 @@ END $$"""),
 
 #: Everything declared dropped, and users.touched, which active_users reads: the view goes first.
 THIRD = (
-    TABLES.replace("    touched: Mapped[str | None] = mapped_column(String(20))\n", "")
+    TABLES.replace(TOUCHED, "")
     + """
 declare(
     Base.metadata,
@@ -152,7 +154,7 @@ async def catalog(url: str) -> dict[str, Any]:
 
 FIRST_CATALOG = {
     "views": {
-        "active_users": ("v", "id,name"),
+        "active_users": ("v", "id,name,nick"),
         "legacy": ("v", "id"),
         "user_count": ("m", "n"),
         "user_names": ("v", "name"),
@@ -232,6 +234,9 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
     assert up.index("DROP MATERIALIZED VIEW public.user_count") < up.index("DROP VIEW public.active_users")
     assert up.index("DROP VIEW public.user_names") < up.index("DROP VIEW public.active_users")
     assert up.index("DROP VIEW public.legacy") < up.index("CREATE OR REPLACE FUNCTION")
+    # users.nick, which active_users read, is dropped between the view's drop and its creation
+    assert up.index("DROP VIEW public.active_users") < up.index("drop_column('users', 'nick')")
+    assert up.index("drop_column('users', 'nick')") < up.index("VIEW public.active_users AS")
     assert up.index("VIEW public.active_users AS") < up.index("VIEW public.user_names AS")
     assert "legacy" in down and "DROP VIEW public.legacy" not in down
     assert up.index("DROP VIEW public.manual_names") < up.index("DROP VIEW public.user_names")
