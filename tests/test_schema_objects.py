@@ -52,6 +52,7 @@ BEGIN
     NEW.touched := 'one';
     RETURN NEW;
 END $$"""),
+    Function("add_one(x integer DEFAULT 1)", "RETURNS integer LANGUAGE sql AS 'SELECT x + 1'"),
     View("active_users", "SELECT id, name, nick FROM users WHERE active"),
     View("user_names", "SELECT name FROM active_users"),
     View("user_count", "SELECT count(*) AS n FROM active_users", materialized=True),
@@ -76,6 +77,7 @@ BEGIN
     NEW.touched := 'two';
     RETURN NEW;
 END $$"""),
+    Function("add_one(x integer DEFAULT 1)", "RETURNS integer LANGUAGE sql AS 'SELECT x + 1'"),
     View("active_users", "SELECT id, name, touched FROM users WHERE active"),
     View("user_names", "SELECT name FROM active_users"),
     View("user_count", "SELECT count(*) AS n FROM active_users", materialized=True),
@@ -101,6 +103,7 @@ declare(
     View("user_names", None),
     View("active_users", None),
     Function("touch()", None),
+    Function("add_one(x integer)", None),
 )
 """
 )
@@ -159,7 +162,7 @@ FIRST_CATALOG = {
         "user_count": ("m", "n"),
         "user_names": ("v", "name"),
     },
-    "functions": ["touch"],
+    "functions": ["add_one", "touch"],
     "triggers": ["CREATE TRIGGER users_touch BEFORE UPDATE ON"],
     "policies": [("own_notes", "SELECT")],
     "touched": "one",
@@ -172,7 +175,7 @@ SECOND_CATALOG = {
         "user_count": ("m", "n"),
         "user_names": ("v", "name"),
     },
-    "functions": ["touch"],
+    "functions": ["add_one", "touch"],
     "triggers": ["CREATE TRIGGER users_touch BEFORE INSERT OR"],
     "policies": [("own_notes", "ALL")],
     "touched": "two",

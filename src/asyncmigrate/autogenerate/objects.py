@@ -405,7 +405,7 @@ def _normalised(
         _tables_as_upgraded(autogen_context, upgrade_ops)
         steps: list[tuple[str, str | None]] = []
         for number, each in enumerate(functions):
-            signature = f"{_quote(each.schema)}.{each.obj.signature}"  # type: ignore[union-attr]
+            signature = f"{_quote(each.schema)}.{_without_defaults(each.obj.signature)}"  # type: ignore[union-attr]
             steps += [
                 (each.create(False), _fails(each)),
                 (f"COMMENT ON FUNCTION {signature} IS '{_MARK}{number}'", _fails(each)),
@@ -429,6 +429,11 @@ def _normalised(
             if owner is not None:
                 owner.identity = row.identity
     return [row for row in rows if row.kind != "function" or row.detail.partition("|")[0] in marks]
+
+
+def _without_defaults(signature: str) -> str:
+    """A signature as COMMENT ON FUNCTION takes it: no ``DEFAULT ...`` / ``= ...`` of an argument."""
+    return re.sub(r"\s+(?:DEFAULT\b|=)[^,)]*", "", signature, flags=re.I)
 
 
 def _fails(each: _Object) -> str:
