@@ -75,6 +75,9 @@ class Database:
     alter_repeats_autoincrement: ClassVar[bool] = False
     #: a failed statement can leave unusable indexes behind (see :meth:`invalid_indexes`)
     leaves_invalid_indexes: ClassVar[bool] = False
+    #: autogenerate compares declared views, functions, triggers and policies here (their catalog
+    #: SQL is in autogenerate/objects.py)
+    declared_objects: ClassVar[bool] = False
 
     @property
     def name(self) -> str:
