@@ -97,6 +97,8 @@ POSTGRESQL = """
 from sqlalchemy import Identity, Sequence
 from sqlalchemy.dialects import postgresql as pg
 
+from asyncmigrate.autogenerate import View, declare
+
 order_numbers = Sequence("order_numbers", start=100, increment=2)
 
 
@@ -113,6 +115,13 @@ class Order(Base):
     moods: Mapped[list[str]] = mapped_column(
         pg.ARRAY(sa.Enum("calm", "busy", name="mood", schema="extra")), server_default=text("'{calm}'")
     )
+
+
+declare(
+    Base.metadata,
+    View("cheap_items", "SELECT id, name, price FROM items WHERE price < 10"),
+    View("cheap_count", "SELECT count(*) AS n FROM cheap_items", materialized=True),
+)
 
 
 class Reading(Base):
