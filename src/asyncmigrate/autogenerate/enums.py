@@ -93,28 +93,32 @@ class EnumOp(ops.MigrateOperation):
         self.name = name
 
 
-class CreateEnum(EnumOp):
+class _WholeEnum(EnumOp):
+    """A type with all its values: created or dropped."""
+
+    #: the change's name in a diff
+    change: str = ""
+
     def __init__(self, schema: str | None, name: str, values: tuple[str, ...]) -> None:
         super().__init__(schema, name)
         self.values = values
+
+    def to_diff_tuple(self) -> tuple[Any, ...]:
+        return (self.change, self.schema, self.name, self.values)
+
+
+class CreateEnum(_WholeEnum):
+    change = "add_enum"
 
     def reverse(self) -> DropEnum:
         return DropEnum(self.schema, self.name, self.values)
 
-    def to_diff_tuple(self) -> tuple[Any, ...]:
-        return ("add_enum", self.schema, self.name, self.values)
 
-
-class DropEnum(EnumOp):
-    def __init__(self, schema: str | None, name: str, values: tuple[str, ...]) -> None:
-        super().__init__(schema, name)
-        self.values = values
+class DropEnum(_WholeEnum):
+    change = "remove_enum"
 
     def reverse(self) -> CreateEnum:
         return CreateEnum(self.schema, self.name, self.values)
-
-    def to_diff_tuple(self) -> tuple[Any, ...]:
-        return ("remove_enum", self.schema, self.name, self.values)
 
 
 class RecreateEnum(EnumOp):
