@@ -121,8 +121,8 @@ class DropEnum(_WholeEnum):
         return CreateEnum(self.schema, self.name, self.values)
 
 
-class RecreateEnum(EnumOp):
-    """The type recreated with ``new`` values, every column in ``columns`` converted."""
+class _EnumValuesChange(EnumOp):
+    """The type's values go from ``old`` to ``new``; ``columns`` use the type."""
 
     def __init__(
         self,
@@ -134,6 +134,10 @@ class RecreateEnum(EnumOp):
     ) -> None:
         super().__init__(schema, name)
         self.old, self.new, self.columns = old, new, columns
+
+
+class RecreateEnum(_EnumValuesChange):
+    """The type recreated with ``new`` values, every column in ``columns`` converted."""
 
     @property
     def removed(self) -> list[str]:
@@ -149,20 +153,9 @@ class RecreateEnum(EnumOp):
         return ("recreate_enum", self.schema, self.name, self.old, self.new)
 
 
-class AddEnumValues(EnumOp):
+class AddEnumValues(_EnumValuesChange):
     """Values added with the old ones in their order: ``ADD VALUE``, each before the old value
     it precedes, or at the end."""
-
-    def __init__(
-        self,
-        schema: str | None,
-        name: str,
-        old: tuple[str, ...],
-        new: tuple[str, ...],
-        columns: list[Usage],
-    ) -> None:
-        super().__init__(schema, name)
-        self.old, self.new, self.columns = old, new, columns
 
     def additions(self) -> list[tuple[str, str | None]]:
         """(value, the old value it goes before, or None for the end)."""
