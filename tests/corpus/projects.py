@@ -204,3 +204,65 @@ def known_failure(project: str, dialect: str, command: str, detail: str) -> str 
         ):
             return known.reason
     return None
+
+
+@dataclass(frozen=True)
+class KnownDifference:
+    """Where ``asyncmigrate check`` may report other differences than plain Alembic's ``check`` on
+    this project and database. With ``alembic`` (a piece of Alembic's "New upgrade operations
+    detected" line that shows it): a false difference, the database and the models agree, and
+    asyncmigrate may leave it out. Without: a true one Alembic does not see, and asyncmigrate may
+    report it. ``ours``: a piece of asyncmigrate's output that shows it; ``operations``: how many
+    changes it counts as (an index written as removed and added again is two)."""
+
+    project: str
+    dialect: str
+    alembic: str
+    ours: str
+    operations: int
+    reason: str
+
+
+KNOWN_DIFFERENCES: list[KnownDifference] = [
+    KnownDifference(
+        "nbgrader",
+        "postgresql",
+        "('add_constraint', UniqueConstraint(Column('id', NullType(), table=<course>)))",
+        "create_unique_constraint(None, 'course', ['id'])",
+        1,
+        "false: course.id is unique=True and the primary key, PostgreSQL keeps no UNIQUE of its own",
+    ),
+    KnownDifference(
+        "cinder",
+        "postgresql",
+        "('modify_nullable', None, 'encryption', 'encryption_id',",
+        "alter_column('encryption', 'encryption_id',",
+        1,
+        "false: encryption.encryption_id is primary_key=True, nullable=True; a key column is NOT NULL",
+    ),
+    KnownDifference(
+        "mlflow",
+        "sqlite",
+        "Index('idx_mcp_server_versions_latest'",
+        "'idx_mcp_server_versions_latest'",
+        2,
+        "false: the index's DESC columns, which SQLite's reflection drops",
+    ),
+    KnownDifference(
+        "optuna",
+        "postgresql",
+        "",
+        "ALTER TYPE trialstate ADD VALUE IF NOT EXISTS 'WAITING'",
+        1,
+        "true: v1.2.0.a alters trials.state to a trialstate with WAITING, PostgreSQL's type keeps 4 values",
+    ),
+]
+
+
+def known_differences(project: str, dialect: str) -> list[KnownDifference]:
+    """Where asyncmigrate's ``check`` may differ from Alembic's on this project and database."""
+    return [
+        known
+        for known in KNOWN_DIFFERENCES
+        if known.project in ("*", project) and known.dialect in ("*", dialect)
+    ]
