@@ -36,7 +36,7 @@ from sqlalchemy.engine import ObjectScope
 from sqlalchemy.exc import SAWarning, SQLAlchemyError
 from sqlalchemy.schema import CreateTable
 
-__all__ = ["PLUGIN_NAME", "register"]
+__all__ = ["PLUGIN_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -364,12 +364,3 @@ def setup(plugin: Plugin) -> None:
     plugin.add_autogenerate_comparator(
         _compare_server_default, "column", "server_default", priority=DispatchPriority.FIRST
     )
-
-
-def register() -> None:
-    """Make the plugin known to Alembic (once per process); a run still has to ask for it."""
-    import sys
-
-    from .plugins import register_once
-
-    register_once(sys.modules[__name__], PLUGIN_NAME)

@@ -533,12 +533,3 @@ def _changes(
 
 def setup(plugin: Plugin) -> None:
     plugin.add_autogenerate_comparator(_compare, "autogenerate", priority=DispatchPriority.LAST)
-
-
-def register() -> None:
-    """Make the plugin known to Alembic (once per process); a run still has to ask for it."""
-    import sys
-
-    from .plugins import register_once
-
-    register_once(sys.modules[__name__], PLUGIN_NAME)

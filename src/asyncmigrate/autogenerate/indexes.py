@@ -20,7 +20,9 @@ from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.schema import CreateIndex
 
-__all__ = ["PLUGIN_NAME", "register"]
+from .plugins import drop_emptied_tables
+
+__all__ = ["PLUGIN_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +65,7 @@ def _keep_unchanged_indexes(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -
                 log.info("Index %r is in the database as the model declares it: unchanged", create.index_name)
         if same:
             modify.ops = [op for op in modify.ops if id(op) not in same]
-    upgrade_ops.ops = [
-        op for op in upgrade_ops.ops if not (isinstance(op, ops.ModifyTableOps) and op.is_empty())
-    ]
+    drop_emptied_tables(upgrade_ops)
     return PriorityDispatchResult.CONTINUE
 
 
@@ -73,12 +73,3 @@ def setup(plugin: Plugin) -> None:
     plugin.add_autogenerate_comparator(
         _keep_unchanged_indexes, "autogenerate", priority=DispatchPriority.LAST
     )
-
-
-def register() -> None:
-    """Make the plugin known to Alembic (once per process); a run still has to ask for it."""
-    import sys
-
-    from .plugins import register_once
-
-    register_once(sys.modules[__name__], PLUGIN_NAME)

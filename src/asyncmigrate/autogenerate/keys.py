@@ -20,7 +20,9 @@ from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import Column, UniqueConstraint
 
-__all__ = ["PLUGIN_NAME", "register"]
+from .plugins import drop_emptied_tables
+
+__all__ = ["PLUGIN_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +71,7 @@ def _drop_uniques_on_the_key(autogen_context: Any, upgrade_ops: ops.UpgradeOps) 
                 modify.table_name,
             )
             modify.ops = kept
-    upgrade_ops.ops = [
-        op for op in upgrade_ops.ops if not (isinstance(op, ops.ModifyTableOps) and op.is_empty())
-    ]
+    drop_emptied_tables(upgrade_ops)
     return PriorityDispatchResult.CONTINUE
 
 
@@ -82,12 +82,3 @@ def setup(plugin: Plugin) -> None:
     plugin.add_autogenerate_comparator(
         _drop_uniques_on_the_key, "autogenerate", priority=DispatchPriority.LAST
     )
-
-
-def register() -> None:
-    """Make the plugin known to Alembic (once per process); a run still has to ask for it."""
-    import sys
-
-    from .plugins import register_once
-
-    register_once(sys.modules[__name__], PLUGIN_NAME)

@@ -16,7 +16,7 @@ from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
 
-__all__ = ["PLUGIN_NAME", "register"]
+__all__ = ["PLUGIN_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +55,3 @@ def _leave_partitions(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> Prio
 
 def setup(plugin: Plugin) -> None:
     plugin.add_autogenerate_comparator(_leave_partitions, "autogenerate", priority=DispatchPriority.LAST)
-
-
-def register() -> None:
-    """Make the plugin known to Alembic (once per process); a run still has to ask for it."""
-    import sys
-
-    from .plugins import register_once
-
-    register_once(sys.modules[__name__], PLUGIN_NAME)

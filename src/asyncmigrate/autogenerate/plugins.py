@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
+from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
 
 #: Alembic's own plugins, what ``autogenerate_plugins`` means when it is not given.
@@ -63,3 +64,10 @@ def autogenerate_plugins(plugins: Sequence[str] = ALEMBIC_DEFAULT) -> list[str]:
         if name not in names:
             names.append(name)
     return names
+
+
+def drop_emptied_tables(upgrade_ops: ops.UpgradeOps) -> None:
+    """Take out the table blocks a plugin emptied (Alembic would render ``pass`` in them)."""
+    upgrade_ops.ops = [
+        op for op in upgrade_ops.ops if not (isinstance(op, ops.ModifyTableOps) and op.is_empty())
+    ]

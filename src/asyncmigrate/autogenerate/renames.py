@@ -32,7 +32,7 @@ from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import Column, ForeignKeyConstraint, MetaData, Table, event
 
 from ..errors import ConfigError
-from .plugins import ALEMBIC_DEFAULT
+from .plugins import ALEMBIC_DEFAULT, drop_emptied_tables
 
 __all__ = [
     "PLUGIN_NAME",
@@ -270,9 +270,7 @@ def _keep_carried_foreign_keys(
         return
     for modify in modifies:
         modify.ops = [op for op in modify.ops if id(op) not in gone]
-    upgrade_ops.ops = [
-        op for op in upgrade_ops.ops if not (isinstance(op, ops.ModifyTableOps) and op.is_empty())
-    ]
+    drop_emptied_tables(upgrade_ops)
 
 
 #: What a database reports for a foreign key action nobody set.

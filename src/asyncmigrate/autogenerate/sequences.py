@@ -22,7 +22,7 @@ from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import Sequence
 from sqlalchemy.sql.functions import next_value
 
-__all__ = ["CreateSequence", "DropSequence", "PLUGIN_NAME", "register"]
+__all__ = ["CreateSequence", "DropSequence", "PLUGIN_NAME"]
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +126,3 @@ def _create_missing(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> Priori
 
 def setup(plugin: Plugin) -> None:
     plugin.add_autogenerate_comparator(_create_missing, "autogenerate", priority=DispatchPriority.LAST)
-
-
-def register() -> None:
-    """Make the plugin known to Alembic (once per process); a run still has to ask for it."""
-    import sys
-
-    from .plugins import register_once
-
-    register_once(sys.modules[__name__], PLUGIN_NAME)

@@ -19,7 +19,7 @@ from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy.types import TypeEngine
 
-__all__ = ["PLUGIN_NAME", "TypeImports", "register"]
+__all__ = ["PLUGIN_NAME", "TypeImports"]
 
 PLUGIN_NAME = "asyncmigrate.type_imports"
 
@@ -88,12 +88,3 @@ def _add_imports(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityD
 
 def setup(plugin: Plugin) -> None:
     plugin.add_autogenerate_comparator(_add_imports, "autogenerate", priority=DispatchPriority.LAST)
-
-
-def register() -> None:
-    """Make the plugin known to Alembic (once per process); a run still has to ask for it."""
-    import sys
-
-    from .plugins import register_once
-
-    register_once(sys.modules[__name__], PLUGIN_NAME)
