@@ -185,8 +185,7 @@ async def test_lint_without_routed_proxies_gives_the_same_findings(tmp_path: Pat
 def host_state() -> dict[str, Any]:
     return {
         "gc": (gc.isenabled(), gc.get_threshold()),
-        # the host's frozen objects stay frozen (a few may be freed meanwhile: caches dropped)
-        "frozen": gc.get_freeze_count() // 1000,
+        "frozen": gc.get_freeze_count(),
         "sys.path": list(sys.path),
         "stdout": sys.stdout,
         "stderr": sys.stderr,
@@ -258,7 +257,12 @@ async def test_migrator_calls_leave_the_host_process_as_they_found_it(
             await call()
             after = host_state()
             for key, value in before.items():
-                assert after[key] == value, (name, key)
+                if key == "frozen":
+                    # the host's frozen objects stay frozen: none unfrozen, none frozen by us; a few
+                    # may be freed meanwhile (a cache entry replaced), so the count may drop a little
+                    assert value * 0.95 <= after[key] <= value, (name, key, after[key], value)
+                else:
+                    assert after[key] == value, (name, key)
     finally:
         done.set()
         await watcher
