@@ -372,12 +372,23 @@ def _rename_columns(
     replaced: dict[int, ops.MigrateOperation | None] = {}
     renames: list[ops.MigrateOperation] = []
 
+    from ..dialects import for_backend
+
+    repeats_autoincrement = bool(
+        for_backend(autogen_context.dialect.name).alter_repeats_autoincrement
+        or autogen_context.migration_context.opts.get("render_as_batch")
+    )
+
     def rename_column(add: ops.AddColumnOp, old: str, how: str) -> None:
         drop = dropped.pop(old)
         rename = RenameColumn(modify.table_name, old, schema=modify.schema, modify_name=add.column.name)
         autogen_context.comparators.dispatch("column", qualifier=autogen_context.dialect.name)(
             autogen_context, rename, modify.schema, modify.table_name, old, drop.to_column(), add.column
         )
+        if not repeats_autoincrement:
+            # Alembic notes it on every ALTER of a key column; outside MySQL and batch mode the
+            # ALTER then warns that the keyword means nothing
+            rename.kw.pop("autoincrement", None)
         replaced[id(add)] = replaced[id(drop)] = None
         renames.append(rename)
         renamed[(_spelled(modify.schema, modify.table_name), old)] = add.column.name
