@@ -408,6 +408,42 @@ def test_a_table_rename_in_the_diffs_and_a_stale_one_is_silent(tmp_path: Path) -
     assert "op.rename_table('new', 'old')" in code
 
 
+def test_an_undeclared_table_rename_is_flagged(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A table created with the columns of one the revision drops, no declaration: a create and a
+    drop still (two changes), under a "possible rename" comment, with a warning; a table whose
+    columns differ in type is not flagged."""
+    before, after = MetaData(), MetaData()
+    Table("users", before, Column("id", Integer, primary_key=True), Column("mail", String(100)))
+    Table("events", before, Column("id", Integer, primary_key=True), Column("at", String(20)))
+    Table("accounts", after, Column("id", Integer, primary_key=True), Column("mail", String(100)))
+    Table("log", after, Column("id", Integer, primary_key=True), Column("at", Integer))
+    with caplog.at_level("WARNING", logger="asyncmigrate.autogenerate.renames"):
+        script, diffs = _compare(tmp_path / "db.sqlite", before, after)
+    assert sorted(diff[0] + " " + diff[1].name for diff in diffs) == [
+        "add_table accounts",
+        "add_table log",
+        "remove_table events",
+        "remove_table users",
+    ]
+    # once per comparison (_compare makes the script and lists the diffs)
+    assert {record.getMessage() for record in caplog.records} == {
+        "Possible rename of table 'users' to 'accounts': written as drop + create, the rows will be lost"
+        " (declare __table_args__ = {'info': {'renamed_from': ...}} to rename)"
+    }
+    up = render_python_code(script.upgrade_ops).splitlines()
+    at = next(i for i, line in enumerate(up) if "possible rename" in line)
+    assert up[at].strip() == (
+        "# possible rename, data will be lost: table 'accounts' is created and 'users' dropped, with the"
+        """ same columns; to rename instead, declare __table_args__ = {"info": {"renamed_from": "users"}}"""
+        " on 'accounts'"
+    )
+    assert "op.create_table('accounts'" in up[at + 1]
+    assert sum("possible rename" in line for line in up) == 1
+    down = render_python_code(script.downgrade_ops)
+    assert "op.drop_table('accounts')" in down and "op.create_table('users'" in down
+    assert "possible rename" not in down  # said once, above the create it is about
+
+
 def test_a_project_env_py_turns_it_on_with_one_call(tmp_path: Path) -> None:
     """The stock ``generic`` env.py with ``autogenerate_plugins=declared_renames()``, driven by
     the plain ``alembic`` command."""

@@ -38,6 +38,7 @@ __all__ = [
     "PLUGIN_NAME",
     "RENAMED_FROM",
     "RENAME_QUESTION",
+    "PossibleTableRename",
     "RenameColumn",
     "RenameQuestion",
     "RenameTable",
@@ -108,6 +109,36 @@ class PossibleRename(ops.AddColumnOp):
             f"# {POSSIBLE_RENAME}: {self.column.name!r} is added and {names} dropped, of the same type;"
             f' to rename instead, declare info={{"{RENAMED_FROM}": "{example}"}} on {self.column.name!r}'
         )
+
+
+class PossibleTableRename(ops.OpContainer):
+    """A line above a ``create_table`` whose columns are those of a table the revision drops: the
+    comment that the dropped table's rows are lost. A container of no operations, so ``check``
+    and the diffs count the create and the drop, not this."""
+
+    def __init__(
+        self, created: str, dropped: list[str], schema: str | None = None, shown: bool = True
+    ) -> None:
+        super().__init__([])
+        self.created, self.dropped, self.schema, self.shown = created, dropped, schema, shown
+
+    def reverse(self) -> PossibleTableRename:
+        # reversed, the line would land below the ops it is about: the upgrade says it
+        return PossibleTableRename(self.created, self.dropped, self.schema, shown=False)
+
+    def comment(self) -> str:
+        names = " or ".join(repr(name) for name in self.dropped)
+        example = self.dropped[0]
+        return (
+            f"# {POSSIBLE_RENAME}: table {self.created!r} is created and {names} dropped, with the same"
+            f' columns; to rename instead, declare __table_args__ = {{"info": {{"{RENAMED_FROM}":'
+            f' "{example}"}}}} on {self.created!r}'
+        )
+
+
+@renderers.dispatch_for(PossibleTableRename)
+def _render_possible_table_rename(autogen_context: Any, op: PossibleTableRename) -> list[str]:
+    return [op.comment()] if op.shown else []
 
 
 @renderers.dispatch_for(RenameTable)
@@ -234,7 +265,47 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> dict[st
         upgrade_ops.ops = [*kept, *renamed, *after]
         log.info("Declared rename of table %r to %r: written as rename_table, not drop + create", old, name)
         renamed_tables[_spelled(schema, old)] = _spelled(schema, name)
+    _note_possible_table_renames(autogen_context, upgrade_ops, models, key)
     return renamed_tables
+
+
+def _note_possible_table_renames(
+    autogen_context: Any,
+    upgrade_ops: ops.UpgradeOps,
+    models: dict[tuple[str | None, str], Table],
+    key: Callable[[str | None, str], tuple[str | None, str]],
+) -> None:
+    """Without a declaration, a table created with the columns (names and types) of a table the
+    revision drops in its schema stays a create + drop, with a "possible rename" comment above
+    the create and a warning: Django would ask, and a script cannot answer."""
+    dropped = [op for op in upgrade_ops.ops if isinstance(op, ops.DropTableOp)]
+    if not dropped:
+        return
+    impl = autogen_context.migration_context.impl
+    noted: list[ops.MigrateOperation] = []
+    for op in upgrade_ops.ops:
+        table = models.get(key(op.schema, op.table_name)) if isinstance(op, ops.CreateTableOp) else None
+        if table is not None and _declared(table) is None:
+            model_columns = {column.name: column for column in table.c}
+            alike = []
+            for drop in dropped:
+                if key(drop.schema, drop.table_name)[0] != key(table.schema, table.name)[0]:
+                    continue
+                old_columns = {column.name: column for column in drop.to_table().c}
+                if old_columns and old_columns.keys() == model_columns.keys():
+                    if not any(impl.compare_type(old_columns[n], model_columns[n]) for n in old_columns):
+                        alike.append(drop.table_name)
+            if alike:
+                noted.append(PossibleTableRename(table.name, alike, schema=table.schema))
+                log.warning(
+                    "Possible rename of table %s to %r: written as drop + create, the rows will be lost"
+                    " (declare __table_args__ = {'info': {'%s': ...}} to rename)",
+                    " or ".join(repr(name) for name in alike),
+                    table.name,
+                    RENAMED_FROM,
+                )
+        noted.append(op)
+    upgrade_ops.ops = noted
 
 
 def _keep_carried_foreign_keys(
