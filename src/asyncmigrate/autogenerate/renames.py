@@ -103,12 +103,16 @@ class PossibleRename(ops.AddColumnOp):
         self.dropped = dropped
 
     def comment(self) -> str:
-        names = " or ".join(repr(name) for name in self.dropped)
-        example = self.dropped[0]
-        return (
-            f"# {POSSIBLE_RENAME}: {self.column.name!r} is added and {names} dropped, of the same type;"
-            f' to rename instead, declare info={{"{RENAMED_FROM}": "{example}"}} on {self.column.name!r}'
-        )
+        name = self.column.name
+        declaration = f'info={{"{RENAMED_FROM}": "{self.dropped[0]}"}} on {name!r}'
+        return _possible_rename_line(f"{name!r} is added", self.dropped, "of the same type", declaration)
+
+
+def _possible_rename_line(new: str, dropped: list[str], alike: str, declaration: str) -> str:
+    """The comment above an undeclared add or create that may be a rename."""
+    names = " or ".join(repr(name) for name in dropped)
+    said = f"# {POSSIBLE_RENAME}: {new} and {names} dropped, {alike}"
+    return f"{said}; to rename instead, declare {declaration}"
 
 
 class PossibleTableRename(ops.OpContainer):
@@ -127,13 +131,11 @@ class PossibleTableRename(ops.OpContainer):
         return PossibleTableRename(self.created, self.dropped, self.schema, shown=False)
 
     def comment(self) -> str:
-        names = " or ".join(repr(name) for name in self.dropped)
-        example = self.dropped[0]
-        return (
-            f"# {POSSIBLE_RENAME}: table {self.created!r} is created and {names} dropped, with the same"
-            f' columns; to rename instead, declare __table_args__ = {{"info": {{"{RENAMED_FROM}":'
-            f' "{example}"}}}} on {self.created!r}'
+        declaration = (
+            f'__table_args__ = {{"info": {{"{RENAMED_FROM}": "{self.dropped[0]}"}}}} on {self.created!r}'
         )
+        new = f"table {self.created!r} is created"
+        return _possible_rename_line(new, self.dropped, "with the same columns", declaration)
 
 
 @renderers.dispatch_for(PossibleTableRename)
