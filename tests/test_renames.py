@@ -707,3 +707,36 @@ async def test_interactive_asks_about_an_undeclared_rename(tmp_path: Path, answe
     else:
         assert "new_column_name" not in up and "drop_column('mail')" in up
         assert "# possible rename, data will be lost" in up
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+async def test_interactive_asks_about_an_undeclared_table_rename(tmp_path: Path, answer: str) -> None:
+    """The same question for a model renamed to another table with the same columns: yes writes
+    ``rename_table`` (the rows stay, and the downgrade renames it back), no the create + drop
+    under the "possible rename" comment."""
+    url = await fresh_database("sqlite", tmp_path)
+    root = tmp_path / "project"
+    make_project(root, url, WRONG.format(declaration=""))
+    autogenerate(root, "first")
+    cli(root, "upgrade", "head")
+    await query(url, "INSERT INTO users (id, mail) VALUES (1, 'a@example.com')")
+    (root / "app_models.py").write_text(WRONG.format(declaration="").replace('"users"', '"accounts"'))
+    versions = root / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    code, shown = _on_a_terminal(
+        root, ["revision", "--autogenerate", "--interactive", "-m", "renamed"], {"renamed?": answer}
+    )
+    assert code == 0, shown
+    assert "Is table accounts the table users renamed?" in shown
+    [new] = set(versions.glob("*.py")) - before
+    up = upgrade_part(new.read_text())
+    if answer == "y":
+        assert "op.rename_table('users', 'accounts')" in up, up
+        assert "drop_table" not in up and "possible rename" not in up
+        cli(root, "upgrade", "head")
+        assert await query(url, "SELECT id, mail FROM accounts") == [(1, "a@example.com")]
+        cli(root, "downgrade", "-1")
+        assert await query(url, "SELECT id, mail FROM users") == [(1, "a@example.com")]
+    else:
+        assert "rename_table" not in up and "op.drop_table('users')" in up
+        assert "# possible rename, data will be lost: table 'accounts' is created and 'users' dropped" in up

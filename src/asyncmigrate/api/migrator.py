@@ -64,7 +64,7 @@ from . import reading
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-    from ..autogenerate.renames import RenameQuestion
+    from ..autogenerate.renames import RenameQuestion, TableRenameQuestion
     from ..lint.model import LintReport
     from ..lint.project import LintRequest
 
@@ -884,19 +884,23 @@ class Migrator:
         rev_id: str | None = None,
         version_path: str | None = None,
         rename_question: RenameQuestion | None = None,
+        table_rename_question: TableRenameQuestion | None = None,
     ) -> list[Path]:
         """Write a new revision file; with ``autogenerate``, from the models vs the database.
 
         ``rename_question(table, added, dropped)``: asked about each column dropped and one of
         its type added to a table without a ``renamed_from`` declaration; the dropped name it
-        returns is written as a rename (None: drop + add, with the "possible rename" comment)."""
+        returns is written as a rename (None: drop + add, with the "possible rename" comment).
+        ``table_rename_question(created, dropped)``: the same for a table created with the
+        columns (names and types) of tables the revision drops."""
         _refuse_used_rev_id(self.script_directory(), rev_id)
 
         def run(config: Any) -> Any:
-            if rename_question is not None:
-                from ..autogenerate.renames import RENAME_QUESTION
+            if rename_question is not None or table_rename_question is not None:
+                from ..autogenerate.renames import RENAME_QUESTION, TABLE_RENAME_QUESTION
 
-                config.attributes[RENAME_QUESTION] = rename_question
+                questions = {RENAME_QUESTION: rename_question, TABLE_RENAME_QUESTION: table_rename_question}
+                config.attributes.update({key: ask for key, ask in questions.items() if ask is not None})
             return command.revision(
                 config,
                 message=message,

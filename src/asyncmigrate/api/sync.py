@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     from ..apply.environment import MetadataTarget, StepEvent
     from ..apply.runner import Runner
-    from ..autogenerate.renames import RenameQuestion
+    from ..autogenerate.renames import RenameQuestion, TableRenameQuestion
     from ..config import Settings
     from ..graph.status import RevisionInfo, Status
     from ..lint.model import LintReport
@@ -137,9 +137,10 @@ class SyncMigrator:
         rev_id: str | None = None,
         version_path: str | None = None,
         rename_question: RenameQuestion | None = None,
+        table_rename_question: TableRenameQuestion | None = None,
     ) -> list[Path]:
         """Write a new revision file; with ``autogenerate``, from the models vs the database
-        (``rename_question``: see :meth:`Migrator.revision`)."""
+        (``rename_question``, ``table_rename_question``: see :meth:`Migrator.revision`)."""
         return _run(
             "revision",
             self._migrator.revision,
@@ -153,6 +154,7 @@ class SyncMigrator:
             rev_id=rev_id,
             version_path=version_path,
             rename_question=rename_question,
+            table_rename_question=table_rename_question,
         )
 
     def lint(self, request: LintRequest | None = None) -> LintReport:

@@ -41,6 +41,8 @@ __all__ = [
     "PossibleTableRename",
     "RenameColumn",
     "RenameQuestion",
+    "TABLE_RENAME_QUESTION",
+    "TableRenameQuestion",
     "RenameTable",
     "declared_renames",
     "register",
@@ -200,11 +202,19 @@ RENAME_QUESTION = "asyncmigrate.rename_question"
 #: (table, added column, dropped columns of its type) -> the dropped one it renames, or None.
 RenameQuestion = Callable[[str, str, list[str]], "str | None"]
 
+#: The key of ``Config.attributes`` for a :data:`TableRenameQuestion`: asked about each table
+#: created with the columns of dropped ones, none declared.
+TABLE_RENAME_QUESTION = "asyncmigrate.table_rename_question"
 
-def _question(autogen_context: Any) -> RenameQuestion | None:
+#: (created table, dropped tables with its columns) -> the dropped one it renames, or None.
+TableRenameQuestion = Callable[[str, list[str]], "str | None"]
+
+
+def _question(autogen_context: Any, name: str) -> Any:
+    """The caller's question under ``name`` in Alembic's ``Config.attributes``, if it put one."""
     config = getattr(autogen_context.migration_context, "config", None)
     attributes = getattr(config, "attributes", None) or {}
-    ask = attributes.get(RENAME_QUESTION)
+    ask = attributes.get(name)
     return ask if callable(ask) else None
 
 
@@ -225,7 +235,9 @@ def _once_each(declarations: list[tuple[str | None, str]], what: str) -> None:
 
 def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> dict[str, str]:
     """Declared table renames in place of their create + drop: old name -> new, as spelled by
-    :func:`_spelled`."""
+    :func:`_spelled`. Then the undeclared look-alikes, a table created with the columns (names and
+    types) of one dropped in its schema: renamed where the question (``--interactive``) is
+    answered yes, else kept a create + drop under a "possible rename" comment, with a warning."""
     default_schema = autogen_context.dialect.default_schema_name
 
     def key(schema: str | None, name: str) -> tuple[str | None, str]:
@@ -241,12 +253,10 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> dict[st
         [(_declared(models[key]), key[1]) for key in created if key in models],
         "tables",
     )
-    for (schema, name), create in created.items():
-        table = models.get((schema, name))
-        old = _declared(table) if table is not None else None
-        if table is None or old is None or (schema, old) not in dropped:
-            continue
-        drop = dropped[(schema, old)]
+
+    def rename(create: ops.CreateTableOp, table: Table, old: str, how: str) -> None:
+        schema, name = key(create.schema, create.table_name)
+        drop = dropped.pop((schema, old))
         gone = {(schema, name), (schema, old)}
         position = upgrade_ops.ops.index(create)
         kept = [
@@ -265,49 +275,52 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> dict[st
         if not modify.is_empty():
             renamed.append(modify)
         upgrade_ops.ops = [*kept, *renamed, *after]
-        log.info("Declared rename of table %r to %r: written as rename_table, not drop + create", old, name)
+        log.info("%s rename of table %r to %r: written as rename_table, not drop + create", how, old, name)
         renamed_tables[_spelled(schema, old)] = _spelled(schema, name)
-    _note_possible_table_renames(autogen_context, upgrade_ops, models, key)
-    return renamed_tables
 
-
-def _note_possible_table_renames(
-    autogen_context: Any,
-    upgrade_ops: ops.UpgradeOps,
-    models: dict[tuple[str | None, str], Table],
-    key: Callable[[str | None, str], tuple[str | None, str]],
-) -> None:
-    """Without a declaration, a table created with the columns (names and types) of a table the
-    revision drops in its schema stays a create + drop, with a "possible rename" comment above
-    the create and a warning: Django would ask, and a script cannot answer."""
-    dropped = [op for op in upgrade_ops.ops if isinstance(op, ops.DropTableOp)]
-    if not dropped:
-        return
+    undeclared: list[tuple[ops.CreateTableOp, Table]] = []
+    for (schema, _name), create in created.items():
+        table = models.get((schema, _name))
+        if table is None:
+            continue
+        old = _declared(table)
+        if old is None:
+            undeclared.append((create, table))
+        elif (schema, old) in dropped:
+            rename(create, table, old, "Declared")
+    if not dropped or not undeclared:
+        return renamed_tables
+    ask: TableRenameQuestion | None = _question(autogen_context, TABLE_RENAME_QUESTION)
     impl = autogen_context.migration_context.impl
-    noted: list[ops.MigrateOperation] = []
-    for op in upgrade_ops.ops:
-        table = models.get(key(op.schema, op.table_name)) if isinstance(op, ops.CreateTableOp) else None
-        if table is not None and _declared(table) is None:
-            model_columns = {column.name: column for column in table.c}
-            alike = []
-            for drop in dropped:
-                if key(drop.schema, drop.table_name)[0] != key(table.schema, table.name)[0]:
-                    continue
-                old_columns = {column.name: column for column in drop.to_table().c}
-                if old_columns and old_columns.keys() == model_columns.keys():
-                    if not any(impl.compare_type(old_columns[n], model_columns[n]) for n in old_columns):
-                        alike.append(drop.table_name)
-            if alike:
-                noted.append(PossibleTableRename(table.name, alike, schema=table.schema))
-                log.warning(
-                    "Possible rename of table %s to %r: written as drop + create, the rows will be lost"
-                    " (declare __table_args__ = {'info': {'%s': ...}} to rename)",
-                    " or ".join(repr(name) for name in alike),
-                    table.name,
-                    RENAMED_FROM,
-                )
-        noted.append(op)
-    upgrade_ops.ops = noted
+    notes: dict[int, PossibleTableRename] = {}
+    for create, table in undeclared:
+        schema = key(table.schema, table.name)[0]
+        model_columns = {column.name: column for column in table.c}
+        alike = []
+        for (where, name), drop in dropped.items():
+            old_columns = {column.name: column for column in drop.to_table().c}
+            if where == schema and old_columns and old_columns.keys() == model_columns.keys():
+                if not any(impl.compare_type(old_columns[c], model_columns[c]) for c in old_columns):
+                    alike.append(name)
+        if not alike:
+            continue
+        answer = ask(table.name, alike) if ask is not None else None
+        if answer is not None and answer in alike:
+            rename(create, table, answer, "Confirmed")
+            continue
+        notes[id(create)] = PossibleTableRename(table.name, alike, schema=table.schema)
+        log.warning(
+            "Possible rename of table %s to %r: written as drop + create, the rows will be lost"
+            " (declare __table_args__ = {'info': {'%s': ...}} to rename)",
+            " or ".join(repr(name) for name in alike),
+            table.name,
+            RENAMED_FROM,
+        )
+    if notes:
+        upgrade_ops.ops = [
+            item for op in upgrade_ops.ops for item in (notes.get(id(op)), op) if item is not None
+        ]
+    return renamed_tables
 
 
 def _keep_carried_foreign_keys(
@@ -478,7 +491,7 @@ def _rename_columns(
         if old is not None and old in dropped:
             rename_column(add, old, "Declared")
     impl = autogen_context.migration_context.impl
-    ask = _question(autogen_context)
+    ask: RenameQuestion | None = _question(autogen_context, RENAME_QUESTION)
     for add in [op for op in modify.ops if isinstance(op, ops.AddColumnOp) and id(op) not in replaced]:
         if _declared(add.column) is not None:
             continue  # declared, and already applied or naming nothing: as without the declaration

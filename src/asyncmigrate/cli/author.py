@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     "--interactive",
     is_flag=True,
     help="With --autogenerate, on a terminal: ask whether a column dropped and one of its type"
-    " added to the same table (no renamed_from declared) is a rename.",
+    " added to the same table, or a table dropped and one with its columns created (no"
+    " renamed_from declared), is a rename.",
 )
 @run_async
 async def revision(
@@ -56,6 +57,7 @@ async def revision(
                 ' (info={"renamed_from": ...})'
             )
         options["rename_question"] = _ask_about_rename
+        options["table_rename_question"] = _ask_about_table_rename
     migrator = state.migrator(database=autogenerate)
     paths = await migrator.revision(message, autogenerate=autogenerate, **options)
     for path in paths:
@@ -69,6 +71,18 @@ def _ask_about_rename(table: str, added: str, dropped: list[str]) -> str | None:
     for old in dropped:
         if click.confirm(
             f"Is {table}.{added} the column {table}.{old} renamed? (no: {old} is dropped with its data)",
+            default=False,
+            err=True,
+        ):
+            return old
+    return None
+
+
+def _ask_about_table_rename(created: str, dropped: list[str]) -> str | None:
+    """The terminal's answer: which dropped table ``created`` renames, or None (drop + create)."""
+    for old in dropped:
+        if click.confirm(
+            f"Is table {created} the table {old} renamed? (no: {old} is dropped with its rows)",
             default=False,
             err=True,
         ):
