@@ -25,6 +25,7 @@ OURS: tuple[str, ...] = (
     "asyncmigrate.autogenerate.renames",
     "asyncmigrate.autogenerate.objects",  # runs the table steps: before the ops of our own below
     "asyncmigrate.autogenerate.enums",  # after renames: a renamed table is not a dropped one
+    "asyncmigrate.autogenerate.casts",  # after enums: sees the type changes left as ALTERs
     "asyncmigrate.autogenerate.sequences",
     "asyncmigrate.autogenerate.type_imports",  # last: sees the types every other one wrote
 )

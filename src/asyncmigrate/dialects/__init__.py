@@ -160,6 +160,13 @@ class Database:
         manages them, a model never declares them, and autogenerate must not drop them."""
         return set()
 
+    def casts_by_itself(self, connection: Connection, old_sql: str, new_sql: str) -> bool | None:
+        """Whether ``ALTER COLUMN ... TYPE new_sql`` converts a column of ``old_sql`` with no
+        ``USING`` (None: a type the database does not know yet). Only where ALTER takes a
+        ``USING``; elsewhere the database converts by itself or refuses, and Alembic's ALTER is
+        all there is."""
+        return True
+
     # -- throwaway databases for the tests ------------------------------------------------------
 
     def create_database_sql(self, name: str, template: str | None = None) -> str:

@@ -105,6 +105,17 @@ class PostgreSQL(Database):
         )
         return {name for (name,) in rows}
 
+    def casts_by_itself(self, connection: Connection, old_sql: str, new_sql: str) -> bool | None:
+        from sqlalchemy import text
+        from sqlalchemy.exc import DBAPIError
+
+        try:
+            with connection.begin_nested():  # a type spelling it cannot parse (a COLLATE) fails
+                row = connection.execute(text(_CASTS_BY_ITSELF), {"old": old_sql, "new": new_sql}).first()
+        except DBAPIError:
+            return None
+        return None if row is None else bool(row[0])
+
     def wipe(self, connection: Connection) -> None:
         connection.exec_driver_sql("DROP SCHEMA public CASCADE")
         connection.exec_driver_sql("CREATE SCHEMA public")
@@ -315,3 +326,17 @@ async def _has_table(connection: PgConnection, name: str, schema: str | None) ->
         return bool(await connection.fetchval(query, name, _PG_TABLE_KINDS))
     query += " AND n.nspname = $3::VARCHAR"
     return bool(await connection.fetchval(query, name, _PG_TABLE_KINDS, schema))
+
+
+#: Whether ALTER COLUMN ... TYPE converts by itself: the same type (another length), an implicit or
+#: assignment cast, or text output into a string type (which PostgreSQL allows on assignment
+#: where no cast is listed). No row: a type it does not know yet (an enum this revision creates).
+_CASTS_BY_ITSELF = """
+SELECT s.oid = t.oid
+    OR EXISTS (SELECT 1 FROM pg_cast c WHERE c.castsource = s.oid AND c.casttarget = t.oid
+               AND c.castcontext IN ('i', 'a'))
+    OR (t.typcategory = 'S' AND NOT EXISTS (
+        SELECT 1 FROM pg_cast c WHERE c.castsource = s.oid AND c.casttarget = t.oid))
+FROM pg_type s, pg_type t
+WHERE s.oid = to_regtype(:old) AND t.oid = to_regtype(:new)
+"""
