@@ -124,9 +124,9 @@ def start_cli(project: Path, *args: str, env: dict[str, str] | None = None) -> s
 # -- many replicas at once -------------------------------------------------------------------
 
 PROCESSES = 8
-#: 5 rounds in the default run (the whole suite must stay under its time budget); the full soak of
+#: 3 rounds in the default run (the whole suite must stay under its time budget); the full soak of
 #: 20 with ASYNCMIGRATE_MATRIX=all (README.md)
-ROUNDS = 20 if os.environ.get("ASYNCMIGRATE_MATRIX") == "all" else 5
+ROUNDS = 20 if os.environ.get("ASYNCMIGRATE_MATRIX") == "all" else 3
 
 
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite", "mariadb"])
