@@ -64,7 +64,8 @@ END $$"""),
 '''
 )
 
-#: The function's body, the view's columns (active_users gains one: no CREATE OR REPLACE, its two
+#: The functions' body and result type (CREATE OR REPLACE refuses the latter: dropped and
+#: created again), the view's columns (active_users gains one: no CREATE OR REPLACE, its two
 #: dependants are dropped and created again), the trigger's events and the policy change;
 #: legacy is declared dropped.
 SECOND = (
@@ -77,7 +78,7 @@ BEGIN
     NEW.touched := 'two';
     RETURN NEW;
 END $$"""),
-    Function("add_one(x integer DEFAULT 1)", "RETURNS integer LANGUAGE sql AS 'SELECT x + 1'"),
+    Function("add_one(x integer DEFAULT 1)", "RETURNS bigint LANGUAGE sql AS 'SELECT x + 1'"),
     View("active_users", "SELECT id, name, touched FROM users WHERE active"),
     View("user_names", "SELECT name FROM active_users"),
     View("user_count", "SELECT count(*) AS n FROM active_users", materialized=True),
@@ -135,7 +136,11 @@ async def catalog(url: str) -> dict[str, Any]:
         " WHERE c.relkind IN ('v', 'm') AND c.relnamespace = 'public'::regnamespace"
         " GROUP BY c.relname, c.relkind ORDER BY 1",
     )
-    functions = await query(url, "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace")
+    functions = await query(
+        url,
+        "SELECT proname || ' ' || pg_get_function_result(oid) FROM pg_proc"
+        " WHERE pronamespace = 'public'::regnamespace",
+    )
     triggers = await query(url, "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal")
     policies = await query(url, "SELECT policyname, cmd FROM pg_policies")
     indexes = await query(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'user_count'")
@@ -162,7 +167,7 @@ FIRST_CATALOG = {
         "user_count": ("m", "n"),
         "user_names": ("v", "name"),
     },
-    "functions": ["add_one", "touch"],
+    "functions": ["add_one integer", "touch trigger"],
     "triggers": ["CREATE TRIGGER users_touch BEFORE UPDATE ON"],
     "policies": [("own_notes", "SELECT")],
     "touched": "one",
@@ -175,7 +180,7 @@ SECOND_CATALOG = {
         "user_count": ("m", "n"),
         "user_names": ("v", "name"),
     },
-    "functions": ["add_one", "touch"],
+    "functions": ["add_one bigint", "touch trigger"],
     "triggers": ["CREATE TRIGGER users_touch BEFORE INSERT OR"],
     "policies": [("own_notes", "ALL")],
     "touched": "two",
@@ -243,6 +248,10 @@ async def test_declared_objects_round_trip(project: tuple[Path, str]) -> None:
     assert up.index("VIEW public.active_users AS") < up.index("VIEW public.user_names AS")
     assert "legacy" in down and "DROP VIEW public.legacy" not in down
     assert up.index("DROP VIEW public.manual_names") < up.index("DROP VIEW public.user_names")
+    # a function whose result type changes is dropped (before the tables change) and created again
+    dropped, created = "DROP FUNCTION public.add_one(x integer)", "CREATE OR REPLACE FUNCTION public.add_one("
+    assert up.index(dropped) < up.index("drop_column('users', 'nick')") < up.index(created)
+    assert up.count("DROP FUNCTION") == 1 and down.count("DROP FUNCTION public.add_one") == 1, down
     assert up.index("VIEW public.user_names AS") < up.index("VIEW public.manual_names AS")
     # lint: the locks on existing tables are flagged, the views created again are not
     lint = run_cli("lint", "--dialect", "postgresql", cwd=root).output

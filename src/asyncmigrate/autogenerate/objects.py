@@ -571,7 +571,11 @@ def _plan(
             continue
         if old.definition == new.definition and old.kind == new.kind and _columns(old) == _columns(new):
             continue
-        if each.kind == "function":
+        if each.kind == "function" and _function_header(old) != _function_header(new):
+            # CREATE OR REPLACE refuses a changed result or parameter names: dropped, created again
+            dropped_functions.append(ObjectStep("drop", each.label, _drop_row(old), _create_sql(old)))
+            functions.append(ObjectStep("create", each.label, each.create(), drop))
+        elif each.kind == "function":
             functions.append(ObjectStep("replace", each.label, each.create(), _create_sql(old)))
         elif each.kind == "view" and old.kind == new.kind == "view" and _columns(old) == _columns(new):
             replaced_views[f"{each.schema}.{each.name}"] = (each, old)
@@ -588,6 +592,14 @@ def _plan(
             later.append(ObjectStep("create", each.label, each.create(), drop))
     views_down, views_up = _views(connection, existing, rebuilt, replaced_views, wanted)
     return [*steps_drop, *views_down, *dropped_functions], [*functions, *views_up, *later]
+
+
+def _function_header(row: _Row) -> tuple[str, str]:
+    """What ``CREATE OR REPLACE FUNCTION`` cannot change: the parameters (names, defaults) on the
+    first line of ``pg_get_functiondef``'s text, and its ``RETURNS`` line."""
+    lines = row.definition.strip().splitlines()
+    result = next((line.strip() for line in lines[1:] if line.startswith(" RETURNS ")), "")
+    return (lines[0] if lines else "", result)
 
 
 def _plain_trigger(row: _Row) -> bool:
