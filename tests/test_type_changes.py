@@ -15,6 +15,7 @@ from .test_renames import autogenerate, cli, downgrade_part, make_project, query
 
 BEFORE = """\
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -33,6 +34,8 @@ class Order(Base):
     paid = mapped_column(sa.Integer)
     small = mapped_column(sa.Integer)
     note = mapped_column(sa.String(20))
+    flags = mapped_column(postgresql.ARRAY(sa.String(20)))
+    codes = mapped_column(postgresql.ARRAY(sa.Text))
 """
 
 AFTER = (
@@ -42,21 +45,27 @@ AFTER = (
     )
     .replace("qty = mapped_column(sa.String(20))", "qty = mapped_column(sa.Integer)")
     .replace("ref = mapped_column(sa.String(36))", "ref = mapped_column(sa.Uuid)")
-    .replace("doc = mapped_column(sa.Text)", "doc = mapped_column(sa.dialects.postgresql.JSONB)")
+    .replace("doc = mapped_column(sa.Text)", "doc = mapped_column(postgresql.JSONB)")
     .replace("due = mapped_column(sa.String(10))", "due = mapped_column(sa.Date)")
     .replace("paid = mapped_column(sa.Integer)", "paid = mapped_column(sa.Boolean)")
     # converted by the database itself: no USING
     .replace("small = mapped_column(sa.Integer)", "small = mapped_column(sa.BigInteger)")
     # (a spelling the catalog's type parser refuses: asked in a savepoint, and no USING)
     .replace("note = mapped_column(sa.String(20))", 'note = mapped_column(sa.String(50, collation="C"))')
-).replace("import sqlalchemy as sa\n", "import sqlalchemy as sa\nimport sqlalchemy.dialects.postgresql\n")
+    # an array as its elements: to an enum through text[]; text[] to varchar(5)[] by itself (no
+    # explicit cast, which would cut longer values short instead of failing on them)
+    .replace("postgresql.ARRAY(sa.String(20))", 'postgresql.ARRAY(sa.Enum("new", "paid", name="status"))')
+    .replace("postgresql.ARRAY(sa.Text)", "postgresql.ARRAY(sa.String(5))")
+)
 
 ROW = (
-    "INSERT INTO orders (id, status, qty, ref, doc, due, paid, small, note) VALUES"
-    " (1, 'paid', '3', '6f1c1b7e-4a53-4c1e-9d7e-2b8e5f0c9a11', '{\"a\": 1}', '2026-12-03', 1, 7, 'n')"
+    "INSERT INTO orders (id, status, qty, ref, doc, due, paid, small, note, flags, codes) VALUES"
+    " (1, 'paid', '3', '6f1c1b7e-4a53-4c1e-9d7e-2b8e5f0c9a11', '{\"a\": 1}', '2026-12-03', 1, 7, 'n',"
+    " '{paid,new}', '{ab}')"
 )
 SELECT = (
-    "SELECT status::text, qty::text, ref::text, doc::text, due::text, paid::text, small, note FROM orders"
+    "SELECT status::text, qty::text, ref::text, doc::text, due::text, paid::text, small, note,"
+    " flags::text, codes::text FROM orders"
 )
 
 
@@ -91,6 +100,7 @@ async def test_type_changes_get_the_using_they_need(tmp_path: Path) -> None:
         "doc": "doc::JSONB",
         "due": "due::DATE",
         "paid": "paid::BOOLEAN",
+        "flags": "flags::text[]::status[]",
     }, up
     # back to strings the database converts by itself; a boolean to an integer it does not
     back = usings(down)
@@ -99,6 +109,7 @@ async def test_type_changes_get_the_using_they_need(tmp_path: Path) -> None:
     cli(root, "upgrade", "head")
     assert await query(url, SELECT) == [
         ("paid", "3", "6f1c1b7e-4a53-4c1e-9d7e-2b8e5f0c9a11", '{"a": 1}', "2026-12-03", "true", 7, "n")
+        + ("{paid,new}", "{ab}")
     ]
     assert "No changes" in cli(root, "check")
     cli(root, "downgrade", "-1")

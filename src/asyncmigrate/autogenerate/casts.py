@@ -19,7 +19,7 @@ from alembic.autogenerate import renderers
 from alembic.operations import ops
 from alembic.runtime.plugins import Plugin
 from alembic.util import DispatchPriority, PriorityDispatchResult
-from sqlalchemy import Enum
+from sqlalchemy import ARRAY, Enum
 from sqlalchemy.exc import CompileError
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
@@ -51,10 +51,14 @@ def _render_alter_column_using(autogen_context: Any, op: AlterColumnUsing) -> st
     return f"{text[:-1]},\n{' ' * 11}postgresql_using={op.using!r})"
 
 
-def _native_enum(type_: TypeEngine[Any], dialect: Any) -> bool:
+def _enum_cast(type_: TypeEngine[Any], dialect: Any) -> str | None:
+    """``::text`` for a native enum, ``::text[]`` for an ARRAY of one (what reaches an enum), else
+    None."""
     while isinstance(type_, TypeDecorator):
         type_ = type_.load_dialect_impl(dialect)
-    return isinstance(type_, Enum) and bool(type_.native_enum)
+    if isinstance(type_, ARRAY):
+        return "::text[]" if _enum_cast(type_.item_type, dialect) else None
+    return "::text" if isinstance(type_, Enum) and type_.native_enum else None
 
 
 def _using(autogen_context: Any, column: str, old: TypeEngine[Any], new: TypeEngine[Any]) -> str | None:
@@ -70,8 +74,9 @@ def _using(autogen_context: Any, column: str, old: TypeEngine[Any], new: TypeEng
     if old_sql == new_sql:
         return None
     quoted = dialect.identifier_preparer.quote(column)
-    if _native_enum(new, dialect):
-        return f"{quoted}::text::{new_sql}"  # no cast reaches an enum from anything but text
+    via_text = _enum_cast(new, dialect)
+    if via_text:
+        return f"{quoted}{via_text}::{new_sql}"  # no cast reaches an enum from anything but text
     if for_backend(dialect.name).casts_by_itself(connection, old_sql, new_sql) is False:
         return f"{quoted}::{new_sql}"
     return None

@@ -330,13 +330,19 @@ async def _has_table(connection: PgConnection, name: str, schema: str | None) ->
 
 #: Whether ALTER COLUMN ... TYPE converts by itself: the same type (another length), an implicit or
 #: assignment cast, or text output into a string type (which PostgreSQL allows on assignment
-#: where no cast is listed). No row: a type it does not know yet (an enum this revision creates).
+#: where no cast is listed); an array to an array as its elements. No row: a type it does not
+#: know yet (an enum this revision creates).
 _CASTS_BY_ITSELF = """
-SELECT s.oid = t.oid
-    OR EXISTS (SELECT 1 FROM pg_cast c WHERE c.castsource = s.oid AND c.casttarget = t.oid
+WITH pair AS (
+    SELECT CASE WHEN s.typcategory = 'A' AND t.typcategory = 'A' THEN s.typelem ELSE s.oid END AS source,
+           CASE WHEN s.typcategory = 'A' AND t.typcategory = 'A' THEN t.typelem ELSE t.oid END AS target
+    FROM pg_type s, pg_type t
+    WHERE s.oid = to_regtype(:old) AND t.oid = to_regtype(:new)
+)
+SELECT pair.source = pair.target
+    OR EXISTS (SELECT 1 FROM pg_cast c WHERE c.castsource = pair.source AND c.casttarget = pair.target
                AND c.castcontext IN ('i', 'a'))
     OR (t.typcategory = 'S' AND NOT EXISTS (
-        SELECT 1 FROM pg_cast c WHERE c.castsource = s.oid AND c.casttarget = t.oid))
-FROM pg_type s, pg_type t
-WHERE s.oid = to_regtype(:old) AND t.oid = to_regtype(:new)
+        SELECT 1 FROM pg_cast c WHERE c.castsource = pair.source AND c.casttarget = pair.target))
+FROM pair JOIN pg_type t ON t.oid = pair.target
 """
