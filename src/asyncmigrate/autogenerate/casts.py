@@ -13,7 +13,7 @@ rolls it back: no data is silently changed.
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic.autogenerate import renderers
 from alembic.operations import ops
@@ -22,6 +22,9 @@ from alembic.util import DispatchPriority, PriorityDispatchResult
 from sqlalchemy import ARRAY, Enum
 from sqlalchemy.exc import CompileError
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+if TYPE_CHECKING:
+    from ..dialects import Database
 
 __all__ = ["PLUGIN_NAME", "AlterColumnUsing"]
 
@@ -61,10 +64,10 @@ def _enum_cast(type_: TypeEngine[Any], dialect: Any) -> str | None:
     return "::text" if isinstance(type_, Enum) and type_.native_enum else None
 
 
-def _using(autogen_context: Any, column: str, old: TypeEngine[Any], new: TypeEngine[Any]) -> str | None:
+def _using(
+    autogen_context: Any, database: Database, column: str, old: TypeEngine[Any], new: TypeEngine[Any]
+) -> str | None:
     """The ``USING`` that converts ``column`` from ``old`` to ``new``, or None if none is needed."""
-    from ..dialects import for_backend
-
     connection = autogen_context.connection
     dialect = connection.dialect
     try:
@@ -77,14 +80,17 @@ def _using(autogen_context: Any, column: str, old: TypeEngine[Any], new: TypeEng
     via_text = _enum_cast(new, dialect)
     if via_text:
         return f"{quoted}{via_text}::{new_sql}"  # no cast reaches an enum from anything but text
-    if for_backend(dialect.name).casts_by_itself(connection, old_sql, new_sql) is False:
+    if database.casts_by_itself(connection, old_sql, new_sql) is False:
         return f"{quoted}::{new_sql}"
     return None
 
 
 def _add_using(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDispatchResult:
+    from ..dialects import for_backend
+
     connection = autogen_context.connection
-    if connection is None or connection.dialect.name != "postgresql":
+    database = for_backend(connection.dialect.name) if connection is not None else None
+    if database is None or not database.alter_type_using:
         return PriorityDispatchResult.CONTINUE
     for table_ops in upgrade_ops.ops:
         if not isinstance(table_ops, ops.ModifyTableOps):
@@ -93,8 +99,8 @@ def _add_using(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> PriorityDis
             # Alembic's own alter only (a rename of ours keeps the class that reverses its name)
             if type(op) is not ops.AlterColumnOp or op.modify_type is None or op.existing_type is None:
                 continue
-            using = _using(autogen_context, op.column_name, op.existing_type, op.modify_type)
-            using_back = _using(autogen_context, op.column_name, op.modify_type, op.existing_type)
+            using = _using(autogen_context, database, op.column_name, op.existing_type, op.modify_type)
+            using_back = _using(autogen_context, database, op.column_name, op.modify_type, op.existing_type)
             if using is None and using_back is None:
                 continue
             op.__class__ = AlterColumnUsing

@@ -75,6 +75,8 @@ class Database:
     alter_repeats_autoincrement: ClassVar[bool] = False
     #: a failed statement can leave unusable indexes behind (see :meth:`invalid_indexes`)
     leaves_invalid_indexes: ClassVar[bool] = False
+    #: ``ALTER COLUMN ... TYPE`` takes a ``USING`` expression (see :meth:`casts_by_itself`)
+    alter_type_using: ClassVar[bool] = False
     #: autogenerate compares declared views, functions, triggers and policies here (their catalog
     #: SQL is in autogenerate/objects.py)
     declared_objects: ClassVar[bool] = False
@@ -162,9 +164,9 @@ class Database:
 
     def casts_by_itself(self, connection: Connection, old_sql: str, new_sql: str) -> bool | None:
         """Whether ``ALTER COLUMN ... TYPE new_sql`` converts a column of ``old_sql`` with no
-        ``USING`` (None: a type the database does not know yet). Only where ALTER takes a
-        ``USING``; elsewhere the database converts by itself or refuses, and Alembic's ALTER is
-        all there is."""
+        ``USING`` (None: a type the database does not know yet). Asked only where ALTER takes a
+        ``USING`` (``alter_type_using``); elsewhere the database converts by itself or refuses,
+        and Alembic's ALTER is all there is."""
         return True
 
     # -- throwaway databases for the tests ------------------------------------------------------

@@ -32,6 +32,7 @@ class PostgreSQL(Database):
     extra: ClassVar[str] = "postgresql"
     default_port: ClassVar[int | None] = 5432
     declared_objects: ClassVar[bool] = True
+    alter_type_using: ClassVar[bool] = True
     leaves_invalid_indexes: ClassVar[bool] = True  # a failed CREATE INDEX CONCURRENTLY
 
     def prepare_engine(self, engine: Engine) -> None:
