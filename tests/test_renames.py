@@ -671,17 +671,36 @@ def _on_a_terminal(root: Path, args: list[str], answers: dict[str, str]) -> tupl
     return process.wait(timeout=120), shown
 
 
-@pytest.mark.parametrize("answer", ["y", "n"])
-async def test_interactive_asks_about_an_undeclared_rename(tmp_path: Path, answer: str) -> None:
-    """``revision --autogenerate --interactive`` on a terminal: a column dropped and one of its
-    type added is asked about; yes writes the rename (the rows stay), no the drop + add with its
-    comment. Without a terminal, the flag is refused in one line."""
+async def _users_with_a_row(tmp_path: Path) -> tuple[Path, str]:
+    """A project of ``users`` on a new SQLite database, upgraded, holding one row."""
     url = await fresh_database("sqlite", tmp_path)
     root = tmp_path / "project"
     make_project(root, url, WRONG.format(declaration=""))
     autogenerate(root, "first")
     cli(root, "upgrade", "head")
     await query(url, "INSERT INTO users (id, mail) VALUES (1, 'a@example.com')")
+    return root, url
+
+
+def _interactive_revision(root: Path, answer: str) -> tuple[str, str]:
+    """``revision --autogenerate --interactive`` on a terminal, each rename question answered
+    ``answer``: the new revision's upgrade, and what the terminal showed."""
+    versions = root / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    code, shown = _on_a_terminal(
+        root, ["revision", "--autogenerate", "--interactive", "-m", "renamed"], {"renamed?": answer}
+    )
+    assert code == 0, shown
+    [new] = set(versions.glob("*.py")) - before
+    return upgrade_part(new.read_text()), shown
+
+
+@pytest.mark.parametrize("answer", ["y", "n"])
+async def test_interactive_asks_about_an_undeclared_rename(tmp_path: Path, answer: str) -> None:
+    """``revision --autogenerate --interactive`` on a terminal: a column dropped and one of its
+    type added is asked about; yes writes the rename (the rows stay), no the drop + add with its
+    comment. Without a terminal, the flag is refused in one line."""
+    root, url = await _users_with_a_row(tmp_path)
     (root / "app_models.py").write_text(
         WRONG.format(declaration="").replace("    mail: Mapped", "    email: Mapped")
     )
@@ -690,15 +709,8 @@ async def test_interactive_asks_about_an_undeclared_rename(tmp_path: Path, answe
     assert refused.returncode == 2
     assert "--interactive needs a terminal to ask on" in refused.stderr
 
-    versions = root / "migrations" / "versions"
-    before = set(versions.glob("*.py"))
-    code, shown = _on_a_terminal(
-        root, ["revision", "--autogenerate", "--interactive", "-m", "renamed"], {"renamed?": answer}
-    )
-    assert code == 0, shown
+    up, shown = _interactive_revision(root, answer)
     assert "Is users.email the column users.mail renamed?" in shown
-    [new] = set(versions.glob("*.py")) - before
-    up = upgrade_part(new.read_text())
     if answer == "y":
         assert renamed_columns(up) == {("", "mail", "email")}, up
         assert "drop_column" not in up and "possible rename" not in up
@@ -714,22 +726,10 @@ async def test_interactive_asks_about_an_undeclared_table_rename(tmp_path: Path,
     """The same question for a model renamed to another table with the same columns: yes writes
     ``rename_table`` (the rows stay, and the downgrade renames it back), no the create + drop
     under the "possible rename" comment."""
-    url = await fresh_database("sqlite", tmp_path)
-    root = tmp_path / "project"
-    make_project(root, url, WRONG.format(declaration=""))
-    autogenerate(root, "first")
-    cli(root, "upgrade", "head")
-    await query(url, "INSERT INTO users (id, mail) VALUES (1, 'a@example.com')")
+    root, url = await _users_with_a_row(tmp_path)
     (root / "app_models.py").write_text(WRONG.format(declaration="").replace('"users"', '"accounts"'))
-    versions = root / "migrations" / "versions"
-    before = set(versions.glob("*.py"))
-    code, shown = _on_a_terminal(
-        root, ["revision", "--autogenerate", "--interactive", "-m", "renamed"], {"renamed?": answer}
-    )
-    assert code == 0, shown
+    up, shown = _interactive_revision(root, answer)
     assert "Is table accounts the table users renamed?" in shown
-    [new] = set(versions.glob("*.py")) - before
-    up = upgrade_part(new.read_text())
     if answer == "y":
         assert "op.rename_table('users', 'accounts')" in up, up
         assert "drop_table" not in up and "possible rename" not in up

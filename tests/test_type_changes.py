@@ -80,13 +80,19 @@ def usings(code: str) -> dict[str, str]:
     return found
 
 
-async def test_type_changes_get_the_using_they_need(tmp_path: Path) -> None:
+async def upgraded_project(tmp_path: Path, row: str) -> tuple[Path, str]:
+    """A project of BEFORE on a new PostgreSQL database, upgraded, with ``row`` inserted."""
     url = await fresh_database("postgresql", tmp_path)
     root = tmp_path / "project"
     make_project(root, url, BEFORE)
     autogenerate(root, "first")
     cli(root, "upgrade", "head")
-    await query(url, ROW)
+    await query(url, row)
+    return root, url
+
+
+async def test_type_changes_get_the_using_they_need(tmp_path: Path) -> None:
+    root, url = await upgraded_project(tmp_path, ROW)
     before = await query(url, SELECT)
 
     (root / "app_models.py").write_text(AFTER)
@@ -120,12 +126,7 @@ async def test_type_changes_get_the_using_they_need(tmp_path: Path) -> None:
 
 
 async def test_a_value_the_new_type_cannot_hold_stops_the_upgrade(tmp_path: Path) -> None:
-    url = await fresh_database("postgresql", tmp_path)
-    root = tmp_path / "project"
-    make_project(root, url, BEFORE)
-    autogenerate(root, "first")
-    cli(root, "upgrade", "head")
-    await query(url, ROW.replace("'3'", "'three'"))
+    root, url = await upgraded_project(tmp_path, ROW.replace("'3'", "'three'"))
     (root / "app_models.py").write_text(AFTER)
     autogenerate(root, "types")
     result = run_cli("upgrade", "head", cwd=root)
