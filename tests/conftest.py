@@ -83,7 +83,8 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> CliResu
 
 def read_pty(master: int, process: subprocess.Popen[Any], answers: dict[str, str] | None = None) -> str:
     """Everything written to the pty ``master`` until ``process`` closes it or exits, answering
-    each prompt that contains a key of ``answers`` with its value (once); closes ``master``."""
+    each prompt that contains a key of ``answers`` with its value and Enter (once; a Ctrl-C,
+    ``"\\x03"``, alone); closes ``master``."""
     import select
 
     seen, pending = b"", dict(answers or {})
@@ -100,7 +101,7 @@ def read_pty(master: int, process: subprocess.Popen[Any], answers: dict[str, str
                 seen += data
                 for prompt, answer in list(pending.items()):
                     if prompt.encode() in seen:
-                        os.write(master, answer.encode() + b"\n")
+                        os.write(master, answer.encode() + (b"" if answer == "\x03" else b"\n"))
                         del pending[prompt]
             elif process.poll() is not None:
                 break

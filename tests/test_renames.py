@@ -649,12 +649,15 @@ async def test_renames_around_keys_and_constraints(kind: str, case: str, tmp_pat
 
 
 def _on_a_terminal(root: Path, args: list[str], answers: dict[str, str]) -> tuple[int, str]:
-    """Run ``asyncmigrate ARGS`` with a pty for stdin, stdout and stderr, answering each prompt
-    that contains a key of ``answers`` with its value (once)."""
+    """Run ``asyncmigrate ARGS`` with a pty for stdin, stdout and stderr, its controlling terminal
+    (so Ctrl-C, ``\x03``, signals it), answering each prompt that contains a key of ``answers``
+    with its value (once)."""
+    import fcntl
     import os
     import pty
     import subprocess
     import sys
+    import termios
 
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -665,6 +668,8 @@ def _on_a_terminal(root: Path, args: list[str], answers: dict[str, str]) -> tupl
         stdin=slave,
         stdout=slave,
         stderr=slave,
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # noqa: PLW1509 - no threads started yet
     )
     os.close(slave)
     shown = read_pty(master, process, answers)
@@ -740,3 +745,18 @@ async def test_interactive_asks_about_an_undeclared_table_rename(tmp_path: Path,
     else:
         assert "rename_table" not in up and "op.drop_table('users')" in up
         assert "# possible rename, data will be lost: table 'accounts' is created and 'users' dropped" in up
+
+
+async def test_ctrl_c_at_a_rename_question_writes_nothing(tmp_path: Path) -> None:
+    """The question waits in autogenerate's worker thread; Ctrl-C there still ends the command at
+    once (exit 130, one line), and no revision file is written."""
+    root, _url = await _users_with_a_row(tmp_path)
+    (root / "app_models.py").write_text(WRONG.format(declaration="").replace('"users"', '"accounts"'))
+    versions = root / "migrations" / "versions"
+    before = set(versions.glob("*.py"))
+    code, shown = _on_a_terminal(
+        root, ["revision", "--autogenerate", "--interactive", "-m", "renamed"], {"renamed?": "\x03"}
+    )
+    assert code == 130, shown
+    assert "interrupted by SIGINT" in shown and "Traceback" not in shown, shown
+    assert set(versions.glob("*.py")) == before

@@ -3,8 +3,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import select
+import signal
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,38 +62,91 @@ async def revision(
                 "--interactive needs a terminal to ask on; without one, declare renames in the models"
                 ' (info={"renamed_from": ...})'
             )
-        options["rename_question"] = _ask_about_rename
-        options["table_rename_question"] = _ask_about_table_rename
+        terminal = _Terminal()
+        options["rename_question"] = terminal.column_rename
+        options["table_rename_question"] = terminal.table_rename
     migrator = state.migrator(database=autogenerate)
-    paths = await migrator.revision(message, autogenerate=autogenerate, **options)
+    if interactive:
+        with terminal.stopped_by_ctrl_c():
+            paths = await migrator.revision(message, autogenerate=autogenerate, **options)
+    else:
+        paths = await migrator.revision(message, autogenerate=autogenerate, **options)
     for path in paths:
         stdout.print(f"Generated {escape(str(path))}")
     if autogenerate and paths:
         await _lint_new_revisions(state, paths)
 
 
-def _ask_about_rename(table: str, added: str, dropped: list[str]) -> str | None:
-    """The terminal's answer: which dropped column ``added`` renames, or None (drop + add)."""
-    for old in dropped:
-        if click.confirm(
-            f"Is {table}.{added} the column {table}.{old} renamed? (no: {old} is dropped with its data)",
-            default=False,
-            err=True,
-        ):
-            return old
-    return None
+class _Terminal:
+    """The rename questions of ``revision --interactive``. Autogenerate asks them from its worker
+    thread, where Ctrl-C cannot interrupt a blocked read: the answer is awaited in short steps,
+    and Ctrl-C ends the wait with KeyboardInterrupt, before any file is written."""
 
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self.asking = False
 
-def _ask_about_table_rename(created: str, dropped: list[str]) -> str | None:
-    """The terminal's answer: which dropped table ``created`` renames, or None (drop + create)."""
-    for old in dropped:
-        if click.confirm(
-            f"Is table {created} the table {old} renamed? (no: {old} is dropped with its rows)",
-            default=False,
-            err=True,
-        ):
-            return old
-    return None
+    def _on_ctrl_c(self) -> None:
+        self.stopped.set()
+        if not self.asking:
+            raise KeyboardInterrupt  # between questions: as without --interactive
+
+    @contextlib.contextmanager
+    def stopped_by_ctrl_c(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGINT, self._on_ctrl_c)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, not the main thread
+            yield
+            return
+        try:
+            yield
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    def column_rename(self, table: str, added: str, dropped: list[str]) -> str | None:
+        """Which dropped column ``added`` renames, or None (drop + add)."""
+        return self._first_yes(
+            dropped,
+            lambda old: (
+                f"Is {table}.{added} the column {table}.{old} renamed? (no: {old} is dropped with its data)"
+            ),
+        )
+
+    def table_rename(self, created: str, dropped: list[str]) -> str | None:
+        """Which dropped table ``created`` renames, or None (drop + create)."""
+        return self._first_yes(
+            dropped,
+            lambda old: f"Is table {created} the table {old} renamed? (no: {old} is dropped with its rows)",
+        )
+
+    def _first_yes(self, dropped: list[str], question: Callable[[str], str]) -> str | None:
+        return next((old for old in dropped if self.yes(question(old))), None)
+
+    def yes(self, question: str) -> bool:
+        while True:
+            click.echo(f"{question} [y/N]: ", nl=False, err=True)
+            self.asking = True
+            try:
+                answer = self._line().strip().lower()
+            finally:
+                self.asking = False
+            if answer in ("y", "yes"):
+                return True
+            if answer in ("", "n", "no"):
+                return False
+            click.echo("Error: invalid input", err=True)
+
+    def _line(self) -> str:
+        while not self.stopped.is_set():
+            ready, _, _ = select.select([sys.stdin], [], [], 0.2)
+            if ready:
+                line = sys.stdin.readline()
+                if not line:  # the terminal closed (Ctrl-D): nothing is written
+                    break
+                return line
+        click.echo("", err=True)
+        raise KeyboardInterrupt
 
 
 async def _lint_new_revisions(state: State, paths: list[Any]) -> None:
