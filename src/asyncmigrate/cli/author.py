@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-import select
-import signal
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,6 +79,8 @@ class _Terminal:
     and Ctrl-C ends the wait with KeyboardInterrupt, before any file is written."""
 
     def __init__(self) -> None:
+        import threading  # here, not at the top: the fast commands import this module
+
         self.stopped = threading.Event()
         self.asking = False
 
@@ -93,6 +91,9 @@ class _Terminal:
 
     @contextlib.contextmanager
     def stopped_by_ctrl_c(self) -> Iterator[None]:
+        import asyncio
+        import signal
+
         loop = asyncio.get_running_loop()
         try:
             loop.add_signal_handler(signal.SIGINT, self._on_ctrl_c)
@@ -138,6 +139,8 @@ class _Terminal:
             click.echo("Error: invalid input", err=True)
 
     def _line(self) -> str:
+        import select
+
         while not self.stopped.is_set():
             ready, _, _ = select.select([sys.stdin], [], [], 0.2)
             if ready:
