@@ -502,13 +502,11 @@ def _run_online(context: Any, job: MigrationJob, connection: Connection) -> None
     options = configure_options(job, connection.dialect.name)
     comparing: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
     if job.batched_reflection:
+        from ..autogenerate.plugins import ALEMBIC_DEFAULT
         from ..reflection.batched import PLUGIN_NAME, collector_paused, register
 
         register()
-        options["autogenerate_plugins"] = [
-            *options.get("autogenerate_plugins", ["alembic.autogenerate.*"]),
-            PLUGIN_NAME,
-        ]
+        options["autogenerate_plugins"] = [*options.get("autogenerate_plugins", ALEMBIC_DEFAULT), PLUGIN_NAME]
         comparing = collector_paused()
     options.update(_steps_option(context, job))
     context.configure(connection=connection, on_version_apply=_history_recorder(job, table), **options)

@@ -293,13 +293,18 @@ def _rename_tables(autogen_context: Any, upgrade_ops: ops.UpgradeOps) -> dict[st
     ask: TableRenameQuestion | None = _question(autogen_context, TABLE_RENAME_QUESTION)
     impl = autogen_context.migration_context.impl
     notes: dict[int, PossibleTableRename] = {}
+    dropped_columns: dict[tuple[str | None, str], dict[str, Column[Any]]] = {}  # each read once
     for create, table in undeclared:
         schema = key(table.schema, table.name)[0]
         model_columns = {column.name: column for column in table.c}
         alike = []
         for (where, name), drop in dropped.items():
-            old_columns = {column.name: column for column in drop.to_table().c}
-            if where == schema and old_columns and old_columns.keys() == model_columns.keys():
+            if where != schema:
+                continue
+            if (where, name) not in dropped_columns:
+                dropped_columns[(where, name)] = {column.name: column for column in drop.to_table().c}
+            old_columns = dropped_columns[(where, name)]
+            if old_columns and old_columns.keys() == model_columns.keys():
                 if not any(impl.compare_type(old_columns[c], model_columns[c]) for c in old_columns):
                     alike.append(name)
         if not alike:
